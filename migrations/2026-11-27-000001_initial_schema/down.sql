@@ -1,0 +1,10 @@
+DROP TABLE contract_service_areas;
+DROP TABLE contracts;
+DROP TABLE system_service_areas;
+DROP TABLE systems;
+DROP TABLE supplier_aliases;
+DROP TABLE suppliers;
+DROP TABLE service_areas;
+DROP TABLE boroughs;
+DROP FUNCTION check_service_area_depth();
+DROP FUNCTION bump_version();

@@ -1,0 +1,374 @@
+//! Query-string parsing: unknown parameters and malformed values become 400s that name them.
+
+use std::fmt::Display;
+use std::future::{ready, Ready};
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
+use bigdecimal::BigDecimal;
+use chrono::NaiveDate;
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+
+/// Longest query string accepted, in bytes.
+pub const MAX_QUERY_LEN: usize = 8 * 1024;
+/// Default page size of every list.
+pub const DEFAULT_PER_PAGE: u32 = 50;
+/// Largest page size of every list.
+pub const MAX_PER_PAGE: u32 = 500;
+
+/// A query string parsed into `T`, which should `deny_unknown_fields`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> ApiQuery<T> {
+    pub fn parse(query: &str) -> Result<T, ApiError> {
+        if query.len() > MAX_QUERY_LEN {
+            return Err(ApiError::bad_request(format!(
+                "the query string is {} bytes long; the limit is {MAX_QUERY_LEN}",
+                query.len()
+            )));
+        }
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let field = error.path().to_string();
+            let message = error.into_inner().to_string();
+            if let Some(rest) = message.strip_prefix("unknown field ") {
+                let allowed = rest.split_once(", ").map_or("", |(_, allowed)| allowed);
+                let allowed = if allowed == "there are no fields" {
+                    "this operation takes no query parameters".to_owned()
+                } else {
+                    allowed.replace("expected one of", "expected one of:")
+                };
+                return ApiError::invalid_param(
+                    field.clone(),
+                    format!("unknown query parameter `{field}`; {allowed}"),
+                );
+            }
+            if let Some(rest) = message.strip_prefix("duplicate field ") {
+                return ApiError::invalid_param(
+                    field.clone(),
+                    format!("repeated query parameter {rest}; give several values comma-separated"),
+                );
+            }
+            ApiError::invalid_param(field, message)
+        })
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::parse(req.query_string()).map(ApiQuery))
+    }
+}
+
+/// A query string that must be empty: any parameter is unknown.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
+/// A comma-separated list of values, such as `borough=camden,islington`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommaList<T>(pub Vec<T>);
+
+impl<T> CommaList<T> {
+    pub fn into_inner(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<'de, T> Deserialize<'de> for CommaList<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(PhantomData<T>);
+        impl<T> de::Visitor<'_> for Visitor<T>
+        where
+            T: FromStr,
+            T::Err: Display,
+        {
+            type Value = CommaList<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("one or more comma-separated values")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                let items = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| item.parse::<T>().map_err(E::custom))
+                    .collect::<Result<Vec<T>, E>>()?;
+                if items.is_empty() {
+                    return Err(E::custom("expected one or more comma-separated values"));
+                }
+                Ok(CommaList(items))
+            }
+        }
+        deserializer.deserialize_str(Visitor(PhantomData))
+    }
+}
+
+/// Implements `Deserialize` through `FromStr`, so the error says what was expected.
+macro_rules! deserialize_from_str {
+    ($type:ty) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryDate(pub NaiveDate);
+
+impl FromStr for QueryDate {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+            .map(QueryDate)
+            .map_err(|_| format!("expected a date as YYYY-MM-DD, got {value:?}"))
+    }
+}
+deserialize_from_str!(QueryDate);
+
+/// An amount in pounds, such as `25000` or `1234.56`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryMoney(pub BigDecimal);
+
+impl FromStr for QueryMoney {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let trimmed = value.trim();
+        let valid = !trimmed.is_empty()
+            && trimmed.len() <= 20
+            && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && trimmed.matches('.').count() <= 1;
+        valid
+            .then(|| BigDecimal::from_str(trimmed).ok())
+            .flatten()
+            .map(QueryMoney)
+            .ok_or_else(|| {
+                format!("expected an amount in pounds such as 25000 or 1234.56, got {value:?}")
+            })
+    }
+}
+deserialize_from_str!(QueryMoney);
+
+/// A 1-based page number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageNumber(pub u32);
+
+impl FromStr for PageNumber {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim().parse::<u32>() {
+            Ok(page) if page >= 1 && page <= 1_000_000 => Ok(PageNumber(page)),
+            _ => Err(format!(
+                "expected a page number from 1 to 1000000, got {value:?}"
+            )),
+        }
+    }
+}
+deserialize_from_str!(PageNumber);
+
+/// A page size from 1 to [`MAX_PER_PAGE`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerPage(pub u32);
+
+impl FromStr for PerPage {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim().parse::<u32>() {
+            Ok(size) if (1..=MAX_PER_PAGE).contains(&size) => Ok(PerPage(size)),
+            _ => Err(format!(
+                "expected a page size from 1 to {MAX_PER_PAGE}, got {value:?}"
+            )),
+        }
+    }
+}
+deserialize_from_str!(PerPage);
+
+/// `true` or `false`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryBool(pub bool);
+
+impl FromStr for QueryBool {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "true" => Ok(QueryBool(true)),
+            "false" => Ok(QueryBool(false)),
+            _ => Err(format!("expected true or false, got {value:?}")),
+        }
+    }
+}
+deserialize_from_str!(QueryBool);
+
+/// The representation of a list: `json` (default) or `csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListFormat {
+    Json,
+    Csv,
+}
+
+/// A sort order: a key, descending when prefixed with `-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort<K> {
+    pub key: K,
+    pub descending: bool,
+}
+
+impl<K: FromStr> FromStr for Sort<K>
+where
+    K::Err: Display,
+{
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        let (descending, key) = match value.strip_prefix('-') {
+            Some(key) => (true, key),
+            None => (false, value),
+        };
+        key.parse::<K>()
+            .map(|key| Sort { key, descending })
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl<'de, K: FromStr> Deserialize<'de> for Sort<K>
+where
+    K::Err: Display,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
+
+/// Page number and size, with their defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paging {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Paging {
+    pub fn new(page: Option<PageNumber>, per_page: Option<PerPage>) -> Paging {
+        Paging {
+            page: page.map_or(1, |p| p.0),
+            per_page: per_page.map_or(DEFAULT_PER_PAGE, |p| p.0),
+        }
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Example {
+        ends_after: Option<QueryDate>,
+        borough: Option<CommaList<String>>,
+        per_page: Option<PerPage>,
+    }
+
+    fn error_of(query: &str) -> crate::error::Problem {
+        ApiQuery::<Example>::parse(query).unwrap_err().problem()
+    }
+
+    #[test]
+    fn unknown_parameter_is_named() {
+        let problem = error_of("colour=red");
+        assert_eq!(problem.status, 400);
+        assert!(
+            problem.detail.contains("unknown query parameter `colour`"),
+            "{}",
+            problem.detail
+        );
+    }
+
+    #[test]
+    fn malformed_date_names_parameter_and_value() {
+        let problem = error_of("ends_after=31/03/2026");
+        assert_eq!(problem.errors[0].field, "ends_after");
+        assert!(problem.detail.contains("31/03/2026"));
+    }
+
+    #[test]
+    fn out_of_range_page_size_is_refused() {
+        assert_eq!(error_of("per_page=501").errors[0].field, "per_page");
+        assert_eq!(error_of("per_page=0").errors[0].field, "per_page");
+    }
+
+    #[test]
+    fn repeated_parameter_is_refused() {
+        assert!(error_of("borough=a&borough=b").detail.contains("repeated"));
+    }
+
+    #[test]
+    fn comma_lists_split_and_trim() {
+        let parsed = ApiQuery::<Example>::parse("borough=camden,%20islington,").unwrap();
+        assert_eq!(
+            parsed.borough.unwrap().into_inner(),
+            vec!["camden".to_owned(), "islington".to_owned()]
+        );
+    }
+
+    #[test]
+    fn money_must_be_plain_decimal() {
+        assert!("1,000".parse::<QueryMoney>().is_err());
+        assert!("-5".parse::<QueryMoney>().is_err());
+        assert_eq!(
+            "1234.5".parse::<QueryMoney>().unwrap().0.to_string(),
+            "1234.5"
+        );
+    }
+
+    crate::queries::sort_keys! { Key { Name => "name", EndDate => "end_date" } }
+
+    #[test]
+    fn sort_accepts_descending_prefix() {
+        let sort: Sort<Key> = "-end_date".parse().unwrap();
+        assert_eq!(
+            sort,
+            Sort {
+                key: Key::EndDate,
+                descending: true
+            }
+        );
+        assert!("colour"
+            .parse::<Sort<Key>>()
+            .unwrap_err()
+            .contains("end_date"));
+    }
+}

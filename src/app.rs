@@ -1,0 +1,136 @@
+//! The one place routes are registered; used by `serve`, the tests and `citytools openapi`.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api;
+use crate::db::DbPool;
+use crate::error::{problem_response, FieldError, Problem, PROBLEM_JSON};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "City Tools API",
+        description = "The open data layer behind City Tools: London. Which technology systems, from which \
+suppliers, under which contracts, power each service area of London's 32 boroughs and the City of London.\n\n\
+Lists take filters as query parameters (multi-value filters comma-separated), `sort` (prefix `-` for descending), \
+`page` and `per_page` (at most 500), and come as JSON pages with a `Link` header or, with `format=csv` or \
+`Accept: text/csv`, as every matching row in CSV. Errors are RFC 9457 `application/problem+json`.\n\n\
+The contracts loaded by default are ILLUSTRATIVE (`source = illustrative`): generated for demonstration, \
+not survey data.",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    tags(
+        (name = "boroughs", description = "The 32 London boroughs and the City of London"),
+        (name = "service-areas", description = "Service areas in a two-level tree of groups and areas"),
+        (name = "suppliers", description = "Suppliers of software and services, with other spellings of their names"),
+        (name = "systems", description = "Products, their vendors and the service areas they serve"),
+        (name = "contracts", description = "Each borough's contracts for systems and services"),
+        (name = "health", description = "Liveness and readiness"),
+    ),
+    components(schemas(Problem, FieldError))
+)]
+struct ApiDoc;
+
+fn routes<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(ApiDoc::openapi())
+        .service(api::health::healthz)
+        .service(api::health::readyz)
+        .service(scope::scope("/api/v1").configure(api::configure))
+}
+
+/// The OpenAPI document of every registered operation.
+pub fn openapi() -> OpenApiDocument {
+    routes(App::new().into_utoipa_app()).split_for_parts().1
+}
+
+/// The OpenAPI document as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}
+
+/// The whole application: API, OpenAPI document, docs UI, health checks and error handling.
+pub fn build_app(
+    pool: DbPool,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
+    app.app_data(web::Data::new(pool))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(no_route))
+        .wrap(ErrorHandlers::new().default_handler(as_problem))
+        .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+}
+
+async fn no_route(req: HttpRequest) -> HttpResponse {
+    problem_response(Problem::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route for {} {}; see /docs for the API",
+            req.method(),
+            req.path()
+        ),
+    ))
+}
+
+/// Gives every error response that is not already a problem (405s from the router, payload
+/// errors from actix) an RFC 9457 body.
+fn as_problem<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem || !(res.status().is_client_error() || res.status().is_server_error()) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => format!(
+            "{} is not allowed on {}",
+            res.request().method(),
+            res.request().path()
+        ),
+        _ if status.is_server_error() => {
+            "the service failed to answer this request; the fault has been logged".to_owned()
+        }
+        _ => res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
+    };
+    let (req, _) = res.into_parts();
+    let response: HttpResponse<BoxBody> = problem_response(Problem::new(status, detail));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response)
+            .map_into_right_body::<B>()
+            .map_body(|_, body| {
+                let body: EitherBody<B, BoxBody> = body;
+                body
+            }),
+    ))
+}

@@ -1,0 +1,128 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    boroughs (id) {
+        id -> Text,
+        gss_code -> Text,
+        name -> Text,
+        official_name -> Text,
+        kind -> Text,
+        inner_london_statutory -> Bool,
+        inner_london_ons -> Bool,
+        surveyed -> Bool,
+        website -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    contract_service_areas (contract_id, service_area_id) {
+        contract_id -> Int8,
+        service_area_id -> Text,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Int8,
+        borough_id -> Text,
+        supplier_id -> Text,
+        system_id -> Nullable<Text>,
+        title -> Text,
+        start_date -> Nullable<Date>,
+        end_date -> Nullable<Date>,
+        max_end_date -> Nullable<Date>,
+        annual_value_gbp -> Nullable<Numeric>,
+        total_value_gbp -> Nullable<Numeric>,
+        hosting -> Text,
+        procurement_route -> Text,
+        framework_name -> Nullable<Text>,
+        data_access -> Text,
+        source -> Text,
+        source_reference -> Nullable<Text>,
+        source_url -> Nullable<Text>,
+        satisfaction -> Nullable<Int2>,
+        value_for_money -> Nullable<Int2>,
+        support_confidence -> Nullable<Int2>,
+        development_confidence -> Nullable<Int2>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    service_areas (id) {
+        id -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    supplier_aliases (supplier_id, alias) {
+        supplier_id -> Text,
+        alias -> Text,
+        normalized -> Text,
+    }
+}
+
+diesel::table! {
+    suppliers (id) {
+        id -> Text,
+        name -> Text,
+        companies_house_number -> Nullable<Text>,
+        website -> Nullable<Text>,
+        sme -> Nullable<Bool>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    system_service_areas (system_id, service_area_id) {
+        system_id -> Text,
+        service_area_id -> Text,
+    }
+}
+
+diesel::table! {
+    systems (id) {
+        id -> Text,
+        name -> Text,
+        supplier_id -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::joinable!(contract_service_areas -> contracts (contract_id));
+diesel::joinable!(contract_service_areas -> service_areas (service_area_id));
+diesel::joinable!(contracts -> boroughs (borough_id));
+diesel::joinable!(contracts -> suppliers (supplier_id));
+diesel::joinable!(contracts -> systems (system_id));
+diesel::joinable!(supplier_aliases -> suppliers (supplier_id));
+diesel::joinable!(system_service_areas -> service_areas (service_area_id));
+diesel::joinable!(system_service_areas -> systems (system_id));
+diesel::joinable!(systems -> suppliers (supplier_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    boroughs,
+    contract_service_areas,
+    contracts,
+    service_areas,
+    supplier_aliases,
+    suppliers,
+    system_service_areas,
+    systems,
+);

@@ -1,0 +1,257 @@
+//! One error type for the API, answered as RFC 9457 `application/problem+json`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client should wait before retrying when the database is unavailable.
+const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// One failing field or parameter of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The query parameter, path segment or body field at fault.
+    #[schema(example = "ends_after")]
+    pub field: String,
+    /// What is wrong with it.
+    #[schema(example = "expected a date as YYYY-MM-DD, got \"31/03/2026\"")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem details body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference for the problem type; `about:blank` means the HTTP status says it all.
+    #[schema(example = "about:blank")]
+    pub r#type: String,
+    /// The HTTP status phrase.
+    #[schema(example = "Bad Request")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// What was wrong with this request, in words.
+    #[schema(example = "unknown query parameter `colour`")]
+    pub detail: String,
+    /// Every failing field, for invalid parameters and validation failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Everything a handler can answer other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (unknown parameter, bad date, out-of-range page size, ...).
+    #[error("{detail}")]
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// 404: nothing is at this address.
+    #[error("{0}")]
+    NotFound(String),
+    /// 406: the client accepts no representation this resource has.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// 409: the request conflicts with the current state (a duplicate key, a record still referenced).
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: the request is well-formed but breaks a rule of the data.
+    #[error("{detail}")]
+    Unprocessable {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// 503: the database cannot be reached right now; retry later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a fault of the service; the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 for one parameter, named in both `detail` and `errors`.
+    pub fn invalid_param(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid_params(vec![FieldError::new(field, message)])
+    }
+
+    /// A 400 listing every failing parameter.
+    pub fn invalid_params(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError::BadRequest { detail, errors }
+    }
+
+    /// A 400 with no particular field.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The problem body for this error.
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let (detail, errors) = match self {
+            ApiError::BadRequest { detail, errors }
+            | ApiError::Unprocessable { detail, errors } => (detail.clone(), errors.clone()),
+            ApiError::Internal(_) => (
+                "the service failed to answer this request; the fault has been logged".to_owned(),
+                Vec::new(),
+            ),
+            other => (other.to_string(), Vec::new()),
+        };
+        Problem {
+            r#type: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(cause) => log::error!("internal error: {cause}"),
+            ApiError::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            _ => {}
+        }
+        problem_response(self.problem())
+    }
+}
+
+/// A problem as a response, with `Retry-After` on 503.
+pub fn problem_response(problem: Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+    }
+    response.body(serde_json::to_string(&problem).unwrap_or_default())
+}
+
+impl Problem {
+    /// A problem with no field errors.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem {
+            r#type: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::NotFound => ApiError::NotFound("no such record".to_owned()),
+            DieselError::DatabaseError(kind, info) => {
+                let detail = info.message().to_owned();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => ApiError::Conflict(detail),
+                    DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::CheckViolation => {
+                        ApiError::Unprocessable {
+                            detail,
+                            errors: Vec::new(),
+                        }
+                    }
+                    DatabaseErrorKind::ClosedConnection => ApiError::Unavailable(detail),
+                    _ if is_statement_timeout(&detail) => ApiError::Unavailable(detail),
+                    _ => ApiError::Internal(format!("{kind:?}: {detail}")),
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn is_statement_timeout(message: &str) -> bool {
+    message.contains("statement timeout") || message.contains("canceling statement")
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable(format!("no database connection available: {error}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(format!("blocking task failed: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn problem_names_every_failing_parameter() {
+        let error = ApiError::invalid_params(vec![
+            FieldError::new("page", "must be at least 1"),
+            FieldError::new("per_page", "must be from 1 to 500"),
+        ]);
+        let problem = error.problem();
+        assert_eq!(problem.status, 400);
+        assert_eq!(problem.title, "Bad Request");
+        assert_eq!(problem.errors.len(), 2);
+        assert!(problem.detail.contains("page: must be at least 1"));
+        assert!(problem.detail.contains("per_page"));
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let response = ApiError::Internal("password=hunter2".into()).error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = response.into_body().try_into_bytes().unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("hunter2"));
+    }
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let response = ApiError::Unavailable("down".into()).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
+    }
+}

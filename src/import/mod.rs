@@ -1,0 +1,3 @@
+//! Bringing outside data in: shared normalisation of names, dates and money.
+
+pub mod normalize;

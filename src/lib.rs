@@ -1,0 +1,11 @@
+//! City Tools API: the open data layer behind "City Tools: London".
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod import;
+pub mod models;
+pub mod queries;
+pub mod seed;

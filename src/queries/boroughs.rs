@@ -1,0 +1,107 @@
+//! Boroughs: filters, lookup by slug or GSS code.
+
+use diesel::dsl::count_star;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+
+use super::{contains_pattern, for_each_row};
+use crate::db::schema::boroughs;
+use crate::models::{Borough, BoroughKind};
+
+super::sort_keys! {
+    /// What a borough list can be sorted by.
+    BoroughSortKey { Name => "name", GssCode => "gss_code", Id => "id" }
+}
+
+/// Borough filters.
+#[derive(Debug, Clone, Default)]
+pub struct BoroughFilter {
+    pub kind: Vec<BoroughKind>,
+    pub inner_london_statutory: Option<bool>,
+    pub inner_london_ons: Option<bool>,
+    pub surveyed: Option<bool>,
+    /// Words that must each appear in the name or official name.
+    pub words: Vec<String>,
+}
+
+type Boxed<'a, ST> = boroughs::BoxedQuery<'a, Pg, ST>;
+
+impl BoroughFilter {
+    fn apply<'a, ST: 'a>(&'a self, mut query: Boxed<'a, ST>) -> Boxed<'a, ST> {
+        if !self.kind.is_empty() {
+            query = query.filter(boroughs::kind.eq_any(self.kind.iter().map(|k| k.as_str())));
+        }
+        if let Some(inner) = self.inner_london_statutory {
+            query = query.filter(boroughs::inner_london_statutory.eq(inner));
+        }
+        if let Some(inner) = self.inner_london_ons {
+            query = query.filter(boroughs::inner_london_ons.eq(inner));
+        }
+        if let Some(surveyed) = self.surveyed {
+            query = query.filter(boroughs::surveyed.eq(surveyed));
+        }
+        for word in &self.words {
+            let pattern = contains_pattern(word);
+            query = query.filter(
+                boroughs::name
+                    .ilike(pattern.clone())
+                    .or(boroughs::official_name.ilike(pattern)),
+            );
+        }
+        query
+    }
+
+    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
+        self.apply(boroughs::table.select(count_star()).into_boxed())
+            .get_result(conn)
+    }
+
+    fn rows(
+        &self,
+        sort: Option<(BoroughSortKey, bool)>,
+    ) -> Boxed<'_, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Borough, Pg>>> {
+        let query = self.apply(boroughs::table.select(Borough::as_select()).into_boxed());
+        let query = match sort {
+            None => query,
+            Some((BoroughSortKey::Name, false)) => query.order(boroughs::name.asc()),
+            Some((BoroughSortKey::Name, true)) => query.order(boroughs::name.desc()),
+            Some((BoroughSortKey::GssCode, false)) => query.order(boroughs::gss_code.asc()),
+            Some((BoroughSortKey::GssCode, true)) => query.order(boroughs::gss_code.desc()),
+            Some((BoroughSortKey::Id, false)) => query.order(boroughs::id.asc()),
+            Some((BoroughSortKey::Id, true)) => query.order(boroughs::id.desc()),
+        };
+        query.then_order_by(boroughs::id.asc())
+    }
+
+    pub fn page(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(BoroughSortKey, bool)>,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Borough>> {
+        self.rows(sort).offset(offset).limit(limit).load(conn)
+    }
+
+    pub fn for_each(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(BoroughSortKey, bool)>,
+        each: impl FnMut(Borough) -> bool,
+    ) -> QueryResult<()> {
+        for_each_row(conn, self.rows(sort), each)
+    }
+}
+
+/// A borough by slug or by GSS code (in any case).
+pub fn find(conn: &mut PgConnection, id_or_gss: &str) -> QueryResult<Option<Borough>> {
+    boroughs::table
+        .filter(
+            boroughs::id
+                .eq(id_or_gss)
+                .or(boroughs::gss_code.eq(id_or_gss.to_uppercase())),
+        )
+        .select(Borough::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,125 @@
+//! Filters turned into boxed diesel queries, shared by list, count and CSV export.
+
+pub mod boroughs;
+pub mod contracts;
+pub mod service_areas;
+pub mod suppliers;
+pub mod systems;
+
+use std::collections::BTreeSet;
+
+use diesel::pg::PgRowByRowLoadingMode;
+use diesel::query_dsl::LoadQuery;
+use diesel::{PgConnection, QueryResult};
+
+/// Feeds every row of `query` to `each`, one at a time, without holding the whole result in
+/// memory; stops early when `each` returns false (the client went away).
+pub fn for_each_row<'conn, 'q: 'conn, Q, U>(
+    conn: &'conn mut PgConnection,
+    query: Q,
+    mut each: impl FnMut(U) -> bool,
+) -> QueryResult<()>
+where
+    Q: LoadQuery<'q, PgConnection, U, PgRowByRowLoadingMode> + 'conn,
+    U: 'conn,
+{
+    for row in query.load_iter::<U, PgRowByRowLoadingMode>(conn)? {
+        if !each(row?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A `LIKE` pattern matching `word` anywhere, with the pattern characters in it escaped.
+pub fn contains_pattern(word: &str) -> String {
+    let mut pattern = String::with_capacity(word.len() + 2);
+    pattern.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The words of a free-text search, lower-cased and de-duplicated.
+pub fn search_words(q: &str) -> Vec<String> {
+    let words: BTreeSet<String> = q
+        .split_whitespace()
+        .map(|word| word.to_lowercase())
+        .collect();
+    words.into_iter().collect()
+}
+
+/// Values a caller asked for that do not exist, as `"a", "b"`.
+pub fn missing<'a>(asked: &'a [String], found: &BTreeSet<String>) -> Vec<&'a str> {
+    asked
+        .iter()
+        .filter(|value| !found.contains(value.as_str()))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The OpenAPI schema of a `sort` parameter: each key, ascending or with `-` descending.
+pub fn sort_schema(keys: &[&str]) -> utoipa::openapi::Object {
+    let values: Vec<String> = keys
+        .iter()
+        .flat_map(|key| [key.to_string(), format!("-{key}")])
+        .collect();
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values))
+        .build()
+}
+
+/// Declares the keys a list may be sorted by.
+macro_rules! sort_keys {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(value: &str) -> Result<Self, String> {
+                match value {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "cannot sort by {value:?}; expected one of {} (prefix - for descending)",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use sort_keys;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(contains_pattern("50%_off"), "%50\\%\\_off%");
+    }
+
+    #[test]
+    fn search_words_are_lowercased_and_unique() {
+        assert_eq!(
+            search_words(" Civica  civica Revenues"),
+            vec!["civica", "revenues"]
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Service areas: the two-level tree of groups and areas.
+
+use diesel::dsl::count_star;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+
+use super::contracts::check_exist;
+use super::{contains_pattern, for_each_row};
+use crate::db::schema::service_areas;
+use crate::error::ApiError;
+use crate::models::ServiceArea;
+
+super::sort_keys! {
+    /// What a service-area list can be sorted by.
+    ServiceAreaSortKey { Name => "name", Id => "id" }
+}
+
+super::sort_keys! {
+    /// A level of the service-area tree.
+    Level { Group => "group", Area => "area" }
+}
+
+/// Service-area filters.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAreaFilter {
+    /// Only the areas under these groups.
+    pub parent: Vec<String>,
+    pub level: Option<Level>,
+    /// Words that must each appear in the name or description.
+    pub words: Vec<String>,
+}
+
+type Boxed<'a, ST> = service_areas::BoxedQuery<'a, Pg, ST>;
+
+impl ServiceAreaFilter {
+    /// Checks that every parent named exists.
+    pub fn check(&self, conn: &mut PgConnection) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        check_exist(conn, "parent", &self.parent, &mut errors, |conn, ids| {
+            service_areas::table
+                .filter(service_areas::id.eq_any(ids))
+                .select(service_areas::id)
+                .load(conn)
+        })?;
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_params(errors))
+        }
+    }
+
+    fn apply<'a, ST: 'a>(&'a self, mut query: Boxed<'a, ST>) -> Boxed<'a, ST> {
+        if !self.parent.is_empty() {
+            query = query.filter(service_areas::parent_id.eq_any(&self.parent));
+        }
+        match self.level {
+            Some(Level::Group) => query = query.filter(service_areas::parent_id.is_null()),
+            Some(Level::Area) => query = query.filter(service_areas::parent_id.is_not_null()),
+            None => {}
+        }
+        for word in &self.words {
+            let pattern = contains_pattern(word);
+            query = query.filter(
+                service_areas::name
+                    .ilike(pattern.clone())
+                    .or(service_areas::description.ilike(pattern)),
+            );
+        }
+        query
+    }
+
+    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
+        self.apply(service_areas::table.select(count_star()).into_boxed())
+            .get_result(conn)
+    }
+
+    fn rows(
+        &self,
+        sort: Option<(ServiceAreaSortKey, bool)>,
+    ) -> Boxed<'_, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ServiceArea, Pg>>> {
+        let query = self.apply(
+            service_areas::table
+                .select(ServiceArea::as_select())
+                .into_boxed(),
+        );
+        let query = match sort {
+            None => query,
+            Some((ServiceAreaSortKey::Name, false)) => query.order(service_areas::name.asc()),
+            Some((ServiceAreaSortKey::Name, true)) => query.order(service_areas::name.desc()),
+            Some((ServiceAreaSortKey::Id, false)) => query.order(service_areas::id.asc()),
+            Some((ServiceAreaSortKey::Id, true)) => query.order(service_areas::id.desc()),
+        };
+        query.then_order_by(service_areas::id.asc())
+    }
+
+    pub fn page(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(ServiceAreaSortKey, bool)>,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<ServiceArea>> {
+        self.rows(sort).offset(offset).limit(limit).load(conn)
+    }
+
+    pub fn for_each(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(ServiceAreaSortKey, bool)>,
+        each: impl FnMut(ServiceArea) -> bool,
+    ) -> QueryResult<()> {
+        for_each_row(conn, self.rows(sort), each)
+    }
+}
+
+/// One service area or group by id.
+pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<ServiceArea>> {
+    service_areas::table
+        .find(id)
+        .select(ServiceArea::as_select())
+        .first(conn)
+        .optional()
+}

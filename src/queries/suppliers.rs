@@ -1,0 +1,154 @@
+//! Suppliers with their aliases.
+
+use diesel::dsl::{count_star, sql};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Text};
+
+use super::contracts::expand_service_areas;
+use super::{contains_pattern, for_each_row};
+use crate::db::schema::{supplier_aliases, suppliers, system_service_areas, systems};
+use crate::error::ApiError;
+use crate::models::Supplier;
+
+super::sort_keys! {
+    /// What a supplier list can be sorted by.
+    SupplierSortKey { Name => "name", Id => "id" }
+}
+
+/// Supplier filters.
+#[derive(Debug, Clone, Default)]
+pub struct SupplierCriteria {
+    pub sme: Option<bool>,
+    /// Suppliers with a system in these service areas (a group means every area under it).
+    pub service_area: Vec<String>,
+    /// Words that must each appear in the name or an alias.
+    pub words: Vec<String>,
+}
+
+/// Supplier filters with service-area groups expanded.
+#[derive(Debug, Clone)]
+pub struct SupplierFilter {
+    criteria: SupplierCriteria,
+    service_area_ids: Vec<String>,
+}
+
+/// A supplier and its aliases.
+#[derive(Debug, Clone, Queryable)]
+pub struct SupplierRecord {
+    pub supplier: Supplier,
+    pub aliases: Vec<String>,
+}
+
+type Boxed<'a, ST> = suppliers::BoxedQuery<'a, Pg, ST>;
+
+type RecordSelection = (
+    diesel::helper_types::AsSelect<Supplier, Pg>,
+    diesel::expression::SqlLiteral<Array<Text>>,
+);
+
+fn record_selection() -> RecordSelection {
+    (
+        Supplier::as_select(),
+        sql::<Array<Text>>(
+            "ARRAY(SELECT a.alias FROM supplier_aliases a WHERE a.supplier_id = suppliers.id ORDER BY 1)",
+        ),
+    )
+}
+
+impl SupplierCriteria {
+    pub fn resolve(self, conn: &mut PgConnection) -> Result<SupplierFilter, ApiError> {
+        let mut errors = Vec::new();
+        let service_area_ids =
+            expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_params(errors));
+        }
+        Ok(SupplierFilter {
+            criteria: self,
+            service_area_ids,
+        })
+    }
+}
+
+impl SupplierFilter {
+    fn apply<'a, ST: 'a>(&'a self, mut query: Boxed<'a, ST>) -> Boxed<'a, ST> {
+        let c = &self.criteria;
+        if let Some(sme) = c.sme {
+            query = query.filter(suppliers::sme.eq(sme));
+        }
+        if !c.service_area.is_empty() {
+            query = query.filter(
+                suppliers::id.eq_any(
+                    systems::table
+                        .inner_join(system_service_areas::table)
+                        .filter(
+                            system_service_areas::service_area_id.eq_any(&self.service_area_ids),
+                        )
+                        .select(systems::supplier_id),
+                ),
+            );
+        }
+        for word in &c.words {
+            let pattern = contains_pattern(word);
+            query = query.filter(
+                suppliers::name
+                    .ilike(pattern.clone())
+                    .or(suppliers::id.eq_any(
+                        supplier_aliases::table
+                            .filter(supplier_aliases::alias.ilike(pattern))
+                            .select(supplier_aliases::supplier_id),
+                    )),
+            );
+        }
+        query
+    }
+
+    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
+        self.apply(suppliers::table.select(count_star()).into_boxed())
+            .get_result(conn)
+    }
+
+    fn rows(
+        &self,
+        sort: Option<(SupplierSortKey, bool)>,
+    ) -> Boxed<'_, <RecordSelection as Expression>::SqlType> {
+        let query = self.apply(suppliers::table.select(record_selection()).into_boxed());
+        let query = match sort {
+            None => query,
+            Some((SupplierSortKey::Name, false)) => query.order(suppliers::name.asc()),
+            Some((SupplierSortKey::Name, true)) => query.order(suppliers::name.desc()),
+            Some((SupplierSortKey::Id, false)) => query.order(suppliers::id.asc()),
+            Some((SupplierSortKey::Id, true)) => query.order(suppliers::id.desc()),
+        };
+        query.then_order_by(suppliers::id.asc())
+    }
+
+    pub fn page(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(SupplierSortKey, bool)>,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<SupplierRecord>> {
+        self.rows(sort).offset(offset).limit(limit).load(conn)
+    }
+
+    pub fn for_each(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(SupplierSortKey, bool)>,
+        each: impl FnMut(SupplierRecord) -> bool,
+    ) -> QueryResult<()> {
+        for_each_row(conn, self.rows(sort), each)
+    }
+}
+
+/// One supplier by id, with its aliases.
+pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SupplierRecord>> {
+    suppliers::table
+        .filter(suppliers::id.eq(id))
+        .select(record_selection())
+        .first(conn)
+        .optional()
+}

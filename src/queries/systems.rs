@@ -1,0 +1,164 @@
+//! Systems with their service areas.
+
+use diesel::dsl::{count_star, sql};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Text};
+
+use super::contracts::{check_exist, expand_service_areas};
+use super::{contains_pattern, for_each_row};
+use crate::db::schema::{suppliers, system_service_areas, systems};
+use crate::error::ApiError;
+use crate::models::System;
+
+super::sort_keys! {
+    /// What a system list can be sorted by.
+    SystemSortKey { Name => "name", Id => "id", Supplier => "supplier" }
+}
+
+/// System filters as given.
+#[derive(Debug, Clone, Default)]
+pub struct SystemCriteria {
+    pub supplier: Vec<String>,
+    /// Systems serving these service areas (a group means every area under it).
+    pub service_area: Vec<String>,
+    /// Words that must each appear in the name or description.
+    pub words: Vec<String>,
+}
+
+/// System filters checked against the database.
+#[derive(Debug, Clone)]
+pub struct SystemFilter {
+    criteria: SystemCriteria,
+    service_area_ids: Vec<String>,
+}
+
+/// A system with its service areas.
+#[derive(Debug, Clone, Queryable)]
+pub struct SystemRecord {
+    pub system: System,
+    pub service_area_ids: Vec<String>,
+}
+
+type Boxed<'a, ST> = systems::BoxedQuery<'a, Pg, ST>;
+
+type RecordSelection = (
+    diesel::helper_types::AsSelect<System, Pg>,
+    diesel::expression::SqlLiteral<Array<Text>>,
+);
+
+fn record_selection() -> RecordSelection {
+    (
+        System::as_select(),
+        sql::<Array<Text>>(
+            "ARRAY(SELECT ssa.service_area_id FROM system_service_areas ssa \
+             WHERE ssa.system_id = systems.id ORDER BY 1)",
+        ),
+    )
+}
+
+impl SystemCriteria {
+    pub fn resolve(self, conn: &mut PgConnection) -> Result<SystemFilter, ApiError> {
+        let mut errors = Vec::new();
+        check_exist(
+            conn,
+            "supplier",
+            &self.supplier,
+            &mut errors,
+            |conn, ids| {
+                suppliers::table
+                    .filter(suppliers::id.eq_any(ids))
+                    .select(suppliers::id)
+                    .load(conn)
+            },
+        )?;
+        let service_area_ids =
+            expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_params(errors));
+        }
+        Ok(SystemFilter {
+            criteria: self,
+            service_area_ids,
+        })
+    }
+}
+
+impl SystemFilter {
+    fn apply<'a, ST: 'a>(&'a self, mut query: Boxed<'a, ST>) -> Boxed<'a, ST> {
+        let c = &self.criteria;
+        if !c.supplier.is_empty() {
+            query = query.filter(systems::supplier_id.eq_any(&c.supplier));
+        }
+        if !c.service_area.is_empty() {
+            query = query.filter(
+                systems::id.eq_any(
+                    system_service_areas::table
+                        .filter(
+                            system_service_areas::service_area_id.eq_any(&self.service_area_ids),
+                        )
+                        .select(system_service_areas::system_id),
+                ),
+            );
+        }
+        for word in &c.words {
+            let pattern = contains_pattern(word);
+            query = query.filter(
+                systems::name
+                    .ilike(pattern.clone())
+                    .or(systems::description.ilike(pattern)),
+            );
+        }
+        query
+    }
+
+    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
+        self.apply(systems::table.select(count_star()).into_boxed())
+            .get_result(conn)
+    }
+
+    fn rows(
+        &self,
+        sort: Option<(SystemSortKey, bool)>,
+    ) -> Boxed<'_, <RecordSelection as Expression>::SqlType> {
+        let query = self.apply(systems::table.select(record_selection()).into_boxed());
+        let query = match sort {
+            None => query,
+            Some((SystemSortKey::Name, false)) => query.order(systems::name.asc()),
+            Some((SystemSortKey::Name, true)) => query.order(systems::name.desc()),
+            Some((SystemSortKey::Id, false)) => query.order(systems::id.asc()),
+            Some((SystemSortKey::Id, true)) => query.order(systems::id.desc()),
+            Some((SystemSortKey::Supplier, false)) => query.order(systems::supplier_id.asc()),
+            Some((SystemSortKey::Supplier, true)) => query.order(systems::supplier_id.desc()),
+        };
+        query.then_order_by(systems::id.asc())
+    }
+
+    pub fn page(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(SystemSortKey, bool)>,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<SystemRecord>> {
+        self.rows(sort).offset(offset).limit(limit).load(conn)
+    }
+
+    pub fn for_each(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(SystemSortKey, bool)>,
+        each: impl FnMut(SystemRecord) -> bool,
+    ) -> QueryResult<()> {
+        for_each_row(conn, self.rows(sort), each)
+    }
+}
+
+/// One system by id, with its service areas.
+pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SystemRecord>> {
+    systems::table
+        .filter(systems::id.eq(id))
+        .select(record_selection())
+        .first(conn)
+        .optional()
+}
