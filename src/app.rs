@@ -25,7 +25,7 @@ Lists take filters as query parameters (multi-value filters comma-separated), `s
 `Accept: text/csv`, as every matching row in CSV. Errors are RFC 9457 `application/problem+json`.\n\n\
 The contracts loaded by default are ILLUSTRATIVE (`source = illustrative`): generated for demonstration, \
 not survey data.",
-        license(name = "MIT OR Apache-2.0"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     tags(
         (name = "boroughs", description = "The 32 London boroughs and the City of London"),

@@ -6,5 +6,6 @@ DROP TABLE supplier_aliases;
 DROP TABLE suppliers;
 DROP TABLE service_areas;
 DROP TABLE boroughs;
+DROP FUNCTION check_tagged_with_area();
 DROP FUNCTION check_service_area_depth();
 DROP FUNCTION bump_version();

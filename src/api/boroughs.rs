@@ -102,7 +102,7 @@ pub struct BoroughQuery {
     /// Words that must each appear in the name or official name.
     pub q: Option<String>,
     /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, schema_with = borough_sort_schema)]
+    #[param(value_type = Option<String>, pattern = r"^-?(name|gss_code|id)$")]
     pub sort: Option<Sort<BoroughSortKey>>,
     /// Page number, from 1.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
@@ -113,10 +113,6 @@ pub struct BoroughQuery {
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
-}
-
-fn borough_sort_schema() -> utoipa::openapi::Object {
-    crate::queries::sort_schema(&["name", "gss_code", "id"])
 }
 
 /// List boroughs

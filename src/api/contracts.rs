@@ -113,7 +113,7 @@ pub fn money(value: Option<bigdecimal::BigDecimal>) -> Option<String> {
 impl Contract {
     pub fn view(record: ContractRecord, viewer: Viewer) -> Contract {
         let c = record.contract;
-        let assessment = viewer.sees_assessments().then(|| Assessment {
+        let assessment = viewer.sees_assessments().then_some(Assessment {
             satisfaction: c.satisfaction,
             value_for_money: c.value_for_money,
             support_confidence: c.support_confidence,
@@ -240,7 +240,7 @@ pub struct ContractQuery {
     #[param(example = "revenues")]
     pub q: Option<String>,
     /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, schema_with = contract_sort_schema)]
+    #[param(value_type = Option<String>, pattern = r"^-?(end_date|start_date|annual_value_gbp|borough|supplier)$")]
     pub sort: Option<Sort<ContractSortKey>>,
     /// Page number, from 1.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
@@ -251,16 +251,6 @@ pub struct ContractQuery {
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
-}
-
-fn contract_sort_schema() -> utoipa::openapi::Object {
-    crate::queries::sort_schema(&[
-        "end_date",
-        "start_date",
-        "annual_value_gbp",
-        "borough",
-        "supplier",
-    ])
 }
 
 impl ContractQuery {
@@ -368,6 +358,7 @@ pub async fn list_contracts(
         (status = 200, description = "The contract", body = Contract,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )

@@ -31,8 +31,17 @@ impl<T: DeserializeOwned> ApiQuery<T> {
                 query.len()
             )));
         }
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        if let Some((name, _)) = pairs
+            .clone()
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(ApiError::invalid_param(
+                name.replace('\0', ""),
+                "query parameters cannot contain NUL characters",
+            ));
+        }
+        let deserializer = serde_urlencoded::Deserializer::new(pairs);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let field = error.path().to_string();
             let message = error.into_inner().to_string();
@@ -178,7 +187,7 @@ impl FromStr for PageNumber {
 
     fn from_str(value: &str) -> Result<Self, String> {
         match value.trim().parse::<u32>() {
-            Ok(page) if page >= 1 && page <= 1_000_000 => Ok(PageNumber(page)),
+            Ok(page) if (1..=1_000_000).contains(&page) => Ok(PageNumber(page)),
             _ => Err(format!(
                 "expected a page number from 1 to 1000000, got {value:?}"
             )),

@@ -218,7 +218,9 @@ where
             tx,
         };
         let mut sink = CsvSink {
-            writer: csv::Writer::from_writer(chunks),
+            writer: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(chunks),
             columns,
         };
         if let Err(e) = sink.writer.write_record(&sink.columns) {

@@ -65,12 +65,12 @@ pub struct ServiceAreaQuery {
     #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "social-care")]
     pub parent: Option<CommaList<String>>,
     /// `group` for groups only, `area` for areas only.
-    #[param(value_type = Option<String>, schema_with = level_schema)]
+    #[param(value_type = Option<String>, pattern = "^(group|area)$")]
     pub level: Option<Level>,
     /// Words that must each appear in the name or description.
     pub q: Option<String>,
     /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, schema_with = service_area_sort_schema)]
+    #[param(value_type = Option<String>, pattern = r"^-?(name|id)$")]
     pub sort: Option<Sort<ServiceAreaSortKey>>,
     /// Page number, from 1.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
@@ -81,17 +81,6 @@ pub struct ServiceAreaQuery {
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
-}
-
-fn service_area_sort_schema() -> utoipa::openapi::Object {
-    crate::queries::sort_schema(&["name", "id"])
-}
-
-fn level_schema() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(["group", "area"]))
-        .build()
 }
 
 /// List service areas

@@ -82,7 +82,7 @@ pub struct SupplierQuery {
     /// Words that must each appear in the name or in one alias.
     pub q: Option<String>,
     /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, schema_with = supplier_sort_schema)]
+    #[param(value_type = Option<String>, pattern = r"^-?(name|id)$")]
     pub sort: Option<Sort<SupplierSortKey>>,
     /// Page number, from 1.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
@@ -93,10 +93,6 @@ pub struct SupplierQuery {
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
-}
-
-fn supplier_sort_schema() -> utoipa::openapi::Object {
-    crate::queries::sort_schema(&["name", "id"])
 }
 
 /// List suppliers

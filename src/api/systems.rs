@@ -77,7 +77,7 @@ pub struct SystemQuery {
     /// Words that must each appear in the name or description.
     pub q: Option<String>,
     /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, schema_with = system_sort_schema)]
+    #[param(value_type = Option<String>, pattern = r"^-?(name|id|supplier)$")]
     pub sort: Option<Sort<SystemSortKey>>,
     /// Page number, from 1.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
@@ -88,10 +88,6 @@ pub struct SystemQuery {
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
-}
-
-fn system_sort_schema() -> utoipa::openapi::Object {
-    crate::queries::sort_schema(&["name", "id", "supplier"])
 }
 
 /// List systems

@@ -63,18 +63,6 @@ pub fn missing<'a>(asked: &'a [String], found: &BTreeSet<String>) -> Vec<&'a str
         .collect()
 }
 
-/// The OpenAPI schema of a `sort` parameter: each key, ascending or with `-` descending.
-pub fn sort_schema(keys: &[&str]) -> utoipa::openapi::Object {
-    let values: Vec<String> = keys
-        .iter()
-        .flat_map(|key| [key.to_string(), format!("-{key}")])
-        .collect();
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(values))
-        .build()
-}
-
 /// Declares the keys a list may be sorted by.
 macro_rules! sort_keys {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {

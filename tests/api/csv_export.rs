@@ -1,0 +1,175 @@
+//! CSV: header row, RFC 4180 quoting, every matching row (no paging), the same as the JSON list.
+
+use crate::helpers::TestApp;
+
+fn parse(text: &str) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let rows = reader.records().map(|r| r.unwrap()).collect();
+    (header, rows)
+}
+
+#[actix_web::test]
+async fn csv_holds_every_matching_row_and_agrees_with_json() {
+    let app = TestApp::new();
+    let query = "service_area=revenues-and-benefits&ends_after=2026-01-01&ends_before=2027-12-31&sort=end_date";
+    let json = app
+        .get(&format!("/api/v1/contracts?{query}&per_page=500"))
+        .await
+        .json();
+    let response = app
+        .get(&format!("/api/v1/contracts?{query}&format=csv"))
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    assert!(response
+        .header("content-disposition")
+        .unwrap()
+        .contains("contracts.csv"));
+    let (header, rows) = parse(&response.text());
+    assert_eq!(rows.len() as u64, json["meta"]["total"].as_u64().unwrap());
+    let id_column = header.iter().position(|h| h == "id").unwrap();
+    let csv_ids: Vec<String> = rows.iter().map(|r| r[id_column].to_owned()).collect();
+    let json_ids: Vec<String> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].to_string())
+        .collect();
+    assert_eq!(csv_ids, json_ids, "same rows, same order");
+    let first = &json["items"][0];
+    for (index, column) in header.iter().enumerate() {
+        let expected = match &first[column] {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+                .join("|"),
+            other => other.to_string(),
+        };
+        assert_eq!(rows[0][index], expected, "column {column}");
+    }
+}
+
+#[actix_web::test]
+async fn csv_is_not_paged() {
+    let app = TestApp::new();
+    let total: usize = app.column("SELECT count(*) AS value FROM contracts")[0]
+        .parse()
+        .unwrap();
+    assert!(total > 500, "the seeds hold more than one maximum page");
+    let response = app
+        .get("/api/v1/contracts?format=csv&per_page=10&page=3")
+        .await;
+    let (_, rows) = parse(&response.text());
+    assert_eq!(rows.len(), total);
+}
+
+#[actix_web::test]
+async fn accept_header_selects_csv_and_format_json_overrides_it() {
+    let app = TestApp::new();
+    let response = app
+        .get_with("/api/v1/boroughs", &[("accept", "text/csv")])
+        .await;
+    assert_eq!(
+        response.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    let (header, rows) = parse(&response.text());
+    assert_eq!(rows.len(), 33);
+    assert_eq!(&header[0], "id");
+    assert!(header.iter().any(|h| h == "gss_code"));
+
+    let json = app
+        .get_with("/api/v1/boroughs?format=json", &[("accept", "text/csv")])
+        .await;
+    assert_eq!(
+        json.header("content-type").as_deref(),
+        Some("application/json")
+    );
+}
+
+#[actix_web::test]
+async fn fields_with_commas_quotes_and_newlines_are_quoted() {
+    let app = TestApp::new();
+    let id = &app.column("SELECT min(id) AS value FROM contracts WHERE borough_id = 'camden'")[0];
+    let tricky = "Licence, \"support\"\nand maintenance";
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE contracts SET title = $1 WHERE id = $2::bigint")
+            .bind::<diesel::sql_types::Text, _>(tricky)
+            .bind::<diesel::sql_types::Text, _>(id),
+        &mut app.conn(),
+    )
+    .unwrap();
+    let text = app
+        .get("/api/v1/contracts?borough=camden&format=csv")
+        .await
+        .text();
+    assert!(
+        text.contains("\"Licence, \"\"support\"\"\nand maintenance\""),
+        "RFC 4180 quoting"
+    );
+    let (header, rows) = parse(&text);
+    let title = header.iter().position(|h| h == "title").unwrap();
+    assert!(rows.iter().any(|r| &r[title] == tricky));
+}
+
+#[actix_web::test]
+async fn every_list_and_nested_list_has_csv() {
+    let app = TestApp::new();
+    let cases = [
+        (
+            "/api/v1/service-areas",
+            "SELECT count(*) AS value FROM service_areas",
+        ),
+        (
+            "/api/v1/suppliers",
+            "SELECT count(*) AS value FROM suppliers",
+        ),
+        ("/api/v1/systems", "SELECT count(*) AS value FROM systems"),
+        (
+            "/api/v1/boroughs/camden/contracts",
+            "SELECT count(*) AS value FROM contracts WHERE borough_id = 'camden'",
+        ),
+        (
+            "/api/v1/suppliers/civica/contracts",
+            "SELECT count(*) AS value FROM contracts WHERE supplier_id = 'civica'",
+        ),
+        (
+            "/api/v1/systems/civica-openrevenues/contracts",
+            "SELECT count(*) AS value FROM contracts WHERE system_id = 'civica-openrevenues'",
+        ),
+    ];
+    for (path, count_sql) in cases {
+        let response = app.get(&format!("{path}?format=csv")).await;
+        assert_eq!(response.status, 200, "{path}");
+        let (_, rows) = parse(&response.text());
+        let expected: usize = app.column(count_sql)[0].parse().unwrap();
+        assert_eq!(rows.len(), expected, "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn an_empty_result_is_a_header_row_alone() {
+    let app = TestApp::new();
+    let text = app
+        .get("/api/v1/contracts?ends_before=1990-01-01&format=csv")
+        .await
+        .text();
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.starts_with("id,borough_id,borough_name,"));
+}
+
+#[actix_web::test]
+async fn bad_csv_requests_are_problems_not_broken_downloads() {
+    let app = TestApp::new();
+    app.get("/api/v1/contracts?format=csv&borough=atlantis")
+        .await
+        .problem(400);
+    app.get("/api/v1/contracts?format=xml").await.problem(400);
+}

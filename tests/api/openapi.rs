@@ -1,0 +1,83 @@
+//! The served OpenAPI document is the committed one, and documents every operation.
+
+use crate::helpers::TestApp;
+
+#[actix_web::test]
+async fn served_document_equals_the_committed_one() {
+    let app = TestApp::new();
+    let served = app.get("/openapi.json").await.json();
+    let committed: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json"))
+            .expect("openapi/openapi.json is JSON");
+    assert!(
+        served == committed,
+        "openapi/openapi.json is out of date: regenerate it with `cargo run -- openapi > openapi/openapi.json`"
+    );
+    assert_eq!(
+        citytools::app::openapi_json(),
+        include_str!("../../openapi/openapi.json")
+    );
+}
+
+#[actix_web::test]
+async fn every_operation_is_documented() {
+    let document = serde_json::to_value(citytools::app::openapi()).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v1/contracts"));
+    assert!(paths.contains_key("/api/v1/boroughs/{id}/contracts"));
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name} has a summary"
+            );
+            assert!(
+                operation["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{name} has a tag"
+            );
+            assert!(operation_ids.insert(operation["operationId"].as_str().unwrap().to_owned()));
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("200"), "{name} documents success");
+            if path.starts_with("/api/") {
+                for status in ["400", "503"] {
+                    let problem =
+                        &responses[status]["content"]["application/problem+json"]["schema"]["$ref"];
+                    assert_eq!(
+                        problem, "#/components/schemas/Problem",
+                        "{name} documents {status}"
+                    );
+                }
+            }
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                assert!(
+                    parameter["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{name} parameter {} has a description",
+                    parameter["name"]
+                );
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_docs_ui_is_served_without_the_internet() {
+    let app = TestApp::new();
+    let redirect = app.get("/docs").await;
+    assert!(redirect.status.is_redirection());
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("swagger-ui"));
+    assert!(!html.contains("https://"), "no assets from a CDN");
+    let bundle = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(bundle.status, 200);
+    assert!(
+        bundle.body.len() > 100_000,
+        "the UI bundle is served locally"
+    );
+}
