@@ -372,7 +372,7 @@ fn usable_base_dir(requested: &Path, run_as: Option<RunAs>) -> Result<PathBuf, C
     if reachable && short_enough {
         return Ok(requested);
     }
-    let fallback = std::env::temp_dir().join(format!("citytools-{}", short_hash(&requested)));
+    let fallback = fallback_dir(&requested);
     log::warn!(
         "{} cannot hold the private PostgreSQL cluster ({}); using {} instead",
         requested.display(),
@@ -390,6 +390,11 @@ fn usable_base_dir(requested: &Path, run_as: Option<RunAs>) -> Result<PathBuf, C
         user.chown(&fallback)?;
     }
     Ok(fallback)
+}
+
+/// Where the cluster for `requested` (an absolute path) goes when `requested` cannot hold it.
+pub fn fallback_dir(requested: &Path) -> PathBuf {
+    std::env::temp_dir().join(format!("citytools-{}", short_hash(requested)))
 }
 
 fn short_hash(path: &Path) -> String {

@@ -124,6 +124,9 @@ fn cluster_dir(lines: &[String]) -> PathBuf {
 #[test]
 fn serve_runs_its_own_database_stops_it_on_sigterm_and_reuses_it() {
     let data_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("service-test");
+    if let Ok(previous) = data_dir.canonicalize() {
+        let _ = std::fs::remove_dir_all(citytools::db::cluster::fallback_dir(&previous));
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
     let port = free_port();
 
