@@ -11,6 +11,7 @@ use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
+use crate::api::params::ListFormat;
 use crate::db::DbPool;
 use crate::error::{problem_response, FieldError, Problem, PROBLEM_JSON};
 
@@ -35,7 +36,7 @@ not survey data.",
         (name = "contracts", description = "Each borough's contracts for systems and services"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(Problem, FieldError))
+    components(schemas(Problem, FieldError, ListFormat))
 )]
 struct ApiDoc;
 

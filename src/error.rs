@@ -61,6 +61,12 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// 401: no usable credentials (a malformed, unknown or revoked key, or none for a write).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the key is valid but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: nothing is at this address.
     #[error("{0}")]
     NotFound(String),
@@ -70,6 +76,9 @@ pub enum ApiError {
     /// 409: the request conflicts with the current state (a duplicate key, a record still referenced).
     #[error("{0}")]
     Conflict(String),
+    /// 412: `If-Match` names a representation that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 422: the request is well-formed but breaks a rule of the data.
     #[error("{detail}")]
     Unprocessable {
@@ -98,6 +107,16 @@ impl ApiError {
             .collect::<Vec<_>>()
             .join("; ");
         ApiError::BadRequest { detail, errors }
+    }
+
+    /// A 422 listing every failing field.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError::Unprocessable { detail, errors }
     }
 
     /// A 400 with no particular field.
@@ -134,7 +153,10 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -149,7 +171,16 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
             _ => {}
         }
-        problem_response(self.problem())
+        let mut response = problem_response(self.problem());
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(
+                    "Bearer realm=\"citytools\", error=\"invalid_token\"",
+                ),
+            );
+        }
+        response
     }
 }
 

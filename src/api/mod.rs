@@ -3,6 +3,7 @@
 pub mod boroughs;
 pub mod contracts;
 pub mod health;
+pub mod input;
 pub mod params;
 pub mod respond;
 pub mod service_areas;

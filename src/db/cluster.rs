@@ -25,8 +25,9 @@ const MAX_SOCKET_DIR_LEN: usize = 80;
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(
-        "no PostgreSQL server binaries were found (looked for initdb and postgres through \
-         `pg_config --bindir`, PATH and /usr/lib/postgresql/*/bin).\n\
+        "no PostgreSQL server binaries were found (looked for initdb and postgres in \
+         CITYTOOLS_PG_BINDIR if set, else through `pg_config --bindir`, PATH and \
+         /usr/lib/postgresql/*/bin).\n\
          Install PostgreSQL (`apt-get install postgresql` on Debian or Ubuntu, \
          `brew install postgresql` on macOS), or set DATABASE_URL to an existing database, \
          or run `docker compose up`."
@@ -124,9 +125,14 @@ impl RunAs {
     }
 }
 
-/// Finds the directory holding `initdb` and `postgres`.
+/// Finds the directory holding `initdb` and `postgres`: `CITYTOOLS_PG_BINDIR` when set (and
+/// nowhere else), otherwise `pg_config --bindir`, `PATH`, then the newest /usr/lib/postgresql/*/bin.
 pub fn find_server_binaries() -> Option<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os("CITYTOOLS_PG_BINDIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return has_server(&dir).then_some(dir);
+    }
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output() {
         if output.status.success() {
             let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());

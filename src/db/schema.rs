@@ -1,6 +1,20 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        name -> Text,
+        role -> Text,
+        borough_id -> Nullable<Text>,
+        prefix -> Text,
+        key_hash -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     boroughs (id) {
         id -> Text,
         gss_code -> Text,
@@ -14,6 +28,21 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+    }
+}
+
+diesel::table! {
+    changes (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor_key_id -> Nullable<Int8>,
+        actor_name -> Text,
+        resource -> Text,
+        resource_id -> Text,
+        action -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
     }
 }
 
@@ -106,6 +135,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_keys -> boroughs (borough_id));
+diesel::joinable!(changes -> api_keys (actor_key_id));
 diesel::joinable!(contract_service_areas -> contracts (contract_id));
 diesel::joinable!(contract_service_areas -> service_areas (service_area_id));
 diesel::joinable!(contracts -> boroughs (borough_id));
@@ -117,7 +148,9 @@ diesel::joinable!(system_service_areas -> systems (system_id));
 diesel::joinable!(systems -> suppliers (supplier_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
     boroughs,
+    changes,
     contract_service_areas,
     contracts,
     service_areas,

@@ -120,6 +120,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an API key may do.
+    Role {
+        /// Every write and every read.
+        Admin => "admin",
+        /// Writes the contracts of one borough and reads assessments.
+        Borough => "borough",
+        /// Reads assessments; writes nothing.
+        Reader => "reader",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ mod system;
 
 pub use borough::{Borough, NewBorough};
 pub use contract::{Contract, ContractServiceArea, NewContract};
-pub use enums::{BoroughKind, DataAccess, Hosting, ProcurementRoute, Source, UnknownVariant};
+pub use enums::{BoroughKind, DataAccess, Hosting, ProcurementRoute, Role, Source, UnknownVariant};
 pub use service_area::{NewServiceArea, ServiceArea};
 pub use supplier::{NewSupplier, Supplier, SupplierAlias};
 pub use system::{NewSystem, System, SystemServiceArea};

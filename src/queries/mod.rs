@@ -1,7 +1,9 @@
 //! Filters turned into boxed diesel queries, shared by list, count and CSV export.
 
 pub mod boroughs;
+pub mod changes;
 pub mod contracts;
+pub mod keys;
 pub mod service_areas;
 pub mod suppliers;
 pub mod systems;

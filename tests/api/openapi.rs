@@ -81,3 +81,35 @@ async fn the_docs_ui_is_served_without_the_internet() {
         "the UI bundle is served locally"
     );
 }
+
+fn collect_refs(value: &serde_json::Value, refs: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("$ref", serde_json::Value::String(target)) => refs.push(target.clone()),
+                    _ => collect_refs(child, refs),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, refs)),
+        _ => {}
+    }
+}
+
+#[actix_web::test]
+async fn every_schema_reference_resolves() {
+    let document = serde_json::to_value(citytools::app::openapi()).unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&document, &mut refs);
+    assert!(!refs.is_empty());
+    for target in refs {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {target}"));
+        assert!(
+            document["components"]["schemas"].get(name).is_some(),
+            "{target} is referenced but not defined"
+        );
+    }
+}

@@ -210,3 +210,27 @@ fn the_openapi_command_prints_the_committed_document() {
         include_str!("../../openapi/openapi.json")
     );
 }
+
+#[test]
+fn without_server_binaries_the_error_says_what_to_install() {
+    let output = Command::new(BINARY)
+        .arg("migrate")
+        .env_remove("DATABASE_URL")
+        .env("CITYTOOLS_PG_BINDIR", "/nonexistent")
+        .env(
+            "CITYTOOLS_DATA_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-binaries"),
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for advice in [
+        "apt-get install postgresql",
+        "brew install postgresql",
+        "DATABASE_URL",
+        "docker compose up",
+    ] {
+        assert!(stderr.contains(advice), "{advice} missing from: {stderr}");
+    }
+}
