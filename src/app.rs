@@ -3,10 +3,11 @@
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpRequest, HttpResponse};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDocument;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -34,11 +35,34 @@ not survey data.",
         (name = "suppliers", description = "Suppliers of software and services, with other spellings of their names"),
         (name = "systems", description = "Products, their vendors and the service areas they serve"),
         (name = "contracts", description = "Each borough's contracts for systems and services"),
+        (name = "changes", description = "Every write, in order: the feed for incremental sync"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(Problem, FieldError, ListFormat))
+    components(schemas(Problem, FieldError, ListFormat)),
+    modifiers(&BearerScheme)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme: `Authorization: Bearer <key>`.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A City Tools API key, made with `citytools keys create`. Without one, \
+                         every read works but assessment fields are left out; writes need one.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 fn routes<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
@@ -82,6 +106,8 @@ pub fn build_app(
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(no_route))
         .wrap(ErrorHandlers::new().default_handler(as_problem))
+        // Representations depend on the key (assessment fields) and on Accept (CSV).
+        .wrap(DefaultHeaders::new().add((header::VARY, "Accept, Authorization")))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 

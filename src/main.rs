@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 use citytools::app::{build_app, openapi_json};
 use citytools::config::Settings;
 use citytools::db::{self, Database};
-use citytools::seed;
+use citytools::models::Role;
+use citytools::{auth, queries, seed};
 
 /// City Tools API: London's local-government technology estate as an open JSON API.
 ///
@@ -31,6 +32,32 @@ enum Command {
     Seed,
     /// Print the OpenAPI document (regenerate openapi/openapi.json with this).
     Openapi,
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it once, alone on the last line of standard output.
+    Create {
+        /// admin (every write), borough (its own borough's contracts) or reader (reads assessments).
+        #[arg(long)]
+        role: Role,
+        /// The borough a `borough` key writes for, by slug or GSS code.
+        #[arg(long)]
+        borough: Option<String>,
+        /// A label saying who holds the key, such as "Camden digital team".
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id; requests with it are refused from then on.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: i64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,10 +97,82 @@ fn run(command: Command) -> Result<(), String> {
                 .block_on(serve(&settings, &database))
                 .map_err(|e| format!("serving on {} failed: {e}", settings.bind))?;
         }
+        Command::Keys(command) => run_keys(&mut conn, command)?,
         Command::Openapi => unreachable!("handled above"),
     }
     // Dropping the database stops the private cluster, if one was started.
     drop(database);
+    Ok(())
+}
+
+fn run_keys(conn: &mut diesel::PgConnection, command: KeysCommand) -> Result<(), String> {
+    db::migrate(conn).map_err(|e| e.to_string())?;
+    match command {
+        KeysCommand::Create {
+            role,
+            borough,
+            name,
+        } => {
+            let borough_id = match (role, borough) {
+                (Role::Borough, Some(borough)) => Some(
+                    queries::contracts::borough_slug(conn, &borough)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| {
+                            format!("there is no borough {borough:?}; see /api/v1/boroughs")
+                        })?,
+                ),
+                (Role::Borough, None) => {
+                    return Err("a borough key needs --borough <slug or GSS code>".into())
+                }
+                (_, Some(_)) => return Err("--borough is only for --role borough".into()),
+                (_, None) => None,
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("--name must say who holds the key".into());
+            }
+            let key = auth::generate_key();
+            let id = queries::keys::create(conn, &key, name, role.as_str(), borough_id.as_deref())
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "created {role} key {id} for {name}{}; it is shown once, below:",
+                borough_id
+                    .map(|b| format!(" (borough {b})"))
+                    .unwrap_or_default()
+            );
+            println!("{}", key.key);
+        }
+        KeysCommand::List => {
+            let keys = queries::keys::list(conn).map_err(|e| e.to_string())?;
+            println!("id\trole\tborough\tprefix\tcreated\tlast used\trevoked\tname");
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            for key in keys {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    key.id,
+                    key.role,
+                    key.borough_id.as_deref().unwrap_or("-"),
+                    key.prefix,
+                    time(Some(key.created_at)),
+                    time(key.last_used_at),
+                    time(key.revoked_at),
+                    key.name
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if queries::keys::revoke(conn, id).map_err(|e| e.to_string())? {
+                eprintln!("revoked key {id}");
+            } else {
+                return Err(format!(
+                    "there is no unrevoked key {id}; see `citytools keys list`"
+                ));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -1,19 +1,25 @@
 //! `/boroughs`: the 32 London boroughs and the City of London.
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractList, ContractQuery};
+use super::input::{json_object, merge, Fields};
 use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryBool, Sort,
 };
 use super::respond::{self, list_envelope};
+use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::models::{self, BoroughKind};
 use crate::queries::boroughs::{self as query, BoroughFilter, BoroughSortKey};
+use crate::queries::changes::Resource;
 use crate::queries::contracts::Within;
 use crate::queries::search_words;
 
@@ -132,6 +138,7 @@ pub struct BoroughQuery {
 pub async fn list_boroughs(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    _caller: Caller,
     query: ApiQuery<BoroughQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
@@ -201,6 +208,7 @@ async fn find_borough(pool: &DbPool, id: &str) -> Result<models::Borough, ApiErr
 pub async fn get_borough(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    _caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -226,9 +234,323 @@ pub async fn get_borough(
 pub async fn list_borough_contracts(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    caller: Caller,
     id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let borough = find_borough(&pool, &id).await?;
-    respond_with_contracts(req, &pool, query.0, Some(Within::Borough(borough.id))).await
+    respond_with_contracts(
+        req,
+        &pool,
+        &caller,
+        query.0,
+        Some(Within::Borough(borough.id)),
+    )
+    .await
+}
+
+/// A borough as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
+/// (timestamps, `version`) may be sent back as read and are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "camden",
+    "gss_code": "E09000007",
+    "name": "Camden",
+    "official_name": "London Borough of Camden",
+    "kind": "london_borough",
+    "inner_london_statutory": true,
+    "inner_london_ons": true,
+    "surveyed": true,
+    "website": "https://www.camden.gov.uk"
+}))]
+pub struct BoroughInput {
+    /// Slug; required when creating, and fixed afterwards.
+    pub id: String,
+    /// Unique ONS GSS code, such as E09000007.
+    pub gss_code: String,
+    pub name: String,
+    pub official_name: String,
+    pub kind: BoroughKind,
+    pub inner_london_statutory: bool,
+    pub inner_london_ons: bool,
+    /// Default false.
+    pub surveyed: Option<bool>,
+    /// An http or https URL.
+    pub website: Option<String>,
+}
+
+const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
+
+fn borough_input(
+    body: serde_json::Map<String, serde_json::Value>,
+) -> Result<models::NewBorough, ApiError> {
+    let mut f = Fields::new(body, READ_ONLY);
+    let id = f.required_slug("id");
+    let gss_code = f.required_text("gss_code").map(|code| code.to_uppercase());
+    if let Some(code) = &gss_code {
+        let valid = code.len() == 9
+            && code.starts_with(['E', 'N', 'S', 'W'])
+            && code[1..].bytes().all(|b| b.is_ascii_digit());
+        if !valid {
+            f.error(
+                "gss_code",
+                format!("{code:?} is not a GSS code such as E09000007"),
+            );
+        }
+    }
+    let name = f.required_text("name");
+    let official_name = f.required_text("official_name");
+    let kind = f.choice::<BoroughKind>("kind", None);
+    let inner_london_statutory = f.required_bool("inner_london_statutory");
+    let inner_london_ons = f.required_bool("inner_london_ons");
+    let surveyed = f.optional_bool("surveyed").unwrap_or(false);
+    let website = f.optional_url("website");
+    f.finish()?;
+    let missing = || ApiError::Internal("a checked borough field is missing".into());
+    Ok(models::NewBorough {
+        id: id.ok_or_else(missing)?,
+        gss_code: gss_code.ok_or_else(missing)?,
+        name: name.ok_or_else(missing)?,
+        official_name: official_name.ok_or_else(missing)?,
+        kind: kind.ok_or_else(missing)?.as_str().to_owned(),
+        inner_london_statutory: inner_london_statutory.ok_or_else(missing)?,
+        inner_london_ons: inner_london_ons.ok_or_else(missing)?,
+        surveyed,
+        website,
+    })
+}
+
+fn current(conn: &mut diesel::PgConnection, id: &str) -> Result<serde_json::Value, ApiError> {
+    let borough = query::find(conn, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no borough with id {id:?}")))?;
+    serde_json::to_value(Borough::from(borough)).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Create a borough
+#[utoipa::path(
+    tag = "boroughs",
+    security(("bearer" = [])),
+    request_body(content = BoroughInput, description = "The new borough", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Borough,
+         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The borough's address"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The id or GSS code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/boroughs")]
+pub async fn create_borough(
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_admin()?;
+    let input = borough_input(json_object(&body)?)?;
+    let (id, after) = db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Boroughs,
+            if_match: &IfMatch::default(),
+        };
+        write.create(conn, |conn| {
+            query::insert(conn, &input)?;
+            Ok((input.id.clone(), current(conn, &input.id)?))
+        })
+    })
+    .await?;
+    Ok(written(
+        StatusCode::CREATED,
+        Some(format!("/api/v1/boroughs/{id}")),
+        &after,
+    ))
+}
+
+async fn change_borough(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: String,
+    body: Bytes,
+    partial: bool,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_admin()?;
+    let body = json_object(&body)?;
+    let if_match = IfMatch::from_request(&req);
+    let after = db::run(&pool, move |conn| {
+        // The URL may name the borough by GSS code; the row is keyed by slug.
+        let slug = query::find(conn, &id)?
+            .map(|b| b.id)
+            .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))?;
+        check_body_id(&body, &slug)?;
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Boroughs,
+            if_match: &if_match,
+        };
+        let target = Target {
+            table: "boroughs",
+            what: "borough",
+            id: &slug,
+        };
+        write.modify(
+            conn,
+            target,
+            |conn| current(conn, &slug),
+            |_| Ok(()),
+            |conn, before| {
+                let mut fields = if partial {
+                    merge(as_object(before.clone()), body)
+                } else {
+                    body
+                };
+                fields.insert("id".into(), slug.clone().into());
+                let input = borough_input(fields)?;
+                query::update(conn, &slug, &input)?;
+                Ok(Some(current(conn, &slug)?))
+            },
+        )
+    })
+    .await?;
+    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
+    Ok(written(StatusCode::OK, None, &after))
+}
+
+/// Replace a borough
+///
+/// Every field is replaced; the id cannot change.
+#[utoipa::path(
+    tag = "boroughs",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
+    ),
+    request_body(content = BoroughInput, description = "The whole borough", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Replaced", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/boroughs/{id}")]
+pub async fn replace_borough(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    change_borough(req, pool, caller, id.into_inner(), body, false).await
+}
+
+/// Update a borough
+///
+/// A JSON merge patch: the fields sent replace the stored ones; the rest stay.
+#[utoipa::path(
+    tag = "boroughs",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
+    ),
+    request_body(content = BoroughInput, description = "The fields to change", content_type = "application/merge-patch+json",
+                 example = json!({"surveyed": true})),
+    responses(
+        (status = 200, description = "Updated", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/boroughs/{id}")]
+pub async fn update_borough(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    change_borough(req, pool, caller, id.into_inner(), body, true).await
+}
+
+/// Delete a borough
+///
+/// Only a borough nothing refers to: 409 names the contracts and keys that still do.
+#[utoipa::path(
+    tag = "boroughs",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Contracts or keys still refer to the borough", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/boroughs/{id}")]
+pub async fn delete_borough(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_admin()?;
+    let id = id.into_inner();
+    let if_match = IfMatch::from_request(&req);
+    db::run(&pool, move |conn| {
+        let slug = query::find(conn, &id)?
+            .map(|b| b.id)
+            .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))?;
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Boroughs,
+            if_match: &if_match,
+        };
+        let target = Target {
+            table: "boroughs",
+            what: "borough",
+            id: &slug,
+        };
+        write.modify(
+            conn,
+            target,
+            |conn| current(conn, &slug),
+            |_| Ok(()),
+            |conn, _| {
+                if let Some(detail) = query::references(conn, &slug)? {
+                    return Err(ApiError::Conflict(detail));
+                }
+                query::delete(conn, &slug)?;
+                Ok(None)
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

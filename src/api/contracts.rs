@@ -1,20 +1,28 @@
 //! `/contracts`: one borough's use of one system from one supplier.
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::input::{json_object, merge, Fields};
 use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryDate, QueryMoney,
     Sort,
 };
 use super::respond::{self, list_envelope};
-use super::Viewer;
+use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
+use crate::models::NewContract;
 use crate::models::{DataAccess, Hosting, ProcurementRoute, Source};
-use crate::queries::contracts::{self as query, ContractCriteria, ContractRecord, ContractSortKey};
+use crate::queries::changes::Resource;
+use crate::queries::contracts::{
+    self as query, ContractCriteria, ContractRecord, ContractSortKey, ContractWrite,
+};
 use crate::queries::search_words;
 
 /// A borough's own view of a contract, from the survey. Shown only to callers with an API key.
@@ -111,9 +119,10 @@ pub fn money(value: Option<bigdecimal::BigDecimal>) -> Option<String> {
 }
 
 impl Contract {
-    pub fn view(record: ContractRecord, viewer: Viewer) -> Contract {
+    /// The contract as a caller sees it: assessment fields only for callers with a key.
+    pub fn view(record: ContractRecord, sees_assessments: bool) -> Contract {
         let c = record.contract;
-        let assessment = viewer.sees_assessments().then_some(Assessment {
+        let assessment = sees_assessments.then_some(Assessment {
             satisfaction: c.satisfaction,
             value_for_money: c.value_for_money,
             support_confidence: c.support_confidence,
@@ -150,7 +159,7 @@ impl Contract {
     }
 
     /// CSV columns, in order, for a caller who may or may not see assessments.
-    pub fn csv_columns(viewer: Viewer) -> Vec<&'static str> {
+    pub fn csv_columns(sees_assessments: bool) -> Vec<&'static str> {
         const COLUMNS: &[&str] = &[
             "id",
             "borough_id",
@@ -185,7 +194,7 @@ impl Contract {
         COLUMNS
             .iter()
             .copied()
-            .filter(|c| viewer.sees_assessments() || !ASSESSMENT_FIELDS.contains(c))
+            .filter(|c| sees_assessments || !ASSESSMENT_FIELDS.contains(c))
             .collect()
     }
 }
@@ -285,10 +294,11 @@ impl ContractQuery {
 pub(crate) async fn respond_with_contracts(
     req: HttpRequest,
     pool: &DbPool,
+    caller: &Caller,
     query: ContractQuery,
     within: Option<query::Within>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::Anonymous;
+    let viewer = caller.sees_assessments();
     let mut criteria = query.criteria();
     criteria.within = within;
     let sort = query.sort.map(|s| (s.key, s.descending));
@@ -345,9 +355,10 @@ pub(crate) async fn respond_with_contracts(
 pub async fn list_contracts(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    caller: Caller,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    respond_with_contracts(req, &pool, query.0, None).await
+    respond_with_contracts(req, &pool, &caller, query.0, None).await
 }
 
 /// Get a contract
@@ -367,6 +378,7 @@ pub async fn list_contracts(
 pub async fn get_contract(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -374,5 +386,426 @@ pub async fn get_contract(
     let numeric: i64 = id.parse().map_err(|_| not_found())?;
     let record = db::run(&pool, move |conn| Ok(query::find(conn, numeric)?)).await?;
     let record = record.ok_or_else(not_found)?;
-    respond::single(&req, &Contract::view(record, Viewer::Anonymous))
+    respond::single(&req, &Contract::view(record, caller.sees_assessments()))
+}
+
+/// A contract as written with `POST`, `PUT` and `PATCH`. Read-only fields (`id`, names,
+/// timestamps, `version`) may be sent back as read and are ignored; any other field is an error.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "borough_id": "camden",
+    "supplier_id": "civica",
+    "system_id": "civica-openrevenues",
+    "service_area_ids": ["council-tax", "business-rates"],
+    "title": "Revenues and benefits system licence, support and maintenance",
+    "start_date": "2024-04-01",
+    "end_date": "2029-03-31",
+    "max_end_date": "2031-03-31",
+    "annual_value_gbp": "185000.00",
+    "total_value_gbp": "925000.00",
+    "hosting": "supplier_hosted",
+    "procurement_route": "framework",
+    "framework_name": "G-Cloud 14",
+    "data_access": "included",
+    "source": "manual",
+    "satisfaction": 4,
+    "value_for_money": 3,
+    "support_confidence": 4,
+    "development_confidence": 2,
+    "notes": "Renewal under review with neighbouring boroughs."
+}))]
+pub struct ContractInput {
+    /// The borough, by slug or GSS code. A borough key writes its own borough's contracts only.
+    pub borough_id: String,
+    /// The supplier holding the contract.
+    pub supplier_id: String,
+    pub system_id: Option<String>,
+    /// One or more service areas (areas, not groups).
+    pub service_area_ids: Vec<String>,
+    pub title: String,
+    pub start_date: Option<NaiveDate>,
+    /// On or after start_date.
+    pub end_date: Option<NaiveDate>,
+    /// On or after end_date.
+    pub max_end_date: Option<NaiveDate>,
+    /// Pounds, at most two decimal places, not negative: "185000.00" or 185000.
+    #[schema(value_type = Option<String>, example = "185000.00")]
+    pub annual_value_gbp: Option<String>,
+    #[schema(value_type = Option<String>, example = "925000.00")]
+    pub total_value_gbp: Option<String>,
+    /// Default `unknown`.
+    pub hosting: Option<Hosting>,
+    /// Default `unknown`.
+    pub procurement_route: Option<ProcurementRoute>,
+    pub framework_name: Option<String>,
+    /// Default `unknown`.
+    pub data_access: Option<DataAccess>,
+    /// Default `manual`.
+    pub source: Option<Source>,
+    pub source_reference: Option<String>,
+    /// An http or https URL.
+    pub source_url: Option<String>,
+    #[schema(minimum = 1, maximum = 5)]
+    pub satisfaction: Option<i16>,
+    #[schema(minimum = 1, maximum = 5)]
+    pub value_for_money: Option<i16>,
+    #[schema(minimum = 1, maximum = 5)]
+    pub support_confidence: Option<i16>,
+    #[schema(minimum = 1, maximum = 5)]
+    pub development_confidence: Option<i16>,
+    pub notes: Option<String>,
+}
+
+const READ_ONLY: &[&str] = &[
+    "id",
+    "borough_name",
+    "supplier_name",
+    "system_name",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+/// Reads and checks a contract body: every failing field in one 422.
+fn contract_input(
+    conn: &mut diesel::PgConnection,
+    body: serde_json::Map<String, serde_json::Value>,
+) -> Result<ContractWrite, ApiError> {
+    let mut f = Fields::new(body, READ_ONLY);
+    let borough = f.required_text("borough_id");
+    let supplier_id = f.required_slug("supplier_id");
+    let system_id = f.optional_slug("system_id");
+    let service_area_ids = f.slug_list("service_area_ids", true);
+    let title = f.required_text("title");
+    let start_date = f.optional_date("start_date");
+    let end_date = f.optional_date("end_date");
+    let max_end_date = f.optional_date("max_end_date");
+    let annual_value_gbp = f.optional_money("annual_value_gbp");
+    let total_value_gbp = f.optional_money("total_value_gbp");
+    let hosting = f.choice("hosting", Some(Hosting::Unknown));
+    let procurement_route = f.choice("procurement_route", Some(ProcurementRoute::Unknown));
+    let framework_name = f.optional_text("framework_name");
+    let data_access = f.choice("data_access", Some(DataAccess::Unknown));
+    let source = f.choice("source", Some(Source::Manual));
+    let source_reference = f.optional_text("source_reference");
+    let source_url = f.optional_url("source_url");
+    let satisfaction = f.optional_rating("satisfaction");
+    let value_for_money = f.optional_rating("value_for_money");
+    let support_confidence = f.optional_rating("support_confidence");
+    let development_confidence = f.optional_rating("development_confidence");
+    let notes = f.optional_text("notes");
+
+    if let (Some(start), Some(end)) = (start_date, end_date) {
+        if end < start {
+            f.error("end_date", format!("{end} is before start_date {start}"));
+        }
+    }
+    if let (Some(end), Some(max_end)) = (end_date, max_end_date) {
+        if max_end < end {
+            f.error(
+                "max_end_date",
+                format!("{max_end} is before end_date {end}"),
+            );
+        }
+    } else if let (Some(start), Some(max_end)) = (start_date, max_end_date) {
+        if max_end < start {
+            f.error(
+                "max_end_date",
+                format!("{max_end} is before start_date {start}"),
+            );
+        }
+    }
+    let borough_id = match &borough {
+        Some(given) => {
+            let slug = query::borough_slug(conn, given)?;
+            if slug.is_none() {
+                f.error("borough_id", format!("unknown borough {given:?}"));
+            }
+            slug
+        }
+        None => None,
+    };
+    if let Some(id) = &supplier_id {
+        query::check_reference(
+            conn,
+            "suppliers",
+            "supplier_id",
+            "supplier",
+            id,
+            &mut f.errors,
+        )?;
+    }
+    if let Some(id) = &system_id {
+        query::check_reference(conn, "systems", "system_id", "system", id, &mut f.errors)?;
+    }
+    query::check_areas(conn, "service_area_ids", &service_area_ids, &mut f.errors)?;
+    f.finish()?;
+
+    // Every field parsed when finish() found no error.
+    let missing = || ApiError::Internal("a checked contract field is missing".into());
+    Ok(ContractWrite {
+        contract: NewContract {
+            borough_id: borough_id.ok_or_else(missing)?,
+            supplier_id: supplier_id.ok_or_else(missing)?,
+            system_id,
+            title: title.ok_or_else(missing)?,
+            start_date,
+            end_date,
+            max_end_date,
+            annual_value_gbp,
+            total_value_gbp,
+            hosting: hosting.ok_or_else(missing)?.as_str().to_owned(),
+            procurement_route: procurement_route.ok_or_else(missing)?.as_str().to_owned(),
+            framework_name,
+            data_access: data_access.ok_or_else(missing)?.as_str().to_owned(),
+            source: source.ok_or_else(missing)?.as_str().to_owned(),
+            source_reference,
+            source_url,
+            satisfaction,
+            value_for_money,
+            support_confidence,
+            development_confidence,
+            notes,
+        },
+        service_area_ids,
+    })
+}
+
+/// The full representation (assessments included) that writes return and log.
+fn current(conn: &mut diesel::PgConnection, id: i64) -> Result<serde_json::Value, ApiError> {
+    let record = query::find(conn, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no contract with id {id}")))?;
+    serde_json::to_value(Contract::view(record, true))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn contract_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("no contract with id {id:?}")))
+}
+
+/// Create a contract
+///
+/// With an admin key, for any borough; with a borough key, for that borough only. Returns the
+/// contract with its `ETag`, and its address in `Location`.
+#[utoipa::path(
+    tag = "contracts",
+    security(("bearer" = [])),
+    request_body(content = ContractInput, description = "The new contract", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Contract,
+         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The contract's address"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reader key, or another borough's key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/contracts")]
+pub async fn create_contract(
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_contract_writer()?;
+    let body = json_object(&body)?;
+    let (id, after) = db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Contracts,
+            if_match: &IfMatch::default(),
+        };
+        write.create(conn, |conn| {
+            let input = contract_input(conn, body)?;
+            caller.check_borough(&input.contract.borough_id)?;
+            let id = query::insert(conn, &input)?;
+            Ok((id.to_string(), current(conn, id)?))
+        })
+    })
+    .await?;
+    Ok(written(
+        StatusCode::CREATED,
+        Some(format!("/api/v1/contracts/{id}")),
+        &after,
+    ))
+}
+
+async fn change_contract(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: String,
+    body: Bytes,
+    partial: bool,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_contract_writer()?;
+    let numeric = contract_id(&id)?;
+    let body = json_object(&body)?;
+    check_body_id(&body, &id)?;
+    let if_match = IfMatch::from_request(&req);
+    let after = db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Contracts,
+            if_match: &if_match,
+        };
+        let target = Target {
+            table: "contracts",
+            what: "contract",
+            id: &id,
+        };
+        write.modify(
+            conn,
+            target,
+            |conn| current(conn, numeric),
+            |before| caller.check_borough(before["borough_id"].as_str().unwrap_or_default()),
+            |conn, before| {
+                let fields = if partial {
+                    merge(as_object(before.clone()), body)
+                } else {
+                    body
+                };
+                let input = contract_input(conn, fields)?;
+                caller.check_borough(&input.contract.borough_id)?;
+                query::update(conn, numeric, &input)?;
+                Ok(Some(current(conn, numeric)?))
+            },
+        )
+    })
+    .await?;
+    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
+    Ok(written(StatusCode::OK, None, &after))
+}
+
+/// Replace a contract
+///
+/// Every field is replaced: a field left out becomes null or its default. Send `If-Match` with
+/// the ETag you read to refuse the write if someone else changed the contract meanwhile.
+#[utoipa::path(
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The contract's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
+    ),
+    request_body(content = ContractInput, description = "The whole contract", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Replaced", body = Contract,
+         headers(("ETag" = String, description = "The new representation's ETag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/contracts/{id}")]
+pub async fn replace_contract(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    change_contract(req, pool, caller, id.into_inner(), body, false).await
+}
+
+/// Update a contract
+///
+/// A JSON merge patch: the fields sent replace the stored ones (null clears one); the rest stay.
+#[utoipa::path(
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The contract's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
+    ),
+    request_body(content = ContractInput, description = "The fields to change", content_type = "application/merge-patch+json",
+                 example = json!({"end_date": "2030-03-31", "satisfaction": 3})),
+    responses(
+        (status = 200, description = "Updated", body = Contract,
+         headers(("ETag" = String, description = "The new representation's ETag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/contracts/{id}")]
+pub async fn update_contract(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    change_contract(req, pool, caller, id.into_inner(), body, true).await
+}
+
+/// Delete a contract
+#[utoipa::path(
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The contract's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reader key, or a key of another borough", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/contracts/{id}")]
+pub async fn delete_contract(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_contract_writer()?;
+    let id = id.into_inner();
+    let numeric = contract_id(&id)?;
+    let if_match = IfMatch::from_request(&req);
+    db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Contracts,
+            if_match: &if_match,
+        };
+        let target = Target {
+            table: "contracts",
+            what: "contract",
+            id: &id,
+        };
+        write.modify(
+            conn,
+            target,
+            |conn| current(conn, numeric),
+            |before| caller.check_borough(before["borough_id"].as_str().unwrap_or_default()),
+            |conn, _| {
+                query::delete(conn, numeric)?;
+                Ok(None)
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

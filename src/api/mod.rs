@@ -1,6 +1,7 @@
 //! HTTP handlers and wire types, one file per resource.
 
 pub mod boroughs;
+pub mod changes;
 pub mod contracts;
 pub mod health;
 pub mod input;
@@ -9,38 +10,44 @@ pub mod respond;
 pub mod service_areas;
 pub mod suppliers;
 pub mod systems;
+pub mod writes;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every `/api/v1` operation.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(boroughs::list_boroughs)
+        .service(boroughs::create_borough)
         .service(boroughs::get_borough)
+        .service(boroughs::replace_borough)
+        .service(boroughs::update_borough)
+        .service(boroughs::delete_borough)
         .service(boroughs::list_borough_contracts)
         .service(service_areas::list_service_areas)
+        .service(service_areas::create_service_area)
         .service(service_areas::get_service_area)
+        .service(service_areas::replace_service_area)
+        .service(service_areas::update_service_area)
+        .service(service_areas::delete_service_area)
         .service(suppliers::list_suppliers)
+        .service(suppliers::create_supplier)
         .service(suppliers::get_supplier)
+        .service(suppliers::replace_supplier)
+        .service(suppliers::update_supplier)
+        .service(suppliers::delete_supplier)
         .service(suppliers::list_supplier_contracts)
         .service(systems::list_systems)
+        .service(systems::create_system)
         .service(systems::get_system)
+        .service(systems::replace_system)
+        .service(systems::update_system)
+        .service(systems::delete_system)
         .service(systems::list_system_contracts)
         .service(contracts::list_contracts)
-        .service(contracts::get_contract);
-}
-
-/// Who is asking: decides whether assessment fields are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Viewer {
-    /// No API key: assessment fields are omitted everywhere.
-    Anonymous,
-}
-
-impl Viewer {
-    /// Whether this caller may see satisfaction, value for money, confidence and notes.
-    pub fn sees_assessments(self) -> bool {
-        match self {
-            Viewer::Anonymous => false,
-        }
-    }
+        .service(contracts::create_contract)
+        .service(contracts::get_contract)
+        .service(contracts::replace_contract)
+        .service(contracts::update_contract)
+        .service(contracts::delete_contract)
+        .service(changes::list_changes);
 }

@@ -96,10 +96,20 @@ fn link_header(req: &HttpRequest, total: i64, paging: Paging) -> Option<String> 
     Some(links.join(", "))
 }
 
+/// The strong ETag of a representation: a hash of its JSON. Field order is the struct's, both
+/// for typed values and for `serde_json::Value` (serde_json's `preserve_order`).
+pub fn etag_of<T: Serialize>(body: &T) -> String {
+    etag_of_bytes(&serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn etag_of_bytes(json: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(json)[..16]))
+}
+
 /// One resource with a strong `ETag`; `304 Not Modified` when `If-None-Match` holds it.
 pub fn single<T: Serialize>(req: &HttpRequest, body: &T) -> Result<HttpResponse, ApiError> {
     let json = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&json)[..16]));
+    let etag = etag_of_bytes(&json);
     let matches = req
         .headers()
         .get_all(header::IF_NONE_MATCH)

@@ -1,18 +1,27 @@
 //! `/systems`: products, each sold by one vendor and serving one or more service areas.
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractList, ContractQuery};
+use super::input::{json_object, merge, Fields};
 use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
 use super::respond::{self, list_envelope};
+use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::queries::contracts::Within;
+use crate::models;
+use crate::queries::changes::Resource;
+use crate::queries::contracts::{check_areas, check_reference, Within};
 use crate::queries::search_words;
-use crate::queries::systems::{self as query, SystemCriteria, SystemRecord, SystemSortKey};
+use crate::queries::systems::{
+    self as query, SystemCriteria, SystemRecord, SystemSortKey, SystemWrite,
+};
 
 /// A product used by boroughs.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -105,6 +114,7 @@ pub struct SystemQuery {
 pub async fn list_systems(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    _caller: Caller,
     query: ApiQuery<SystemQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
@@ -177,6 +187,7 @@ async fn find_system(pool: &DbPool, id: &str) -> Result<SystemRecord, ApiError> 
 pub async fn get_system(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    _caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -202,9 +213,306 @@ pub async fn get_system(
 pub async fn list_system_contracts(
     req: HttpRequest,
     pool: web::Data<DbPool>,
+    caller: Caller,
     id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let system = find_system(&pool, &id).await?;
-    respond_with_contracts(req, &pool, query.0, Some(Within::System(system.system.id))).await
+    respond_with_contracts(
+        req,
+        &pool,
+        &caller,
+        query.0,
+        Some(Within::System(system.system.id)),
+    )
+    .await
+}
+
+/// A system as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
+/// (timestamps, `version`) may be sent back as read and are ignored.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "civica-openrevenues",
+    "name": "Civica OpenRevenues",
+    "supplier_id": "civica",
+    "service_area_ids": ["council-tax", "business-rates", "housing-benefit"],
+    "description": "Revenues and benefits system for council tax, business rates and housing benefit administration."
+}))]
+pub struct SystemInput {
+    /// Slug; required when creating, and fixed afterwards.
+    pub id: String,
+    pub name: String,
+    /// The vendor of the product.
+    pub supplier_id: String,
+    /// One or more service areas (areas, not groups); replaces the whole set.
+    pub service_area_ids: Vec<String>,
+    pub description: Option<String>,
+}
+
+const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
+
+/// Reads and checks a system body: every failing field in one 422.
+fn system_input(
+    conn: &mut diesel::PgConnection,
+    body: serde_json::Map<String, serde_json::Value>,
+) -> Result<SystemWrite, ApiError> {
+    let mut f = Fields::new(body, READ_ONLY);
+    let id = f.required_slug("id");
+    let name = f.required_text("name");
+    let supplier_id = f.required_slug("supplier_id");
+    let service_area_ids = f.slug_list("service_area_ids", true);
+    let description = f.optional_text("description");
+    if let Some(id) = &supplier_id {
+        check_reference(
+            conn,
+            "suppliers",
+            "supplier_id",
+            "supplier",
+            id,
+            &mut f.errors,
+        )?;
+    }
+    check_areas(conn, "service_area_ids", &service_area_ids, &mut f.errors)?;
+    f.finish()?;
+    let missing = || ApiError::Internal("a checked system field is missing".into());
+    Ok(SystemWrite {
+        system: models::NewSystem {
+            id: id.ok_or_else(missing)?,
+            name: name.ok_or_else(missing)?,
+            supplier_id: supplier_id.ok_or_else(missing)?,
+            description,
+        },
+        service_area_ids,
+    })
+}
+
+fn current(conn: &mut diesel::PgConnection, id: &str) -> Result<serde_json::Value, ApiError> {
+    let system = query::find(conn, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no system with id {id:?}")))?;
+    serde_json::to_value(System::from(system)).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Create a system
+#[utoipa::path(
+    tag = "systems",
+    security(("bearer" = [])),
+    request_body(content = SystemInput, description = "The new system", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = System,
+         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The system's address"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/systems")]
+pub async fn create_system(
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_admin()?;
+    let body = json_object(&body)?;
+    let (id, after) = db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Systems,
+            if_match: &IfMatch::default(),
+        };
+        write.create(conn, |conn| {
+            let input = system_input(conn, body)?;
+            query::insert(conn, &input)?;
+            let id = input.system.id;
+            let after = current(conn, &id)?;
+            Ok((id, after))
+        })
+    })
+    .await?;
+    Ok(written(
+        StatusCode::CREATED,
+        Some(format!("/api/v1/systems/{id}")),
+        &after,
+    ))
+}
+
+async fn change_system(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: String,
+    body: Bytes,
+    partial: bool,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_admin()?;
+    let body = json_object(&body)?;
+    check_body_id(&body, &id)?;
+    let if_match = IfMatch::from_request(&req);
+    let after = db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Systems,
+            if_match: &if_match,
+        };
+        let target = Target {
+            table: "systems",
+            what: "system",
+            id: &id,
+        };
+        write.modify(
+            conn,
+            target,
+            |conn| current(conn, &id),
+            |_| Ok(()),
+            |conn, before| {
+                let mut fields = if partial {
+                    merge(as_object(before.clone()), body)
+                } else {
+                    body
+                };
+                fields.insert("id".into(), id.clone().into());
+                let input = system_input(conn, fields)?;
+                query::update(conn, &id, &input)?;
+                Ok(Some(current(conn, &id)?))
+            },
+        )
+    })
+    .await?;
+    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
+    Ok(written(StatusCode::OK, None, &after))
+}
+
+/// Replace a system
+///
+/// Every field is replaced, service areas included; the id cannot change.
+#[utoipa::path(
+    tag = "systems",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
+    ),
+    request_body(content = SystemInput, description = "The whole system", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Replaced", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/systems/{id}")]
+pub async fn replace_system(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    change_system(req, pool, caller, id.into_inner(), body, false).await
+}
+
+/// Update a system
+///
+/// A JSON merge patch: the fields sent replace the stored ones (null clears one); the rest stay.
+/// `service_area_ids`, when sent, replaces the whole set.
+#[utoipa::path(
+    tag = "systems",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
+    ),
+    request_body(content = SystemInput, description = "The fields to change", content_type = "application/merge-patch+json",
+                 example = json!({"service_area_ids": ["council-tax", "business-rates"]})),
+    responses(
+        (status = 200, description = "Updated", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/systems/{id}")]
+pub async fn update_system(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    change_system(req, pool, caller, id.into_inner(), body, true).await
+}
+
+/// Delete a system
+///
+/// Only a system no contract refers to: 409 names the contracts that still do. Its service-area
+/// links go with it.
+#[utoipa::path(
+    tag = "systems",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Contracts still refer to the system", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/systems/{id}")]
+pub async fn delete_system(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    id: web::Path<String>,
+    _query: ApiQuery<NoQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require_admin()?;
+    let id = id.into_inner();
+    let if_match = IfMatch::from_request(&req);
+    db::run(&pool, move |conn| {
+        let write = Write {
+            actor: &actor,
+            resource: Resource::Systems,
+            if_match: &if_match,
+        };
+        let target = Target {
+            table: "systems",
+            what: "system",
+            id: &id,
+        };
+        write.modify(
+            conn,
+            target,
+            |conn| current(conn, &id),
+            |_| Ok(()),
+            |conn, _| {
+                if let Some(detail) = query::references(conn, &id)? {
+                    return Err(ApiError::Conflict(detail));
+                }
+                query::delete(conn, &id)?;
+                Ok(None)
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::{contains_pattern, for_each_row};
 use crate::db::schema::boroughs;
-use crate::models::{Borough, BoroughKind};
+use crate::models::{Borough, BoroughKind, NewBorough};
 
 super::sort_keys! {
     /// What a borough list can be sorted by.
@@ -104,4 +104,38 @@ pub fn find(conn: &mut PgConnection, id_or_gss: &str) -> QueryResult<Option<Boro
         .select(Borough::as_select())
         .first(conn)
         .optional()
+}
+
+/// Inserts a borough.
+pub fn insert(conn: &mut PgConnection, borough: &NewBorough) -> QueryResult<()> {
+    diesel::insert_into(boroughs::table)
+        .values(borough)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a borough's fields (its id stays).
+pub fn update(conn: &mut PgConnection, id: &str, borough: &NewBorough) -> QueryResult<()> {
+    diesel::update(boroughs::table.find(id))
+        .set(borough)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What still refers to a borough, as a 409 detail.
+pub fn references(conn: &mut PgConnection, id: &str) -> QueryResult<Option<String>> {
+    super::writes::still_referenced(
+        conn,
+        "borough",
+        id,
+        &[
+            ("contracts", "borough_id", "contracts"),
+            ("api_keys", "borough_id", "API keys"),
+        ],
+    )
+}
+
+pub fn delete(conn: &mut PgConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(boroughs::table.find(id)).execute(conn)?;
+    Ok(())
 }

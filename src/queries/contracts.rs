@@ -14,7 +14,9 @@ use crate::db::schema::{
     boroughs, contract_service_areas, contracts, service_areas, suppliers, systems,
 };
 use crate::error::{ApiError, FieldError};
-use crate::models::{Contract, DataAccess, Hosting, ProcurementRoute, Source};
+use crate::models::{
+    Contract, ContractServiceArea, DataAccess, Hosting, NewContract, ProcurementRoute, Source,
+};
 
 /// A contract's filters as the caller gave them: ids unresolved, service-area groups unexpanded.
 #[derive(Debug, Clone, Default)]
@@ -387,4 +389,108 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<ContractReco
         .select(record_selection())
         .first(conn)
         .optional()
+}
+
+/// A contract as written: its row and its service areas.
+#[derive(Debug, Clone)]
+pub struct ContractWrite {
+    pub contract: NewContract,
+    pub service_area_ids: Vec<String>,
+}
+
+/// The borough's slug for a slug or GSS code, if there is such a borough.
+pub fn borough_slug(conn: &mut PgConnection, id_or_gss: &str) -> QueryResult<Option<String>> {
+    boroughs::table
+        .filter(
+            boroughs::id
+                .eq(id_or_gss)
+                .or(boroughs::gss_code.eq(id_or_gss.to_uppercase())),
+        )
+        .select(boroughs::id)
+        .first(conn)
+        .optional()
+}
+
+/// Adds an error for every service area in `ids` that does not exist or is a group.
+pub fn check_areas(
+    conn: &mut PgConnection,
+    field: &str,
+    ids: &[String],
+    errors: &mut Vec<FieldError>,
+) -> QueryResult<()> {
+    let found: Vec<(String, Option<String>)> = service_areas::table
+        .filter(service_areas::id.eq_any(ids))
+        .select((service_areas::id, service_areas::parent_id))
+        .load(conn)?;
+    for id in ids {
+        match found.iter().find(|(found_id, _)| found_id == id) {
+            None => errors.push(FieldError::new(
+                field,
+                format!("unknown service area {id:?}"),
+            )),
+            Some((_, None)) => errors.push(FieldError::new(
+                field,
+                format!("{id:?} is a group of service areas; name the areas under it instead"),
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Adds an error when `id` names no row of `table` (one of this crate's tables).
+pub fn check_reference(
+    conn: &mut PgConnection,
+    table: &'static str,
+    field: &str,
+    what: &str,
+    id: &str,
+    errors: &mut Vec<FieldError>,
+) -> QueryResult<()> {
+    if super::writes::count_referencing(conn, table, "id", id)? == 0 {
+        errors.push(FieldError::new(field, format!("unknown {what} {id:?}")));
+    }
+    Ok(())
+}
+
+fn replace_areas(conn: &mut PgConnection, id: i64, areas: &[String]) -> QueryResult<()> {
+    diesel::delete(
+        contract_service_areas::table.filter(contract_service_areas::contract_id.eq(id)),
+    )
+    .execute(conn)?;
+    let links: Vec<ContractServiceArea> = areas
+        .iter()
+        .map(|area| ContractServiceArea {
+            contract_id: id,
+            service_area_id: area.clone(),
+        })
+        .collect();
+    diesel::insert_into(contract_service_areas::table)
+        .values(&links)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a contract with its service areas; returns its id.
+pub fn insert(conn: &mut PgConnection, write: &ContractWrite) -> QueryResult<i64> {
+    let id = diesel::insert_into(contracts::table)
+        .values(&write.contract)
+        .returning(contracts::id)
+        .get_result(conn)?;
+    replace_areas(conn, id, &write.service_area_ids)?;
+    Ok(id)
+}
+
+/// Replaces a contract's fields and service areas.
+pub fn update(conn: &mut PgConnection, id: i64, write: &ContractWrite) -> QueryResult<()> {
+    diesel::update(contracts::table.find(id))
+        .set(&write.contract)
+        .execute(conn)?;
+    replace_areas(conn, id, &write.service_area_ids)
+}
+
+/// Deletes a contract (its service-area links go with it).
+pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(contracts::table.find(id)).execute(conn)?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod service_areas;
 pub mod suppliers;
 pub mod systems;
+pub mod writes;
 
 use std::collections::BTreeSet;
 

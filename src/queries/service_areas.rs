@@ -8,7 +8,7 @@ use super::contracts::check_exist;
 use super::{contains_pattern, for_each_row};
 use crate::db::schema::service_areas;
 use crate::error::ApiError;
-use crate::models::ServiceArea;
+use crate::models::{NewServiceArea, ServiceArea};
 
 super::sort_keys! {
     /// What a service-area list can be sorted by.
@@ -120,4 +120,52 @@ pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<ServiceArea
         .select(ServiceArea::as_select())
         .first(conn)
         .optional()
+}
+
+/// Inserts a service area or group.
+pub fn insert(conn: &mut PgConnection, area: &NewServiceArea) -> QueryResult<()> {
+    diesel::insert_into(service_areas::table)
+        .values(area)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a service area's fields (its id stays).
+pub fn update(conn: &mut PgConnection, id: &str, area: &NewServiceArea) -> QueryResult<()> {
+    diesel::update(service_areas::table.find(id))
+        .set(area)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// How many areas have `id` as their group.
+pub fn children(conn: &mut PgConnection, id: &str) -> QueryResult<i64> {
+    super::writes::count_referencing(conn, "service_areas", "parent_id", id)
+}
+
+/// How many systems and how many contracts are tagged with `id`.
+pub fn tagged(conn: &mut PgConnection, id: &str) -> QueryResult<(i64, i64)> {
+    Ok((
+        super::writes::count_referencing(conn, "system_service_areas", "service_area_id", id)?,
+        super::writes::count_referencing(conn, "contract_service_areas", "service_area_id", id)?,
+    ))
+}
+
+/// What still refers to a service area, as a 409 detail.
+pub fn references(conn: &mut PgConnection, id: &str) -> QueryResult<Option<String>> {
+    super::writes::still_referenced(
+        conn,
+        "service area",
+        id,
+        &[
+            ("service_areas", "parent_id", "service areas under it"),
+            ("system_service_areas", "service_area_id", "systems"),
+            ("contract_service_areas", "service_area_id", "contracts"),
+        ],
+    )
+}
+
+pub fn delete(conn: &mut PgConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(service_areas::table.find(id)).execute(conn)?;
+    Ok(())
 }

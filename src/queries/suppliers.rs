@@ -3,13 +3,13 @@
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 
 use super::contracts::expand_service_areas;
 use super::{contains_pattern, for_each_row};
 use crate::db::schema::{supplier_aliases, suppliers, system_service_areas, systems};
 use crate::error::ApiError;
-use crate::models::Supplier;
+use crate::models::{NewSupplier, Supplier, SupplierAlias};
 
 super::sort_keys! {
     /// What a supplier list can be sorted by.
@@ -151,4 +151,92 @@ pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SupplierRec
         .select(record_selection())
         .first(conn)
         .optional()
+}
+
+/// A supplier as written: its row and its whole set of aliases.
+#[derive(Debug, Clone)]
+pub struct SupplierWrite {
+    pub supplier: NewSupplier,
+    pub aliases: Vec<SupplierAlias>,
+}
+
+/// Held until commit by every supplier write, so two writes cannot both give the same
+/// normalized alias to different suppliers.
+const ALIAS_LOCK: i64 = 0x0061_6c69_6173_6573; // "aliases"
+
+/// Waits for the alias lock, held until the transaction ends.
+pub fn lock_aliases(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(ALIAS_LOCK)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An alias of a supplier other than `id` whose normalized form is `normalized` (the spelling
+/// `alias` itself when there is one): its supplier's id and its spelling.
+pub fn alias_owner(
+    conn: &mut PgConnection,
+    id: &str,
+    alias: &str,
+    normalized: &str,
+) -> QueryResult<Option<(String, String)>> {
+    supplier_aliases::table
+        .filter(supplier_aliases::normalized.eq(normalized))
+        .filter(supplier_aliases::supplier_id.ne(id))
+        .select((supplier_aliases::supplier_id, supplier_aliases::alias))
+        .order((
+            supplier_aliases::alias.ne(alias),
+            supplier_aliases::supplier_id,
+            supplier_aliases::alias,
+        ))
+        .first(conn)
+        .optional()
+}
+
+fn replace_aliases(
+    conn: &mut PgConnection,
+    id: &str,
+    aliases: &[SupplierAlias],
+) -> QueryResult<()> {
+    diesel::delete(supplier_aliases::table.filter(supplier_aliases::supplier_id.eq(id)))
+        .execute(conn)?;
+    diesel::insert_into(supplier_aliases::table)
+        .values(aliases)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a supplier with its aliases.
+pub fn insert(conn: &mut PgConnection, write: &SupplierWrite) -> QueryResult<()> {
+    diesel::insert_into(suppliers::table)
+        .values(&write.supplier)
+        .execute(conn)?;
+    replace_aliases(conn, &write.supplier.id, &write.aliases)
+}
+
+/// Replaces a supplier's fields and its whole set of aliases (its id stays).
+pub fn update(conn: &mut PgConnection, id: &str, write: &SupplierWrite) -> QueryResult<()> {
+    diesel::update(suppliers::table.find(id))
+        .set(&write.supplier)
+        .execute(conn)?;
+    replace_aliases(conn, id, &write.aliases)
+}
+
+/// What still refers to a supplier, as a 409 detail.
+pub fn references(conn: &mut PgConnection, id: &str) -> QueryResult<Option<String>> {
+    super::writes::still_referenced(
+        conn,
+        "supplier",
+        id,
+        &[
+            ("systems", "supplier_id", "systems"),
+            ("contracts", "supplier_id", "contracts"),
+        ],
+    )
+}
+
+/// Deletes a supplier (its aliases go with it).
+pub fn delete(conn: &mut PgConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(suppliers::table.find(id)).execute(conn)?;
+    Ok(())
 }

@@ -9,7 +9,7 @@ use super::contracts::{check_exist, expand_service_areas};
 use super::{contains_pattern, for_each_row};
 use crate::db::schema::{suppliers, system_service_areas, systems};
 use crate::error::ApiError;
-use crate::models::System;
+use crate::models::{NewSystem, System, SystemServiceArea};
 
 super::sort_keys! {
     /// What a system list can be sorted by.
@@ -161,4 +161,59 @@ pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SystemRecor
         .select(record_selection())
         .first(conn)
         .optional()
+}
+
+/// A system as written: its row and its service areas.
+#[derive(Debug, Clone)]
+pub struct SystemWrite {
+    pub system: NewSystem,
+    pub service_area_ids: Vec<String>,
+}
+
+fn replace_areas(conn: &mut PgConnection, id: &str, areas: &[String]) -> QueryResult<()> {
+    diesel::delete(system_service_areas::table.filter(system_service_areas::system_id.eq(id)))
+        .execute(conn)?;
+    let links: Vec<SystemServiceArea> = areas
+        .iter()
+        .map(|area| SystemServiceArea {
+            system_id: id.to_owned(),
+            service_area_id: area.clone(),
+        })
+        .collect();
+    diesel::insert_into(system_service_areas::table)
+        .values(&links)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a system with its service areas.
+pub fn insert(conn: &mut PgConnection, write: &SystemWrite) -> QueryResult<()> {
+    diesel::insert_into(systems::table)
+        .values(&write.system)
+        .execute(conn)?;
+    replace_areas(conn, &write.system.id, &write.service_area_ids)
+}
+
+/// Replaces a system's fields and service areas (its id stays).
+pub fn update(conn: &mut PgConnection, id: &str, write: &SystemWrite) -> QueryResult<()> {
+    diesel::update(systems::table.find(id))
+        .set(&write.system)
+        .execute(conn)?;
+    replace_areas(conn, id, &write.service_area_ids)
+}
+
+/// What still refers to a system, as a 409 detail.
+pub fn references(conn: &mut PgConnection, id: &str) -> QueryResult<Option<String>> {
+    super::writes::still_referenced(
+        conn,
+        "system",
+        id,
+        &[("contracts", "system_id", "contracts")],
+    )
+}
+
+/// Deletes a system (its service-area links go with it).
+pub fn delete(conn: &mut PgConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(systems::table.find(id)).execute(conn)?;
+    Ok(())
 }

@@ -257,6 +257,52 @@ impl TestApp {
         PgConnection::establish(&self.url).unwrap()
     }
 
+    /// Creates an API key with `role` (and `borough` for a borough key); returns the key.
+    pub fn key(&self, role: &str, borough: Option<&str>) -> String {
+        let key = citytools::auth::generate_key();
+        citytools::queries::keys::create(
+            &mut self.conn(),
+            &key,
+            &format!("test {role}"),
+            role,
+            borough,
+        )
+        .expect("create a key");
+        key.key
+    }
+
+    /// Sends `method uri` with an optional key, JSON body and extra headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = actix_test::TestRequest::default().method(method).uri(uri);
+        if let Some(key) = key {
+            request = request.insert_header(("authorization", format!("Bearer {key}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        if let Some(body) = body {
+            request = request
+                .insert_header(("content-type", "application/json"))
+                .set_payload(body.to_string());
+        }
+        self.call(request).await
+    }
+
+    /// The number of entries in the change log.
+    pub fn change_count(&self) -> i64 {
+        self.column("SELECT count(*) AS value FROM changes")[0]
+            .parse()
+            .unwrap()
+    }
+
     pub async fn get(&self, uri: &str) -> TestResponse {
         self.get_with(uri, &[]).await
     }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access;
 mod contracts;
 mod csv_export;
 mod errors;
@@ -10,3 +11,4 @@ mod openapi;
 mod resources;
 mod seeds;
 mod service;
+mod writes;

@@ -1,0 +1,205 @@
+//! `/changes`: the change log as a feed, for dashboards that sync incrementally.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::contracts::ASSESSMENT_FIELDS;
+use super::params::{ApiQuery, CommaList, PerPage};
+use crate::auth::Caller;
+use crate::db::{self, DbPool};
+use crate::error::{ApiError, Problem};
+use crate::queries::changes::{self as query, Change as ChangeRow, Resource};
+
+/// Who made a change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeActor {
+    /// `api_key`, `cli` or `import`.
+    #[schema(example = "api_key")]
+    pub kind: String,
+    /// The key's id, for writes made with one; shown to callers with a key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<i64>,
+    /// The key's name or the command; shown to callers with a key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Camden digital team")]
+    pub name: Option<String>,
+}
+
+/// One write: what changed, when, by whom, and the record before and after.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Change {
+    /// Increases with every change; pass the last one seen as `after` to continue.
+    #[schema(example = 1042)]
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: ChangeActor,
+    /// `boroughs`, `service_areas`, `suppliers`, `systems` or `contracts`.
+    #[schema(example = "contracts")]
+    pub resource: String,
+    /// The record's id (contract ids as decimal strings).
+    #[schema(example = "710")]
+    pub resource_id: String,
+    /// `create`, `update` or `delete`.
+    #[schema(example = "update")]
+    pub action: String,
+    /// The record as it was (null for a create), as the API shows it to this caller.
+    pub before: Option<Value>,
+    /// The record as it is now (null for a delete), as the API shows it to this caller.
+    pub after: Option<Value>,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeFeed {
+    /// Changes in the order they were made.
+    pub items: Vec<Change>,
+    pub meta: ChangeFeedMeta,
+}
+
+/// Where this page of the feed ends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeFeedMeta {
+    /// The `after` this page was read from.
+    pub after: i64,
+    pub per_page: u32,
+    /// Pass as `after` for the next page; equal to `after` when there is nothing new.
+    pub next_after: i64,
+}
+
+fn strip_assessments(value: Option<Value>) -> Option<Value> {
+    value.map(|mut value| {
+        if let Value::Object(map) = &mut value {
+            for field in ASSESSMENT_FIELDS {
+                map.remove(*field);
+            }
+        }
+        value
+    })
+}
+
+impl Change {
+    fn view(row: ChangeRow, sees_assessments: bool) -> Change {
+        let (before, after) = if sees_assessments {
+            (row.before, row.after)
+        } else {
+            (strip_assessments(row.before), strip_assessments(row.after))
+        };
+        Change {
+            id: row.id,
+            at: row.at,
+            actor: ChangeActor {
+                kind: row.actor_kind,
+                key_id: row.actor_key_id.filter(|_| sees_assessments),
+                name: sees_assessments.then_some(row.actor_name),
+            },
+            resource: row.resource,
+            resource_id: row.resource_id,
+            action: row.action,
+            before,
+            after,
+        }
+    }
+}
+
+/// Change feed paging and filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeQuery {
+    /// Only changes with a larger id; 0 (the default) starts from the beginning.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub after: Option<ChangeId>,
+    /// Only changes to these resources.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "contracts")]
+    pub resource: Option<CommaList<Resource>>,
+    /// Changes per page, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub per_page: Option<PerPage>,
+}
+
+/// A change id, 0 or more.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeId(pub i64);
+
+impl<'de> Deserialize<'de> for ChangeId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.trim().parse::<i64>() {
+            Ok(id) if id >= 0 => Ok(ChangeId(id)),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected a change id (0 or more), got {text:?}"
+            ))),
+        }
+    }
+}
+
+/// Follow the change feed
+///
+/// Every write to boroughs, service areas, suppliers, systems and contracts, oldest first, with
+/// the record before and after. Start with `after=0`, then pass `meta.next_after` to fetch what
+/// is new. Assessment fields and who made each change are shown only to callers with a key.
+#[utoipa::path(
+    tag = "changes",
+    security((), ("bearer" = [])),
+    params(ChangeQuery),
+    responses(
+        (status = 200, description = "The changes after `after`", body = ChangeFeed,
+         headers(("Link" = String, description = "RFC 8288 link to the next page"))),
+        (status = 400, description = "An unknown parameter or a malformed value", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/changes")]
+pub async fn list_changes(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    query: ApiQuery<ChangeQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.0;
+    let after = query.after.map_or(0, |a| a.0);
+    let per_page = query
+        .per_page
+        .map_or(super::params::DEFAULT_PER_PAGE, |p| p.0);
+    let resources = query
+        .resource
+        .map(CommaList::into_inner)
+        .unwrap_or_default();
+    let rows = db::run(&pool, move |conn| {
+        Ok(query::after(conn, after, &resources, i64::from(per_page))?)
+    })
+    .await?;
+    let sees = caller.sees_assessments();
+    let next_after = rows.last().map_or(after, |row| row.id);
+    let full_page = rows.len() == per_page as usize;
+    let body = ChangeFeed {
+        items: rows
+            .into_iter()
+            .map(|row| Change::view(row, sees))
+            .collect(),
+        meta: ChangeFeedMeta {
+            after,
+            per_page,
+            next_after,
+        },
+    };
+    let mut response = HttpResponse::Ok();
+    if full_page {
+        let others: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(key, _)| key != "after")
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let mut next = form_urlencoded::Serializer::new(String::new());
+        next.extend_pairs(&others);
+        next.append_pair("after", &next_after.to_string());
+        response.insert_header((
+            actix_web::http::header::LINK,
+            format!("<{}?{}>; rel=\"next\"", req.path(), next.finish()),
+        ));
+    }
+    Ok(response.json(body))
+}
