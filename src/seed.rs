@@ -44,6 +44,53 @@ pub enum SeedError {
     },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+    #[error("logging the seeded rows failed: {0}")]
+    Log(String),
+}
+
+/// The rows a load added, to log as created by `citytools seed`.
+#[derive(Debug, Default)]
+struct Added {
+    boroughs: Vec<String>,
+    service_areas: Vec<String>,
+    suppliers: Vec<String>,
+    systems: Vec<String>,
+    contracts: Vec<i64>,
+}
+
+impl Added {
+    /// Logs every added row in the change log, as the API would show it, so that a dashboard
+    /// following the change feed from the start sees the seeded data too.
+    fn log(&self, conn: &mut PgConnection) -> Result<(), SeedError> {
+        use crate::api;
+        use crate::queries::changes::{self, Resource};
+        let actor = crate::auth::Actor::cli("seed");
+        let fail = |e: crate::error::ApiError| SeedError::Log(e.to_string());
+        let log = |conn: &mut PgConnection, resource, id: &str, after: serde_json::Value| {
+            changes::record(conn, &actor, resource, id, None, Some(&after)).map(|_| ())
+        };
+        for id in &self.boroughs {
+            let after = api::boroughs::current(conn, id).map_err(fail)?;
+            log(conn, Resource::Boroughs, id, after)?;
+        }
+        for id in &self.service_areas {
+            let after = api::service_areas::current(conn, id).map_err(fail)?;
+            log(conn, Resource::ServiceAreas, id, after)?;
+        }
+        for id in &self.suppliers {
+            let after = api::suppliers::current(conn, id).map_err(fail)?;
+            log(conn, Resource::Suppliers, id, after)?;
+        }
+        for id in &self.systems {
+            let after = api::systems::current(conn, id).map_err(fail)?;
+            log(conn, Resource::Systems, id, after)?;
+        }
+        for id in &self.contracts {
+            let after = api::contracts::current(conn, *id).map_err(fail)?;
+            log(conn, Resource::Contracts, &id.to_string(), after)?;
+        }
+        Ok(())
+    }
 }
 
 /// How many rows of each kind were added (the rest were already present).
@@ -348,11 +395,15 @@ impl Seeds {
     pub fn load(&self, conn: &mut PgConnection) -> Result<SeedReport, SeedError> {
         conn.transaction(|conn| {
             let mut report = SeedReport::default();
+            let mut added = Added::default();
             for chunk in self.boroughs.chunks(BATCH) {
-                report.boroughs += diesel::insert_into(boroughs::table)
+                let ids: Vec<String> = diesel::insert_into(boroughs::table)
                     .values(chunk)
                     .on_conflict_do_nothing()
-                    .execute(conn)?;
+                    .returning(boroughs::id)
+                    .get_results(conn)?;
+                report.boroughs += ids.len();
+                added.boroughs.extend(ids);
             }
             // Groups before areas, so that every parent exists when its children arrive.
             let (groups, areas): (Vec<_>, Vec<_>) = self
@@ -362,17 +413,23 @@ impl Seeds {
                 .partition(|a| a.parent_id.is_none());
             for level in [groups, areas] {
                 for chunk in level.chunks(BATCH) {
-                    report.service_areas += diesel::insert_into(service_areas::table)
+                    let ids: Vec<String> = diesel::insert_into(service_areas::table)
                         .values(chunk)
                         .on_conflict_do_nothing()
-                        .execute(conn)?;
+                        .returning(service_areas::id)
+                        .get_results(conn)?;
+                    report.service_areas += ids.len();
+                    added.service_areas.extend(ids);
                 }
             }
             for chunk in self.suppliers.chunks(BATCH) {
-                report.suppliers += diesel::insert_into(suppliers::table)
+                let ids: Vec<String> = diesel::insert_into(suppliers::table)
                     .values(chunk)
                     .on_conflict_do_nothing()
-                    .execute(conn)?;
+                    .returning(suppliers::id)
+                    .get_results(conn)?;
+                report.suppliers += ids.len();
+                added.suppliers.extend(ids);
             }
             for chunk in self.aliases.chunks(BATCH) {
                 report.supplier_aliases += diesel::insert_into(supplier_aliases::table)
@@ -381,10 +438,13 @@ impl Seeds {
                     .execute(conn)?;
             }
             for chunk in self.systems.chunks(BATCH) {
-                report.systems += diesel::insert_into(systems::table)
+                let ids: Vec<String> = diesel::insert_into(systems::table)
                     .values(chunk)
                     .on_conflict_do_nothing()
-                    .execute(conn)?;
+                    .returning(systems::id)
+                    .get_results(conn)?;
+                report.systems += ids.len();
+                added.systems.extend(ids);
             }
             for chunk in self.system_areas.chunks(BATCH) {
                 diesel::insert_into(system_service_areas::table)
@@ -401,6 +461,7 @@ impl Seeds {
                     .returning((contracts::id, contracts::source_reference))
                     .get_results(conn)?;
                 report.contracts += inserted.len();
+                added.contracts.extend(inserted.iter().map(|(id, _)| *id));
                 let areas_by_reference: BTreeMap<&str, &Vec<String>> = chunk
                     .iter()
                     .filter_map(|(c, areas)| c.source_reference.as_deref().map(|r| (r, areas)))
@@ -425,6 +486,7 @@ impl Seeds {
                         .execute(conn)?;
                 }
             }
+            added.log(conn)?;
             Ok(report)
         })
     }

@@ -320,7 +320,11 @@ fn borough_input(
     })
 }
 
-fn current(conn: &mut diesel::PgConnection, id: &str) -> Result<serde_json::Value, ApiError> {
+/// The full representation (assessments included) that writes return and log.
+pub(crate) fn current(
+    conn: &mut diesel::PgConnection,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
     let borough = query::find(conn, id)?
         .ok_or_else(|| ApiError::NotFound(format!("no borough with id {id:?}")))?;
     serde_json::to_value(Borough::from(borough)).map_err(|e| ApiError::Internal(e.to_string()))

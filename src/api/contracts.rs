@@ -572,7 +572,10 @@ fn contract_input(
 }
 
 /// The full representation (assessments included) that writes return and log.
-fn current(conn: &mut diesel::PgConnection, id: i64) -> Result<serde_json::Value, ApiError> {
+pub(crate) fn current(
+    conn: &mut diesel::PgConnection,
+    id: i64,
+) -> Result<serde_json::Value, ApiError> {
     let record = query::find(conn, id)?
         .ok_or_else(|| ApiError::NotFound(format!("no contract with id {id}")))?;
     serde_json::to_value(Contract::view(record, true))

@@ -263,7 +263,11 @@ fn service_area_input(
     })
 }
 
-fn current(conn: &mut diesel::PgConnection, id: &str) -> Result<serde_json::Value, ApiError> {
+/// The full representation (assessments included) that writes return and log.
+pub(crate) fn current(
+    conn: &mut diesel::PgConnection,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
     let area = query::find(conn, id)?
         .ok_or_else(|| ApiError::NotFound(format!("no service area with id {id:?}")))?;
     serde_json::to_value(ServiceArea::from(area)).map_err(|e| ApiError::Internal(e.to_string()))

@@ -336,7 +336,11 @@ fn supplier_input(
     })
 }
 
-fn current(conn: &mut diesel::PgConnection, id: &str) -> Result<serde_json::Value, ApiError> {
+/// The full representation (assessments included) that writes return and log.
+pub(crate) fn current(
+    conn: &mut diesel::PgConnection,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
     let supplier = query::find(conn, id)?
         .ok_or_else(|| ApiError::NotFound(format!("no supplier with id {id:?}")))?;
     serde_json::to_value(Supplier::from(supplier)).map_err(|e| ApiError::Internal(e.to_string()))

@@ -286,7 +286,11 @@ fn system_input(
     })
 }
 
-fn current(conn: &mut diesel::PgConnection, id: &str) -> Result<serde_json::Value, ApiError> {
+/// The full representation (assessments included) that writes return and log.
+pub(crate) fn current(
+    conn: &mut diesel::PgConnection,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
     let system = query::find(conn, id)?
         .ok_or_else(|| ApiError::NotFound(format!("no system with id {id:?}")))?;
     serde_json::to_value(System::from(system)).map_err(|e| ApiError::Internal(e.to_string()))

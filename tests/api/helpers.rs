@@ -69,7 +69,7 @@ fn start_private_cluster() -> LocalCluster {
     );
 }
 
-/// A name that changes whenever the migrations or the seeds do.
+/// A name that changes whenever the migrations, the seeds or the code do.
 fn template_name() -> String {
     let mut hasher = Sha256::new();
     for migration in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
@@ -90,6 +90,10 @@ fn template_name() -> String {
         citytools::seed::CONTRACTS_CSV,
     ] {
         hasher.update(seed.as_bytes());
+    }
+    // The code that migrates and seeds changes with the build: the test binary stands for it.
+    if let Ok(metadata) = std::env::current_exe().and_then(std::fs::metadata) {
+        hasher.update(format!("{:?} {}", metadata.modified().ok(), metadata.len()).as_bytes());
     }
     format!(
         "citytools_template_{}",
@@ -131,10 +135,29 @@ fn ensure_template(admin_url: &str, template: &str) {
         admin
             .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
             .unwrap();
+        drop_other_templates(&mut admin, template);
     }
     admin
         .batch_execute("SELECT pg_advisory_unlock(7262019)")
         .unwrap();
+}
+
+/// Templates of earlier builds: dropped when a new one is made (one still in use is left).
+fn drop_other_templates(admin: &mut PgConnection, keep: &str) {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let old: Vec<Name> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'citytools\\_template\\_%' AND datname <> $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(keep)
+    .load(admin)
+    .unwrap_or_default();
+    for name in old {
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {}", name.datname));
+    }
 }
 
 fn server() -> &'static TestServer {

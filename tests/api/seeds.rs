@@ -211,3 +211,35 @@ async fn systems_and_contracts_are_tagged_with_areas_not_groups() {
         assert!(result.is_err(), "accepted: {sql}");
     }
 }
+
+#[actix_web::test]
+async fn the_seeded_rows_are_in_the_change_feed_as_created_by_the_cli() {
+    let app = TestApp::new();
+    let rows = count(
+        &app,
+        "SELECT (SELECT count(*) FROM boroughs) + (SELECT count(*) FROM service_areas) + (SELECT count(*) FROM suppliers) \
+         + (SELECT count(*) FROM systems) + (SELECT count(*) FROM contracts) AS value",
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS value FROM changes WHERE action = 'create' AND actor_kind = 'cli'"
+        ),
+        rows
+    );
+    let feed = app.get("/api/v1/changes?after=0&per_page=1").await.json();
+    let first = &feed["items"][0];
+    assert_eq!(first["resource"], "boroughs");
+    assert_eq!(first["actor"]["kind"], "cli");
+    let borough = app
+        .get(&format!(
+            "/api/v1/boroughs/{}",
+            first["resource_id"].as_str().unwrap()
+        ))
+        .await
+        .json();
+    assert_eq!(
+        first["after"], borough,
+        "the logged record is the API's representation"
+    );
+}
