@@ -9,6 +9,9 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = ".citytools";
 /// Default number of database connections per service instance.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
+/// Default prefix of the OCDS contracting-process ids (`ocid`s) in OCDS exports. A publisher of
+/// real data registers its own prefix with the OCDS Data Support Team and sets it instead.
+pub const DEFAULT_OCID_PREFIX: &str = "ocds-citytools";
 
 /// Runtime settings. Every field has a default, so no configuration is needed to start.
 #[derive(Debug, Clone)]
@@ -21,6 +24,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `CITYTOOLS_POOL_SIZE`: maximum database connections held by this instance.
     pub pool_size: u32,
+    /// `CITYTOOLS_OCID_PREFIX`: the prefix of every `ocid` in OCDS exports.
+    pub ocid_prefix: String,
 }
 
 /// A setting that is present but unusable.
@@ -69,8 +74,28 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             pool_size,
+            ocid_prefix: ocid_prefix(&lookup)?,
         })
     }
+}
+
+/// `CITYTOOLS_OCID_PREFIX` read through `lookup`, or [`DEFAULT_OCID_PREFIX`] when unset.
+pub fn ocid_prefix(lookup: impl Fn(&str) -> Option<String>) -> Result<String, SettingError> {
+    let Some(value) = lookup("CITYTOOLS_OCID_PREFIX").filter(|v| !v.trim().is_empty()) else {
+        return Ok(DEFAULT_OCID_PREFIX.to_owned());
+    };
+    let prefix = value.trim();
+    let valid = prefix
+        .split('-')
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !valid {
+        return Err(SettingError {
+            name: "CITYTOOLS_OCID_PREFIX",
+            value,
+            reason: "it must be letters and digits in parts joined by single hyphens, such as ocds-a1b2c3",
+        });
+    }
+    Ok(prefix.to_owned())
 }
 
 #[cfg(test)]
@@ -107,6 +132,21 @@ mod tests {
     fn bad_pool_size_is_named() {
         let error = settings(&[("CITYTOOLS_POOL_SIZE", "lots")]).unwrap_err();
         assert!(error.to_string().contains("CITYTOOLS_POOL_SIZE"));
+    }
+
+    #[test]
+    fn ocid_prefix_has_a_default_and_is_checked() {
+        assert_eq!(settings(&[]).unwrap().ocid_prefix, DEFAULT_OCID_PREFIX);
+        assert_eq!(
+            settings(&[("CITYTOOLS_OCID_PREFIX", " ocds-a1b2c3 ")])
+                .unwrap()
+                .ocid_prefix,
+            "ocds-a1b2c3"
+        );
+        for bad in ["ocds-", "ocds a1", "ocds--x", "ocds/x"] {
+            let error = settings(&[("CITYTOOLS_OCID_PREFIX", bad)]).unwrap_err();
+            assert!(error.to_string().contains("CITYTOOLS_OCID_PREFIX"), "{bad}");
+        }
     }
 
     #[test]

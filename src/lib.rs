@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod insights;
 pub mod models;
 pub mod queries;
 pub mod seed;

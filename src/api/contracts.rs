@@ -7,10 +7,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::exports::{self, ContractListBody};
 use super::input::{json_object, merge, Fields};
 use super::params::{
-    ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryDate, QueryMoney,
-    Sort,
+    ApiQuery, CommaList, ContractListFormat, NoQuery, PageNumber, Paging, PerPage, QueryDate,
+    QueryMoney, Sort,
 };
 use super::respond::{self, list_envelope};
 use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
@@ -257,9 +258,10 @@ pub struct ContractQuery {
     /// Records per page, 1 to 500 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub per_page: Option<PerPage>,
-    /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
-    #[param(value_type = Option<ListFormat>)]
-    pub format: Option<ListFormat>,
+    /// `csv` for every matching row as CSV (the same as `Accept: text/csv`); `ocds` for every
+    /// matching contract as an OCDS 1.1 release package.
+    #[param(value_type = Option<ContractListFormat>, inline)]
+    pub format: Option<ContractListFormat>,
 }
 
 impl ContractQuery {
@@ -302,7 +304,11 @@ pub(crate) async fn respond_with_contracts(
     let mut criteria = query.criteria();
     criteria.within = within;
     let sort = query.sort.map(|s| (s.key, s.descending));
-    if respond::wants_csv(&req, query.format) {
+    if query.format == Some(ContractListFormat::Ocds) {
+        return exports::ocds_package(&req, pool, criteria, sort).await;
+    }
+    let format = query.format.and_then(ContractListFormat::as_list_format);
+    if respond::wants_csv(&req, format) {
         let (conn, filter) = db::run_holding(pool, move |conn| criteria.resolve(conn)).await?;
         return Ok(respond::csv(
             conn,
@@ -340,12 +346,13 @@ pub(crate) async fn respond_with_contracts(
 
 /// List contracts
 ///
-/// Every filter of the API design; JSON pages, or every matching row as CSV.
+/// Every filter of the API design; JSON pages, or every matching row as CSV or as an OCDS
+/// release package.
 #[utoipa::path(
     tag = "contracts",
     params(ContractQuery),
     responses(
-        (status = 200, description = "A page of contracts, or all of them as CSV", content((ContractList = "application/json"), (String = "text/csv")),
+        (status = 200, description = "A page of contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),

@@ -3,8 +3,11 @@
 pub mod boroughs;
 pub mod changes;
 pub mod contracts;
+pub mod exports;
+pub mod filters;
 pub mod health;
 pub mod input;
+pub mod insights;
 pub mod params;
 pub mod respond;
 pub mod service_areas;
@@ -45,9 +48,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(systems::list_system_contracts)
         .service(contracts::list_contracts)
         .service(contracts::create_contract)
+        // Before `/contracts/{id}`, which would otherwise take `calendar.ics` for an id.
+        .service(exports::get_contracts_calendar)
         .service(contracts::get_contract)
         .service(contracts::replace_contract)
         .service(contracts::update_contract)
         .service(contracts::delete_contract)
-        .service(changes::list_changes);
+        .service(changes::list_changes)
+        .service(insights::joint_procurement)
+        .service(insights::expertise)
+        .service(insights::opportunities)
+        .service(insights::market_share)
+        .service(insights::vendor_satisfaction)
+        .service(insights::expiry_timeline)
+        .service(insights::summary)
+        .service(insights::data_access)
+        .service(insights::list_borough_peers)
+        .service(insights::get_supplier_footprint);
 }

@@ -239,6 +239,27 @@ pub enum ListFormat {
     Csv,
 }
 
+/// The representation of a contract list: `json` (default), `csv`, or `ocds` for an OCDS 1.1
+/// release package of every matching contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContractListFormat {
+    Json,
+    Csv,
+    Ocds,
+}
+
+impl ContractListFormat {
+    /// The plain list format this names; `None` for `ocds`, which only contract lists have.
+    pub fn as_list_format(self) -> Option<ListFormat> {
+        match self {
+            ContractListFormat::Json => Some(ListFormat::Json),
+            ContractListFormat::Csv => Some(ListFormat::Csv),
+            ContractListFormat::Ocds => None,
+        }
+    }
+}
+
 /// A sort order: a key, descending when prefixed with `-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sort<K> {

@@ -204,7 +204,7 @@ impl CsvSink {
 }
 
 /// One CSV cell: null is empty, lists are joined with `|`, everything else as in JSON.
-fn cell(value: &Value) -> String {
+pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(text) => text.clone(),

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::contracts::{respond_with_contracts, ContractList, ContractQuery};
+use super::contracts::{respond_with_contracts, ContractQuery};
+use super::exports::ContractListBody;
 use super::input::{json_object, merge, Fields};
 use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryBool, Sort,
@@ -205,7 +206,7 @@ pub async fn get_supplier(
     tag = "suppliers",
     params(("id" = String, Path, description = "The supplier's id", example = "civica"), ContractQuery),
     responses(
-        (status = 200, description = "A page of the supplier's contracts, or all of them as CSV", content((ContractList = "application/json"), (String = "text/csv")),
+        (status = 200, description = "A page of the supplier's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),

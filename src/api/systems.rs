@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::contracts::{respond_with_contracts, ContractList, ContractQuery};
+use super::contracts::{respond_with_contracts, ContractQuery};
+use super::exports::ContractListBody;
 use super::input::{json_object, merge, Fields};
 use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
 use super::respond::{self, list_envelope};
@@ -202,7 +203,7 @@ pub async fn get_system(
     tag = "systems",
     params(("id" = String, Path, description = "The system's id", example = "civica-openrevenues"), ContractQuery),
     responses(
-        (status = 200, description = "A page of the system's contracts, or all of them as CSV", content((ContractList = "application/json"), (String = "text/csv")),
+        (status = 200, description = "A page of the system's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),

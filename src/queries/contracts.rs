@@ -218,7 +218,7 @@ type Boxed<'a, ST> = contracts::BoxedQuery<'a, Pg, ST>;
 
 impl ContractFilter {
     /// Applies the filter to any query over the contracts table.
-    fn apply<'a, ST: 'a>(&'a self, mut query: Boxed<'a, ST>) -> Boxed<'a, ST> {
+    pub(crate) fn apply<'a, ST: 'a>(&'a self, mut query: Boxed<'a, ST>) -> Boxed<'a, ST> {
         let c = &self.criteria;
         match &c.within {
             Some(Within::Borough(id)) => query = query.filter(contracts::borough_id.eq(id)),
@@ -296,6 +296,16 @@ impl ContractFilter {
             );
         }
         query
+    }
+
+    /// The ids of the matching contracts, as a subquery for aggregates over related tables.
+    pub fn ids(&self) -> Boxed<'_, diesel::sql_types::BigInt> {
+        self.apply(contracts::table.select(contracts::id).into_boxed())
+    }
+
+    /// The service areas the filter names (groups expanded), or None when it names none.
+    pub fn service_areas(&self) -> Option<&[String]> {
+        (!self.criteria.service_area.is_empty()).then_some(self.service_area_ids.as_slice())
     }
 
     /// How many contracts match.

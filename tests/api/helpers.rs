@@ -2,8 +2,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::thread;
-use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
@@ -48,24 +46,27 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 fn start_private_cluster() -> LocalCluster {
-    let options = ClusterOptions {
-        base_dir: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-cluster"),
-        ephemeral: true,
-    };
-    let mut last_error = None;
-    // The previous run's server may still be shutting down and holding the data directory.
-    for _ in 0..5 {
+    let base = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    // The shared directory is reused between runs; when another test run holds it (two runs at
+    // once), this run gets a cluster of its own.
+    let candidates = [
+        base.join("test-cluster"),
+        base.join(format!("test-cluster-{}", std::process::id())),
+    ];
+    let mut errors = Vec::new();
+    for base_dir in candidates {
+        let options = ClusterOptions {
+            base_dir,
+            ephemeral: true,
+        };
         match LocalCluster::start(&options) {
             Ok(cluster) => return cluster,
-            Err(error) => {
-                last_error = Some(error);
-                thread::sleep(Duration::from_secs(2));
-            }
+            Err(error) => errors.push(error.to_string()),
         }
     }
     panic!(
-        "cannot start a private PostgreSQL for the tests: {}",
-        last_error.unwrap()
+        "cannot start a private PostgreSQL for the tests:\n{}",
+        errors.join("\n")
     );
 }
 

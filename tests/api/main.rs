@@ -2,11 +2,13 @@
 //! migrated, seeded template.
 
 mod helpers;
+mod insights;
 
 mod access;
 mod contracts;
 mod csv_export;
 mod errors;
+mod exports;
 mod openapi;
 mod resources;
 mod seeds;

@@ -467,7 +467,8 @@ async fn of_two_concurrent_updates_with_one_if_match_exactly_one_succeeds() {
     }
     assert_eq!(
         app.column(&format!(
-            "SELECT count(*) AS value FROM changes WHERE resource_id = '{id}'"
+            "SELECT count(*) AS value FROM changes \
+             WHERE resource = 'contracts' AND resource_id = '{id}' AND actor_kind = 'api_key'"
         )),
         vec!["5"]
     );

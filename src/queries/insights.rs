@@ -1,0 +1,380 @@
+//! The aggregates behind `/insights`: each one query over the contracts a filter selects.
+
+use bigdecimal::BigDecimal;
+use chrono::NaiveDate;
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, Numeric, Text};
+
+use super::contracts::ContractFilter;
+use crate::db::schema::{contract_service_areas, contracts};
+
+/// One (service area, contract) pair for the joint-procurement scan.
+#[derive(Debug, Clone, Queryable)]
+pub struct AreaContract {
+    pub service_area_id: String,
+    pub id: i64,
+    pub borough_id: String,
+    pub supplier_id: String,
+    pub system_id: Option<String>,
+    pub end_date: NaiveDate,
+    pub annual_value_gbp: Option<BigDecimal>,
+}
+
+/// Every matching contract with an end date, once per service area, ordered by area, supplier
+/// (when grouping by supplier), end date and id; streamed to `each` row by row.
+pub fn area_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    by_supplier: bool,
+    each: impl FnMut(AreaContract) -> bool,
+) -> QueryResult<()> {
+    let mut query = contract_service_areas::table
+        .inner_join(contracts::table)
+        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(contracts::end_date.is_not_null())
+        .select((
+            contract_service_areas::service_area_id,
+            contracts::id,
+            contracts::borough_id,
+            contracts::supplier_id,
+            contracts::system_id,
+            contracts::end_date.assume_not_null(),
+            contracts::annual_value_gbp,
+        ))
+        .into_boxed::<Pg>();
+    if let Some(areas) = filter.service_areas() {
+        query = query.filter(contract_service_areas::service_area_id.eq_any(areas));
+    }
+    query = query.order(contract_service_areas::service_area_id.asc());
+    if by_supplier {
+        query = query.then_order_by(contracts::supplier_id.asc());
+    }
+    let query = query
+        .then_order_by(contracts::end_date.asc())
+        .then_order_by(contracts::id.asc());
+    super::for_each_row(conn, query, each)
+}
+
+/// Contracts, distinct boroughs and annual value of matching contracts, per service area.
+#[derive(Debug, Clone, Queryable)]
+pub struct AreaTotals {
+    pub service_area_id: String,
+    pub contracts: i64,
+    pub boroughs: i64,
+    pub annual_value_gbp: Option<BigDecimal>,
+}
+
+pub fn totals_by_area(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<AreaTotals>> {
+    let (areas, all_areas) = area_restriction(filter);
+    contract_service_areas::table
+        .inner_join(contracts::table)
+        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(
+            contract_service_areas::service_area_id
+                .eq_any(areas)
+                .or(all_areas),
+        )
+        .group_by(contract_service_areas::service_area_id)
+        .select((
+            contract_service_areas::service_area_id,
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
+        ))
+        .order(contract_service_areas::service_area_id)
+        .load(conn)
+}
+
+/// The service areas an area-based insight covers: those the filter names, or every area.
+fn area_restriction(
+    filter: &ContractFilter,
+) -> (
+    Vec<String>,
+    diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+) {
+    match filter.service_areas() {
+        Some(areas) => (areas.to_vec(), sql("false")),
+        None => (Vec::new(), sql("true")),
+    }
+}
+
+/// One supplier's contracts and boroughs within one service area.
+#[derive(Debug, Clone, Queryable)]
+pub struct AreaSupplier {
+    pub service_area_id: String,
+    pub supplier_id: String,
+    pub supplier_name: String,
+    pub contracts: i64,
+    pub boroughs: i64,
+}
+
+pub fn suppliers_by_area(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<AreaSupplier>> {
+    let (areas, all_areas) = area_restriction(filter);
+    contract_service_areas::table
+        .inner_join(contracts::table)
+        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(
+            contract_service_areas::service_area_id
+                .eq_any(areas)
+                .or(all_areas),
+        )
+        .group_by((
+            contract_service_areas::service_area_id,
+            contracts::supplier_id,
+        ))
+        .select((
+            contract_service_areas::service_area_id,
+            contracts::supplier_id,
+            sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+        ))
+        .order((
+            contract_service_areas::service_area_id.asc(),
+            sql::<BigInt>("count(*)").desc(),
+            contracts::supplier_id.asc(),
+        ))
+        .load(conn)
+}
+
+/// Contract counts, distinct boroughs and annual value of contracts ending in each period.
+#[derive(Debug, Clone, Queryable)]
+pub struct PeriodTotals {
+    pub period_start: NaiveDate,
+    pub contracts: i64,
+    pub boroughs: i64,
+    pub annual_value_gbp: Option<BigDecimal>,
+}
+
+/// `unit` is `quarter` or `year` (checked by the caller's type, never free text).
+pub fn expiry_timeline(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    unit: &'static str,
+) -> QueryResult<Vec<PeriodTotals>> {
+    let period = format!("date_trunc('{unit}', contracts.end_date)::date");
+    contracts::table
+        .filter(contracts::id.eq_any(filter.ids()))
+        .select((
+            sql::<Date>(&period),
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
+        ))
+        .filter(contracts::end_date.is_not_null())
+        .group_by(sql::<Date>("1"))
+        .order(sql::<Date>("1"))
+        .load(conn)
+}
+
+/// Per borough: distinct suppliers, contracts and the mean ratings (over rated contracts).
+#[derive(Debug, Clone, Queryable)]
+pub struct BoroughRatings {
+    pub borough_id: String,
+    pub borough_name: String,
+    pub suppliers: i64,
+    pub contracts: i64,
+    pub mean_satisfaction: Option<f64>,
+    pub mean_value_for_money: Option<f64>,
+}
+
+pub fn ratings_by_borough(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<BoroughRatings>> {
+    contracts::table
+        .filter(contracts::id.eq_any(filter.ids()))
+        .select((
+            contracts::borough_id,
+            sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+            sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
+            sql::<BigInt>("count(*)"),
+            sql::<Nullable<diesel::sql_types::Double>>("avg(contracts.satisfaction)::float8"),
+            sql::<Nullable<diesel::sql_types::Double>>("avg(contracts.value_for_money)::float8"),
+        ))
+        .group_by(contracts::borough_id)
+        .order(contracts::borough_id)
+        .load(conn)
+}
+
+/// Per supplier: contracts by data_access value.
+#[derive(Debug, Clone, Queryable)]
+pub struct SupplierDataAccess {
+    pub supplier_id: String,
+    pub supplier_name: String,
+    pub contracts: i64,
+    pub included: i64,
+    pub charged: i64,
+    pub unavailable: i64,
+    pub unknown: i64,
+}
+
+pub fn data_access_by_supplier(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<SupplierDataAccess>> {
+    contracts::table
+        .filter(contracts::id.eq_any(filter.ids()))
+        .select((
+            contracts::supplier_id,
+            sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'included')"),
+            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'charged')"),
+            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'unavailable')"),
+            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'unknown')"),
+        ))
+        .group_by(contracts::supplier_id)
+        .order(contracts::supplier_id)
+        .load(conn)
+}
+
+/// Headline counts of the matching contracts.
+#[derive(Debug, Clone, Queryable)]
+pub struct Counts {
+    pub authorities: i64,
+    pub suppliers: i64,
+    pub systems: i64,
+    pub contracts: i64,
+}
+
+pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<Counts> {
+    contracts::table
+        .filter(contracts::id.eq_any(filter.ids()))
+        .select((
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+            sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
+            sql::<BigInt>("count(DISTINCT contracts.system_id)"),
+            sql::<BigInt>("count(*)"),
+        ))
+        .get_result(conn)
+}
+
+/// A supplier and how many matching contracts it holds.
+#[derive(Debug, Clone, Queryable)]
+pub struct SupplierCount {
+    pub supplier_id: String,
+    pub supplier_name: String,
+    pub contracts: i64,
+}
+
+/// The `top` suppliers by matching contracts (ties by id).
+pub fn top_suppliers(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    top: i64,
+) -> QueryResult<Vec<SupplierCount>> {
+    contracts::table
+        .filter(contracts::id.eq_any(filter.ids()))
+        .select((
+            contracts::supplier_id,
+            sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
+            sql::<BigInt>("count(*)"),
+        ))
+        .group_by(contracts::supplier_id)
+        .order((
+            sql::<BigInt>("count(*)").desc(),
+            contracts::supplier_id.asc(),
+        ))
+        .limit(top)
+        .load(conn)
+}
+
+/// A borough's confidence with a system (the highest over its matching contracts).
+#[derive(Debug, Clone, Queryable)]
+pub struct BoroughConfidence {
+    pub borough_id: String,
+    pub borough_name: String,
+    pub system_id: String,
+    pub system_name: String,
+    pub contracts: i64,
+    pub support_confidence: Option<i16>,
+    pub development_confidence: Option<i16>,
+}
+
+/// Boroughs using the matching contracts' systems, most confident first.
+pub fn confidence_by_borough(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<BoroughConfidence>> {
+    contracts::table
+        .filter(contracts::id.eq_any(filter.ids()))
+        .select((
+                    contracts::borough_id,
+                    sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+                    contracts::system_id.assume_not_null(),
+                    sql::<Text>("(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)"),
+                    sql::<BigInt>("count(*)"),
+                    sql::<Nullable<diesel::sql_types::SmallInt>>("max(contracts.support_confidence)"),
+                    sql::<Nullable<diesel::sql_types::SmallInt>>("max(contracts.development_confidence)"),
+        ))
+        .filter(contracts::system_id.is_not_null())
+        .group_by((contracts::system_id, contracts::borough_id))
+        .order((
+            contracts::system_id.asc(),
+            sql::<BigInt>(
+                "coalesce(max(contracts.support_confidence), 0) + coalesce(max(contracts.development_confidence), 0)",
+            )
+            .desc(),
+            contracts::borough_id.asc(),
+        ))
+        .load(conn)
+}
+
+/// Where a supplier holds contracts: one row per (borough, service area, system).
+#[derive(Debug, Clone, Queryable)]
+pub struct FootprintRow {
+    pub borough_id: String,
+    pub borough_name: String,
+    pub service_area_id: String,
+    pub system_id: Option<String>,
+    pub contract_id: i64,
+}
+
+pub fn footprint(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    each: impl FnMut(FootprintRow) -> bool,
+) -> QueryResult<()> {
+    let query = contract_service_areas::table
+        .inner_join(contracts::table)
+        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .select((
+            contracts::borough_id,
+            sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+            contract_service_areas::service_area_id,
+            contracts::system_id,
+            contracts::id,
+        ))
+        .order((
+            contracts::borough_id.asc(),
+            contract_service_areas::service_area_id.asc(),
+        ));
+    super::for_each_row(conn, query, each)
+}
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    contract_service_areas::service_area_id,
+    contracts::supplier_id,
+    contracts::borough_id,
+    contracts::system_id,
+);
+
+/// The systems a borough's contracts name.
+pub fn systems_of_borough(conn: &mut PgConnection, borough_id: &str) -> QueryResult<Vec<String>> {
+    contracts::table
+        .filter(contracts::borough_id.eq(borough_id))
+        .filter(contracts::system_id.is_not_null())
+        .select(contracts::system_id.assume_not_null())
+        .distinct()
+        .order(contracts::system_id.assume_not_null())
+        .load(conn)
+}
