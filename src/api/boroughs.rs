@@ -131,6 +131,7 @@ pub struct BoroughQuery {
     responses(
         (status = 200, description = "A page of boroughs, or all of them as CSV", content((BoroughList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed value", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -200,6 +201,7 @@ async fn find_borough(pool: &DbPool, id: &str) -> Result<models::Borough, ApiErr
         (status = 200, description = "The borough", body = Borough,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
@@ -226,6 +228,7 @@ pub async fn get_borough(
     responses(
         (status = 200, description = "A page of the borough's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),

@@ -4,15 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::exports::{self, ContractListBody};
+use super::filters::contract_filter_query;
 use super::input::{json_object, merge, Fields};
-use super::params::{
-    ApiQuery, CommaList, ContractListFormat, NoQuery, PageNumber, Paging, PerPage, QueryDate,
-    QueryMoney, Sort,
-};
+use super::params::{ApiQuery, ContractListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
 use super::respond::{self, list_envelope};
 use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
 use crate::auth::Caller;
@@ -21,10 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::models::NewContract;
 use crate::models::{DataAccess, Hosting, ProcurementRoute, Source};
 use crate::queries::changes::Resource;
-use crate::queries::contracts::{
-    self as query, ContractCriteria, ContractRecord, ContractSortKey, ContractWrite,
-};
-use crate::queries::search_words;
+use crate::queries::contracts::{self as query, ContractRecord, ContractSortKey, ContractWrite};
 
 /// A borough's own view of a contract, from the survey. Shown only to callers with an API key.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -202,93 +197,22 @@ impl Contract {
 
 list_envelope!(ContractList, Contract, "contracts");
 
-/// Contract filters, sort and paging. Multi-value filters take comma-separated values.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ContractQuery {
-    /// Boroughs, by slug or GSS code.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "camden,E09000019")]
-    pub borough: Option<CommaList<String>>,
-    /// Suppliers holding the contract, by id.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "civica")]
-    pub supplier: Option<CommaList<String>>,
-    /// Systems, by id.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
-    pub system: Option<CommaList<String>>,
-    /// Service areas by id; a group matches every area under it.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "revenues-and-benefits")]
-    pub service_area: Option<CommaList<String>>,
-    /// Contracts whose end_date is on or after this date.
-    #[param(value_type = Option<NaiveDate>, example = "2026-01-01")]
-    pub ends_after: Option<QueryDate>,
-    /// Contracts whose end_date is on or before this date.
-    #[param(value_type = Option<NaiveDate>, example = "2027-12-31")]
-    pub ends_before: Option<QueryDate>,
-    /// Contracts running on this date (start_date <= date <= end_date).
-    #[param(value_type = Option<NaiveDate>)]
-    pub active_on: Option<QueryDate>,
-    /// Where the system runs.
-    #[param(value_type = Option<Vec<Hosting>>, style = Form, explode = false)]
-    pub hosting: Option<CommaList<Hosting>>,
-    /// How the contract was procured.
-    #[param(value_type = Option<Vec<ProcurementRoute>>, style = Form, explode = false)]
-    pub procurement_route: Option<CommaList<ProcurementRoute>>,
-    /// Whether the borough can get its own data out without paying extra.
-    #[param(value_type = Option<Vec<DataAccess>>, style = Form, explode = false)]
-    pub data_access: Option<CommaList<DataAccess>>,
-    /// Where the record came from.
-    #[param(value_type = Option<Vec<Source>>, style = Form, explode = false)]
-    pub source: Option<CommaList<Source>>,
-    /// Smallest annual value in pounds.
-    #[param(value_type = Option<String>, pattern = r"^\d+(\.\d+)?$", example = "10000")]
-    pub min_annual_value: Option<QueryMoney>,
-    /// Largest annual value in pounds.
-    #[param(value_type = Option<String>, pattern = r"^\d+(\.\d+)?$")]
-    pub max_annual_value: Option<QueryMoney>,
-    /// Words that must each appear in the title, the system's name or the supplier's name.
-    #[param(example = "revenues")]
-    pub q: Option<String>,
-    /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, pattern = r"^-?(end_date|start_date|annual_value_gbp|borough|supplier)$")]
-    pub sort: Option<Sort<ContractSortKey>>,
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
-    pub page: Option<PageNumber>,
-    /// Records per page, 1 to 500 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
-    pub per_page: Option<PerPage>,
-    /// `csv` for every matching row as CSV (the same as `Accept: text/csv`); `ocds` for every
-    /// matching contract as an OCDS 1.1 release package.
-    #[param(value_type = Option<ContractListFormat>, inline)]
-    pub format: Option<ContractListFormat>,
-}
-
-impl ContractQuery {
-    fn criteria(&self) -> ContractCriteria {
-        let list = |v: &Option<CommaList<String>>| {
-            v.clone().map(CommaList::into_inner).unwrap_or_default()
-        };
-        fn values<T: Clone>(v: &Option<CommaList<T>>) -> Vec<T> {
-            v.as_ref().map(|l| l.0.clone()).unwrap_or_default()
-        }
-        ContractCriteria {
-            borough: list(&self.borough),
-            supplier: list(&self.supplier),
-            system: list(&self.system),
-            service_area: list(&self.service_area),
-            ends_after: self.ends_after.map(|d| d.0),
-            ends_before: self.ends_before.map(|d| d.0),
-            active_on: self.active_on.map(|d| d.0),
-            hosting: values(&self.hosting),
-            procurement_route: values(&self.procurement_route),
-            data_access: values(&self.data_access),
-            source: values(&self.source),
-            min_annual_value: self.min_annual_value.clone().map(|m| m.0),
-            max_annual_value: self.max_annual_value.clone().map(|m| m.0),
-            words: self.q.as_deref().map(search_words).unwrap_or_default(),
-            within: None,
-        }
+contract_filter_query! {
+    /// Contract filters, sort and paging. Multi-value filters take comma-separated values.
+    ContractQuery {
+        /// Sort key, `-` prefix for descending; ties are broken by id.
+        #[param(value_type = Option<String>, pattern = r"^-?(end_date|start_date|annual_value_gbp|borough|supplier)$")]
+        sort: Option<Sort<ContractSortKey>>,
+        /// Page number, from 1.
+        #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+        page: Option<PageNumber>,
+        /// Records per page, 1 to 500 (default 50).
+        #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+        per_page: Option<PerPage>,
+        /// `csv` for every matching row as CSV (the same as `Accept: text/csv`); `ocds` for every
+        /// matching contract as an OCDS 1.1 release package.
+        #[param(value_type = Option<ContractListFormat>, inline)]
+        format: Option<ContractListFormat>,
     }
 }
 
@@ -354,6 +278,7 @@ pub(crate) async fn respond_with_contracts(
     responses(
         (status = 200, description = "A page of contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -376,6 +301,7 @@ pub async fn list_contracts(
         (status = 200, description = "The contract", body = Contract,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),

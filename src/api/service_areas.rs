@@ -98,6 +98,7 @@ pub struct ServiceAreaQuery {
     responses(
         (status = 200, description = "A page of service areas, or all of them as CSV", content((ServiceAreaList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -161,6 +162,7 @@ pub async fn list_service_areas(
         (status = 200, description = "The service area", body = ServiceArea,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),

@@ -107,6 +107,7 @@ pub struct SystemQuery {
     responses(
         (status = 200, description = "A page of systems, or all of them as CSV", content((SystemList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -179,6 +180,7 @@ async fn find_system(pool: &DbPool, id: &str) -> Result<SystemRecord, ApiError> 
         (status = 200, description = "The system", body = System,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
@@ -205,6 +207,7 @@ pub async fn get_system(
     responses(
         (status = 200, description = "A page of the system's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),

@@ -45,7 +45,7 @@ async fn every_operation_is_documented() {
                 "{name} documents success"
             );
             if path.starts_with("/api/") {
-                for status in ["400", "503"] {
+                for status in ["400", "401", "503"] {
                     let problem =
                         &responses[status]["content"]["application/problem+json"]["schema"]["$ref"];
                     assert_eq!(
