@@ -4,7 +4,12 @@ use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
+use std::sync::Arc;
+
+use actix_web::dev::Service;
+use actix_web::http::header::HeaderValue;
 use actix_web::{web, App, HttpRequest, HttpResponse};
+use futures_util::future::Either;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa::{Modify, OpenApi};
@@ -15,6 +20,7 @@ use crate::api;
 use crate::api::params::ListFormat;
 use crate::db::DbPool;
 use crate::error::{problem_response, FieldError, Problem, PROBLEM_JSON};
+use crate::guard::{self, WriteLimiter};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +42,7 @@ not survey data.",
         (name = "systems", description = "Products, their vendors and the service areas they serve"),
         (name = "contracts", description = "Each borough's contracts for systems and services"),
         (name = "insights", description = "The four uses of the data, one request each, over the contracts the filters select"),
+        (name = "imports", description = "Contracts in from the survey template, council contract registers, Contracts Finder and OCDS"),
         (name = "changes", description = "Every write, in order: the feed for incremental sync"),
         (name = "health", description = "Liveness and readiness"),
     ),
@@ -89,9 +96,29 @@ pub fn openapi_json() -> String {
     text
 }
 
-/// The whole application: API, OpenAPI document, docs UI, health checks and error handling.
+/// What an instance is configured with beyond its database.
+#[derive(Clone, Default)]
+pub struct AppOptions {
+    /// Browser origins allowed to write; reads are allowed from any origin.
+    pub cors_origins: Arc<Vec<String>>,
+    /// Shared by every worker of the instance; None for no limit.
+    pub write_limiter: Option<Arc<WriteLimiter>>,
+}
+
+impl AppOptions {
+    pub fn from_settings(settings: &crate::config::Settings) -> AppOptions {
+        AppOptions {
+            cors_origins: Arc::new(settings.cors_origins.clone()),
+            write_limiter: WriteLimiter::new(settings.write_rate_per_minute),
+        }
+    }
+}
+
+/// The whole application: API, OpenAPI document, docs UI, health checks and error handling,
+/// behind CORS, write rate limits and security headers.
 pub fn build_app(
     pool: DbPool,
+    options: AppOptions,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -102,13 +129,63 @@ pub fn build_app(
     >,
 > {
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
+    let limiter = options.write_limiter.clone();
     app.app_data(web::Data::new(pool))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(no_route))
+        .wrap_fn(move |req, service| {
+            let refusal = limiter.as_ref().and_then(|limiter| {
+                if !guard::is_write(req.method()) || !req.path().starts_with("/api/") {
+                    return None;
+                }
+                let prefix = guard::key_prefix(req.headers().get(header::AUTHORIZATION));
+                let address = req.peer_addr().map(|addr| addr.ip());
+                limiter
+                    .check(prefix.as_deref(), address)
+                    .map(|wait| limiter.refusal(wait))
+            });
+            let response = match refusal {
+                Some(refusal) => Either::Left(std::future::ready(Ok(req
+                    .into_response(refusal)
+                    .map_into_right_body()))),
+                None => Either::Right(service.call(req)),
+            };
+            async move {
+                match response {
+                    Either::Left(ready) => ready.await,
+                    Either::Right(call) => call.await.map(ServiceResponse::map_into_left_body),
+                }
+            }
+        })
+        .wrap(guard::cors(options.cors_origins.clone()))
         .wrap(ErrorHandlers::new().default_handler(as_problem))
-        // Representations depend on the key (assessment fields) and on Accept (CSV).
-        .wrap(DefaultHeaders::new().add((header::VARY, "Accept, Authorization")))
+        .wrap_fn(|req, service| {
+            let policy = guard::content_security_policy(req.path());
+            let call = service.call(req);
+            async move {
+                let mut response = call.await?;
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(policy),
+                );
+                // Representations depend on the key (assessment fields) and on Accept (CSV);
+                // appended, as CORS adds a Vary of its own.
+                headers.append(
+                    header::VARY,
+                    HeaderValue::from_static("Accept, Authorization"),
+                );
+                Ok(response)
+            }
+        })
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::X_FRAME_OPTIONS, "DENY"))
+                .add((header::REFERRER_POLICY, "no-referrer"))
+                .add(("Cross-Origin-Resource-Policy", "cross-origin")),
+        )
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 

@@ -26,6 +26,62 @@ pub struct Settings {
     pub pool_size: u32,
     /// `CITYTOOLS_OCID_PREFIX`: the prefix of every `ocid` in OCDS exports.
     pub ocid_prefix: String,
+    /// `CITYTOOLS_CORS_ORIGINS`: browser origins allowed to write (GETs are allowed from any).
+    pub cors_origins: Vec<String>,
+    /// `CITYTOOLS_WRITE_RATE`: writes and imports a minute per key and per address; 0 for none.
+    pub write_rate_per_minute: u32,
+    /// `CITYTOOLS_CLIENT_TIMEOUT`: seconds a client has to send a request's headers.
+    pub client_timeout_secs: u32,
+}
+
+/// Default writes (and imports) a minute per API key and per client address.
+pub const DEFAULT_WRITE_RATE: u32 = 120;
+/// Default seconds a client has to send a request's headers.
+pub const DEFAULT_CLIENT_TIMEOUT: u32 = 10;
+
+/// A whole-number setting within `range`, or `default` when unset.
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    reason: &'static str,
+) -> Result<u32, SettingError> {
+    match lookup(name).filter(|value| !value.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => match value.trim().parse::<u32>() {
+            Ok(number) if range.contains(&number) => Ok(number),
+            _ => Err(SettingError {
+                name,
+                value,
+                reason,
+            }),
+        },
+    }
+}
+
+/// `CITYTOOLS_CORS_ORIGINS`: comma-separated origins such as `https://dashboard.example.org`.
+fn cors_origins(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, SettingError> {
+    let Some(value) = lookup("CITYTOOLS_CORS_ORIGINS") else {
+        return Ok(Vec::new());
+    };
+    let origins: Vec<String> = value
+        .split(',')
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .filter(|origin| !origin.is_empty())
+        .collect();
+    let valid = origins.iter().all(|origin| {
+        (origin.starts_with("https://") || origin.starts_with("http://"))
+            && !origin["https://".len().min(origin.len())..].contains('/')
+    });
+    if !valid {
+        return Err(SettingError {
+            name: "CITYTOOLS_CORS_ORIGINS",
+            value,
+            reason: "it must be comma-separated origins such as https://dashboard.example.org (scheme and host, no path)",
+        });
+    }
+    Ok(origins)
 }
 
 /// A setting that is present but unusable.
@@ -46,19 +102,13 @@ impl Settings {
     /// Reads the settings through `lookup`, so tests can supply an environment of their own.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
         let non_empty = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let pool_size = match non_empty("CITYTOOLS_POOL_SIZE") {
-            None => DEFAULT_POOL_SIZE,
-            Some(value) => match value.trim().parse::<u32>() {
-                Ok(size) if (1..=1000).contains(&size) => size,
-                _ => {
-                    return Err(SettingError {
-                        name: "CITYTOOLS_POOL_SIZE",
-                        value,
-                        reason: "it must be a whole number from 1 to 1000",
-                    })
-                }
-            },
-        };
+        let pool_size = number(
+            &lookup,
+            "CITYTOOLS_POOL_SIZE",
+            DEFAULT_POOL_SIZE,
+            1..=1000,
+            "it must be a whole number from 1 to 1000",
+        )?;
         let bind = non_empty("CITYTOOLS_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         if !bind.contains(':') {
             return Err(SettingError {
@@ -75,6 +125,21 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             pool_size,
             ocid_prefix: ocid_prefix(&lookup)?,
+            cors_origins: cors_origins(&lookup)?,
+            write_rate_per_minute: number(
+                &lookup,
+                "CITYTOOLS_WRITE_RATE",
+                DEFAULT_WRITE_RATE,
+                0..=1_000_000,
+                "it must be a whole number of writes a minute (0 for no limit)",
+            )?,
+            client_timeout_secs: number(
+                &lookup,
+                "CITYTOOLS_CLIENT_TIMEOUT",
+                DEFAULT_CLIENT_TIMEOUT,
+                1..=3600,
+                "it must be a whole number of seconds from 1 to 3600",
+            )?,
         })
     }
 }
@@ -147,6 +212,36 @@ mod tests {
             let error = settings(&[("CITYTOOLS_OCID_PREFIX", bad)]).unwrap_err();
             assert!(error.to_string().contains("CITYTOOLS_OCID_PREFIX"), "{bad}");
         }
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let settings = settings(&[(
+            "CITYTOOLS_CORS_ORIGINS",
+            "https://a.example, http://b.example:3000/",
+        )])
+        .unwrap();
+        assert_eq!(
+            settings.cors_origins,
+            vec!["https://a.example", "http://b.example:3000"]
+        );
+        assert!(super::cors_origins(&|_: &str| Some("https://a.example/path".into())).is_err());
+        assert!(super::cors_origins(&|_: &str| Some("*".into())).is_err());
+    }
+
+    #[test]
+    fn write_rate_can_be_turned_off_but_not_garbled() {
+        assert_eq!(
+            settings(&[("CITYTOOLS_WRITE_RATE", "0")])
+                .unwrap()
+                .write_rate_per_minute,
+            0
+        );
+        assert!(settings(&[("CITYTOOLS_WRITE_RATE", "fast")]).is_err());
+        assert_eq!(
+            settings(&[]).unwrap().write_rate_per_minute,
+            DEFAULT_WRITE_RATE
+        );
     }
 
     #[test]

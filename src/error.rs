@@ -85,9 +85,15 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
-    /// 503: the database cannot be reached right now; retry later.
+    /// 503: the database cannot be reached right now; retry later. The cause is logged, not sent.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: a query ran past the statement timeout and was cancelled.
+    #[error(
+        "the database took too long to answer and the query was cancelled; narrow the request \
+         (fewer rows, more filters) or retry later"
+    )]
+    QueryTimeout,
     /// 500: a fault of the service; the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -137,6 +143,12 @@ impl ApiError {
                 "the service failed to answer this request; the fault has been logged".to_owned(),
                 Vec::new(),
             ),
+            ApiError::Unavailable(_) => (
+                format!(
+                    "the database is unavailable right now; retry in {RETRY_AFTER_SECONDS} seconds"
+                ),
+                Vec::new(),
+            ),
             other => (other.to_string(), Vec::new()),
         };
         Problem {
@@ -160,7 +172,7 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::QueryTimeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -222,8 +234,18 @@ impl From<DieselError> for ApiError {
                             errors: Vec::new(),
                         }
                     }
-                    DatabaseErrorKind::ClosedConnection => ApiError::Unavailable(detail),
-                    _ if is_statement_timeout(&detail) => ApiError::Unavailable(detail),
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        ApiError::Unavailable(format!("the database connection was lost: {detail}"))
+                    }
+                    _ if is_connection_lost(&detail) => {
+                        ApiError::Unavailable(format!("the database connection was lost: {detail}"))
+                    }
+                    _ if is_statement_timeout(&detail) => ApiError::QueryTimeout,
+                    // A NUL in a path segment (`/boroughs/a%00b`) that reached a query: PostgreSQL
+                    // text cannot hold one, so nothing can match it.
+                    _ if is_nul_in_text(&detail) => ApiError::bad_request(
+                        "the request holds a NUL (\\u0000) character, which no id or text can contain",
+                    ),
                     _ => ApiError::Internal(format!("{kind:?}: {detail}")),
                 }
             }
@@ -232,8 +254,28 @@ impl From<DieselError> for ApiError {
     }
 }
 
+/// Messages of a connection that broke under a query: the server was stopped or restarted.
+fn is_connection_lost(message: &str) -> bool {
+    [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "connection to server",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "could not receive data",
+        "could not send data",
+    ]
+    .iter()
+    .any(|pattern| message.contains(pattern))
+}
+
 fn is_statement_timeout(message: &str) -> bool {
     message.contains("statement timeout") || message.contains("canceling statement")
+}
+
+fn is_nul_in_text(message: &str) -> bool {
+    message.contains("invalid byte sequence for encoding") && message.contains("0x00")
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {

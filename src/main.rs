@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
 
-use citytools::app::{build_app, openapi_json};
+use std::time::Duration;
+
+use citytools::app::{build_app, openapi_json, AppOptions};
 use citytools::config::Settings;
 use citytools::db::{self, Database};
 use citytools::models::Role;
-use citytools::{auth, queries, seed};
+use citytools::{auth, import, queries, seed};
 
 /// City Tools API: London's local-government technology estate as an open JSON API.
 ///
@@ -29,12 +31,27 @@ enum Command {
     /// Apply pending database migrations.
     Migrate,
     /// Load the seed data, adding whatever is missing (existing rows are left as they are).
-    Seed,
+    Seed {
+        /// Also generate a synthetic UK-scale dataset for benchmarks (replacing an earlier one).
+        #[arg(long)]
+        synthetic: bool,
+        /// With --synthetic: authorities in all, London's 33 included.
+        #[arg(long, default_value_t = 400, requires = "synthetic")]
+        authorities: u32,
+        /// With --synthetic: contracts to generate.
+        #[arg(long, default_value_t = 1_000_000, requires = "synthetic")]
+        contracts: u64,
+        /// With --synthetic: the random seed; the same seed gives the same data.
+        #[arg(long, default_value_t = 42, requires = "synthetic")]
+        seed: u64,
+    },
     /// Print the OpenAPI document (regenerate openapi/openapi.json with this).
     Openapi,
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Import contracts: the survey, council contract registers, Contracts Finder and OCDS.
+    Import(import::cli::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +94,12 @@ fn run(command: Command) -> Result<(), String> {
         print!("{}", openapi_json());
         return Ok(());
     }
+    if let Command::Import(args) = &command {
+        if let Some(template) = args.template() {
+            print!("{}", template?);
+            return Ok(());
+        }
+    }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let database = Database::open(&settings).map_err(|e| e.to_string())?;
     let mut conn = database.connect().map_err(|e| e.to_string())?;
@@ -85,10 +108,31 @@ fn run(command: Command) -> Result<(), String> {
             let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
             eprintln!("applied {applied} migration(s)");
         }
-        Command::Seed => {
+        Command::Seed {
+            synthetic,
+            authorities,
+            contracts,
+            seed,
+        } => {
             db::migrate(&mut conn).map_err(|e| e.to_string())?;
             let report = seed::load(&mut conn).map_err(|e| e.to_string())?;
             eprintln!("{report}");
+            if synthetic {
+                if authorities > 100_000 || contracts > 100_000_000 {
+                    return Err(
+                        "--authorities is at most 100000 and --contracts at most 100000000".into(),
+                    );
+                }
+                let options = citytools::synthetic::SyntheticOptions {
+                    authorities,
+                    contracts,
+                    seed,
+                };
+                eprintln!("generating {contracts} synthetic contracts over {authorities} authorities (seed {seed})");
+                let report = citytools::synthetic::generate(&mut conn, options)
+                    .map_err(|e| e.to_string())?;
+                eprintln!("{report}");
+            }
         }
         Command::Serve => {
             db::prepare(&mut conn).map_err(|e| e.to_string())?;
@@ -98,6 +142,12 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| format!("serving on {} failed: {e}", settings.bind))?;
         }
         Command::Keys(command) => run_keys(&mut conn, command)?,
+        Command::Import(args) => {
+            db::prepare(&mut conn).map_err(|e| e.to_string())?;
+            if !import::cli::run(&mut conn, &args)? {
+                return Err("some files failed and wrote nothing; fix the rows listed above and run the import again".into());
+            }
+        }
         Command::Openapi => unreachable!("handled above"),
     }
     // Dropping the database stops the private cluster, if one was started.
@@ -178,8 +228,13 @@ fn run_keys(conn: &mut diesel::PgConnection, command: KeysCommand) -> Result<(),
 
 async fn serve(settings: &Settings, database: &Database) -> std::io::Result<()> {
     let pool = db::pool(&database.url, settings.pool_size).map_err(std::io::Error::other)?;
-    let server = HttpServer::new(move || build_app(pool.clone()))
+    let options = AppOptions::from_settings(settings);
+    let server = HttpServer::new(move || build_app(pool.clone(), options.clone()))
+        .client_request_timeout(Duration::from_secs(settings.client_timeout_secs.into()))
+        .client_disconnect_timeout(Duration::from_secs(5))
+        .keep_alive(Duration::from_secs(30))
         .bind(&settings.bind)?
+        // On SIGTERM or Ctrl-C, requests in flight get this long to finish.
         .shutdown_timeout(30);
     for addr in server.addrs() {
         log::info!("City Tools API listening on http://{addr} (docs at http://{addr}/docs/)");

@@ -14,7 +14,10 @@ use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryBool, Sort,
 };
 use super::respond::{self, list_envelope};
-use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use super::writes::{
+    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
+    Write,
+};
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
@@ -283,6 +286,9 @@ pub struct BoroughInput {
     pub website: Option<String>,
 }
 
+merge_patch_schema!(BoroughPatch, BoroughInput, "a borough");
+replacement_schema!(BoroughReplacement, BoroughInput, "a borough");
+
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 
 fn borough_input(
@@ -347,6 +353,9 @@ pub(crate) fn current(
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id or GSS code is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -438,7 +447,7 @@ async fn change_borough(
         ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = BoroughInput, description = "The whole borough", content_type = "application/json"),
+    request_body(content = BoroughReplacement, description = "The whole borough", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -448,6 +457,9 @@ async fn change_borough(
         (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -473,7 +485,7 @@ pub async fn replace_borough(
         ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = BoroughInput, description = "The fields to change", content_type = "application/merge-patch+json",
+    request_body(content = BoroughPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"surveyed": true})),
     responses(
         (status = 200, description = "Updated", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
@@ -484,6 +496,9 @@ pub async fn replace_borough(
         (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -517,6 +532,8 @@ pub async fn update_borough(
         (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Contracts or keys still refer to the borough", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

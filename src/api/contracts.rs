@@ -12,7 +12,9 @@ use super::filters::contract_filter_query;
 use super::input::{json_object, merge, Fields};
 use super::params::{ApiQuery, ContractListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
 use super::respond::{self, list_envelope};
-use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use super::writes::{
+    as_object, check_body_id, merge_patch_schema, written, IfMatch, Target, Write,
+};
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
@@ -106,11 +108,22 @@ pub struct Contract {
     pub version: i32,
 }
 
-/// Money as an exact string with pence.
+/// Money as an exact string with pence: always two decimal places (`"0.00"`, never `"0"`),
+/// never in exponent notation.
 pub fn money(value: Option<bigdecimal::BigDecimal>) -> Option<String> {
     value.map(|v| {
-        v.with_scale_round(2, bigdecimal::RoundingMode::HalfEven)
-            .to_string()
+        // The digits of the amount in pence; `BigDecimal`'s own Display drops the scale of zero.
+        let (pence, _) = v
+            .with_scale_round(2, bigdecimal::RoundingMode::HalfEven)
+            .into_bigint_and_exponent();
+        let sign = if pence.sign() == bigdecimal::num_bigint::Sign::Minus {
+            "-"
+        } else {
+            ""
+        };
+        let digits = format!("{:0>3}", pence.magnitude());
+        let (pounds, pence) = digits.split_at(digits.len() - 2);
+        format!("{sign}{pounds}.{pence}")
     })
 }
 
@@ -362,9 +375,10 @@ pub struct ContractInput {
     /// On or after end_date.
     pub max_end_date: Option<NaiveDate>,
     /// Pounds, at most two decimal places, not negative: "185000.00" or 185000.
-    #[schema(value_type = Option<String>, example = "185000.00")]
+    #[schema(value_type = Option<MoneyInput>, example = "185000.00")]
     pub annual_value_gbp: Option<String>,
-    #[schema(value_type = Option<String>, example = "925000.00")]
+    /// Pounds over the whole contract, as annual_value_gbp.
+    #[schema(value_type = Option<MoneyInput>, example = "925000.00")]
     pub total_value_gbp: Option<String>,
     /// Default `unknown`.
     pub hosting: Option<Hosting>,
@@ -387,6 +401,42 @@ pub struct ContractInput {
     #[schema(minimum = 1, maximum = 5)]
     pub development_confidence: Option<i16>,
     pub notes: Option<String>,
+}
+
+merge_patch_schema!(ContractPatch, ContractInput, "a contract");
+
+/// An amount of money as written: a string of pounds with at most two decimal places
+/// (`"185000.00"`, `"185000"`), or a JSON number (`185000`); never negative.
+pub struct MoneyInput;
+
+impl utoipa::PartialSchema for MoneyInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^\d+(\.\d{1,2})?$"))
+                    .examples([serde_json::json!("185000.00")]),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0))
+                    .maximum(Some(999_999_999_999.99)),
+            )
+            .description(Some(
+                "Pounds: a string with at most two decimal places, or a number; not negative, \
+                 at most 999999999999.99.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for MoneyInput {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("MoneyInput")
+    }
 }
 
 const READ_ONLY: &[&str] = &[
@@ -536,6 +586,9 @@ fn contract_id(id: &str) -> Result<i64, ApiError> {
         (status = 403, description = "A reader key, or another borough's key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -638,6 +691,9 @@ async fn change_contract(
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -663,7 +719,7 @@ pub async fn replace_contract(
         ("id" = i64, Path, description = "The contract's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = ContractInput, description = "The fields to change", content_type = "application/merge-patch+json",
+    request_body(content = ContractPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"end_date": "2030-03-31", "satisfaction": 3})),
     responses(
         (status = 200, description = "Updated", body = Contract,
@@ -675,6 +731,9 @@ pub async fn replace_contract(
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -705,6 +764,8 @@ pub async fn update_contract(
         (status = 403, description = "A reader key, or a key of another borough", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -744,4 +805,29 @@ pub async fn delete_contract(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn shown(text: &str) -> String {
+        money(Some(bigdecimal::BigDecimal::from_str(text).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn money_always_has_pence() {
+        assert_eq!(shown("0"), "0.00");
+        assert_eq!(shown("0.00"), "0.00");
+        assert_eq!(shown("0.5"), "0.50");
+        assert_eq!(shown("0.01"), "0.01");
+        assert_eq!(shown("7"), "7.00");
+        assert_eq!(shown("125000"), "125000.00");
+        assert_eq!(shown("1234.565"), "1234.56");
+        assert_eq!(shown("999999999999.99"), "999999999999.99");
+        assert_eq!(shown("100000000000000000000"), "100000000000000000000.00");
+        assert_eq!(shown("-12.3"), "-12.30");
+        assert_eq!(money(None), None);
+    }
 }

@@ -13,6 +13,8 @@ use crate::error::{ApiError, FieldError};
 const MAX_MONEY: &str = "999999999999.99";
 /// Longest free-text field accepted, in characters.
 const MAX_TEXT: usize = 10_000;
+/// Why a string with a NUL character is refused: PostgreSQL text cannot hold one.
+const NUL_MESSAGE: &str = "must not contain NUL (\\u0000) characters";
 
 /// Parses a body as a JSON object: 400 when it is not JSON, 422 when it is not an object.
 pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
@@ -91,6 +93,10 @@ impl Fields {
         match self.take(field)? {
             Value::String(text) => {
                 let text = text.trim().to_owned();
+                if text.contains('\0') {
+                    self.error(field, NUL_MESSAGE);
+                    return None;
+                }
                 if text.chars().count() > MAX_TEXT {
                     self.error(field, format!("is longer than {MAX_TEXT} characters"));
                     return None;
@@ -199,11 +205,24 @@ impl Fields {
         }
     }
 
+    /// A date, exactly `YYYY-MM-DD` (RFC 3339 `full-date`); an empty string is not one.
     pub fn optional_date(&mut self, field: &str) -> Option<NaiveDate> {
-        let text = self.optional_text(field)?;
-        match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) => Some(date),
-            Err(_) => {
+        let text = match self.map.get(field) {
+            Some(Value::String(text)) => text.clone(),
+            _ => self.optional_text(field)?,
+        };
+        self.map.remove(field);
+        let shaped = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        match NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .ok()
+            .filter(|_| shaped)
+        {
+            Some(date) => Some(date),
+            None => {
                 self.error(
                     field,
                     format!("expected a date as YYYY-MM-DD, got {text:?}"),
@@ -213,10 +232,11 @@ impl Fields {
         }
     }
 
-    /// Pounds and pence, as a JSON string ("1234.56") or number: not negative, at most 2 decimals.
+    /// Pounds and pence, as a JSON string ("1234.56", digits with at most two decimal places and
+    /// nothing else) or number: not negative, at most 2 decimals.
     pub fn optional_money(&mut self, field: &str) -> Option<BigDecimal> {
         let text = match self.take(field)? {
-            Value::String(text) => text.trim().to_owned(),
+            Value::String(text) => text,
             Value::Number(number) => number.to_string(),
             other => {
                 self.error(
@@ -229,29 +249,25 @@ impl Fields {
                 return None;
             }
         };
-        let plain = !text.is_empty()
-            && text
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-            && text.matches('.').count() <= 1;
-        let Some(amount) = plain.then(|| BigDecimal::from_str(&text).ok()).flatten() else {
+        let (pounds, pence) = text.split_once('.').unwrap_or((&text, ""));
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        let plain = |pounds: &str| digits(pounds) && (!text.contains('.') || digits(pence));
+        if pounds.strip_prefix('-').is_some_and(plain) {
+            self.error(field, format!("must not be negative, got {text}"));
+            return None;
+        }
+        if !plain(pounds) {
             self.error(
                 field,
                 format!("expected an amount in pounds such as \"1234.56\", got {text:?}"),
             );
             return None;
-        };
-        if text.starts_with('-') {
-            self.error(field, format!("must not be negative, got {text}"));
-            return None;
         }
-        if text
-            .split_once('.')
-            .is_some_and(|(_, pence)| pence.len() > 2)
-        {
+        if pence.len() > 2 {
             self.error(field, format!("has more than two decimal places: {text}"));
             return None;
         }
+        let amount = BigDecimal::from_str(&text).ok()?;
         if amount > BigDecimal::from_str(MAX_MONEY).expect("constant") {
             self.error(field, format!("is larger than {MAX_MONEY}"));
             return None;
@@ -322,6 +338,7 @@ impl Fields {
         let mut texts: Vec<String> = Vec::with_capacity(items.len());
         for item in items {
             match item {
+                Value::String(text) if text.contains('\0') => self.error(field, NUL_MESSAGE),
                 Value::String(text) if !text.trim().is_empty() => {
                     let text = text.trim().to_owned();
                     if !texts.contains(&text) {
@@ -376,12 +393,50 @@ mod tests {
 
     #[test]
     fn money_is_exact_and_at_most_two_decimals() {
-        let mut f = fields(json!({"a": "1234.5", "b": 10, "c": "1.005", "d": "£5"}));
+        let mut f = fields(
+            json!({"a": "1234.5", "b": 10, "c": "1.005", "d": "£5", "e": 0,
+            "f": " 5", "g": "5.", "h": ".5", "i": "1e3", "j": -2, "k": "-0.5", "l": 99.25}),
+        );
         assert_eq!(f.optional_money("a").unwrap().to_string(), "1234.50");
         assert_eq!(f.optional_money("b").unwrap().to_string(), "10.00");
         assert!(f.optional_money("c").is_none());
         assert!(f.optional_money("d").is_none());
-        assert_eq!(f.errors.len(), 2);
+        assert_eq!(
+            crate::api::contracts::money(f.optional_money("e")).as_deref(),
+            Some("0.00")
+        );
+        assert_eq!(f.optional_money("l").unwrap().to_string(), "99.25");
+        for field in ["f", "g", "h", "i", "j", "k"] {
+            assert!(f.optional_money(field).is_none(), "{field}");
+        }
+        let messages: Vec<&str> = f.errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 8, "{messages:?}");
+        assert!(messages[6].contains("negative"), "{messages:?}");
+        assert!(messages[7].contains("negative"), "{messages:?}");
+    }
+
+    #[test]
+    fn dates_are_full_dates() {
+        let mut f = fields(
+            json!({"a": "2026-03-31", "b": "", "c": " 2026-03-31", "d": "2026-3-31",
+            "e": "2026-02-30", "f": null, "g": 20260331}),
+        );
+        assert_eq!(f.optional_date("a"), NaiveDate::from_ymd_opt(2026, 3, 31));
+        for field in ["b", "c", "d", "e", "f", "g"] {
+            assert_eq!(f.optional_date(field), None, "{field}");
+        }
+        let named: Vec<&str> = f.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, vec!["b", "c", "d", "e", "g"]);
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        let mut f = fields(json!({"a": "x\u{0}y", "b": ["ok", "n\u{0}"], "c": "fine"}));
+        assert!(f.optional_text("a").is_none());
+        assert_eq!(f.text_list("b"), vec!["ok".to_owned()]);
+        assert_eq!(f.optional_text("c").as_deref(), Some("fine"));
+        let named: Vec<&str> = f.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, vec!["a", "b"]);
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for WindowMonths {
     }
 }
 
-/// A small count, 1 to 100 (boroughs, suppliers, confidence levels...).
+/// A small count, 1 to 100 (boroughs, suppliers...).
 #[derive(Debug, Clone, Copy)]
 pub struct SmallCount(pub u32);
 
@@ -99,6 +99,22 @@ impl<'de> Deserialize<'de> for SmallCount {
             Ok(count) if (1..=100).contains(&count) => Ok(SmallCount(count)),
             _ => Err(serde::de::Error::custom(format!(
                 "expected a whole number from 1 to 100, got {text:?}"
+            ))),
+        }
+    }
+}
+
+/// A confidence level, 1 to 5, as the assessments rate it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfidenceLevel(pub u32);
+
+impl<'de> Deserialize<'de> for ConfidenceLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.trim().parse::<u32>() {
+            Ok(level) if (1..=5).contains(&level) => Ok(ConfidenceLevel(level)),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected a confidence level from 1 to 5, got {text:?}"
             ))),
         }
     }
@@ -384,7 +400,7 @@ pub async fn expertise(
 pub struct PeersQuery {
     /// Peers need a support or development confidence of at least this, 1 to 5 (default 4).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 5)]
-    pub min_confidence: Option<SmallCount>,
+    pub min_confidence: Option<ConfidenceLevel>,
 }
 
 /// Another borough confident with a system.
@@ -441,7 +457,7 @@ pub async fn list_borough_peers(
             "peers are built from boroughs' assessments: send `Authorization: Bearer <key>`".into(),
         ));
     }
-    let min_confidence = query.0.min_confidence.map_or(4, |m| m.0.min(5));
+    let min_confidence = query.0.min_confidence.map_or(4, |m| m.0);
     let id = id.into_inner();
     let (borough_id, rows) = db::run(&pool, move |conn| {
         let borough = crate::queries::boroughs::find(conn, &id)?

@@ -6,6 +6,7 @@ pub mod contracts;
 pub mod exports;
 pub mod filters;
 pub mod health;
+pub mod imports;
 pub mod input;
 pub mod insights;
 pub mod params;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(contracts::update_contract)
         .service(contracts::delete_contract)
         .service(changes::list_changes)
+        .service(imports::import_contracts)
         .service(insights::joint_procurement)
         .service(insights::expertise)
         .service(insights::opportunities)
@@ -65,4 +67,93 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(insights::data_access)
         .service(insights::list_borough_peers)
         .service(insights::get_supplier_footprint);
+}
+
+/// The methods the API answers on `path`, as an `Allow` header lists them (`GET, POST`), when
+/// some operation of the OpenAPI document matches the path; `None` when none does. For the
+/// fallback that answers requests no route took: a known path with another method is a 405 with
+/// this `Allow`, not a 404.
+pub fn allowed_methods(path: &str) -> Option<String> {
+    use std::sync::OnceLock;
+    /// Each documented path as segments (`None` for a `{parameter}`), with its methods.
+    type Route = (Vec<Option<String>>, Vec<&'static str>);
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        crate::app::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template
+                    .trim_matches('/')
+                    .split('/')
+                    .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_owned()))
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("HEAD", item.head.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("OPTIONS", item.options.is_some()),
+                    ("TRACE", item.trace.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(name, present)| present.then_some(name))
+                .collect();
+                (segments, methods)
+            })
+            .collect()
+    });
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for (template, methods) in routes {
+        let matches = template.len() == segments.len()
+            && template
+                .iter()
+                .zip(&segments)
+                .all(|(want, got)| match want {
+                    Some(literal) => literal == got,
+                    None => !got.is_empty(),
+                });
+        if matches {
+            for method in methods {
+                if !allowed.contains(method) {
+                    allowed.push(method);
+                }
+            }
+        }
+    }
+    (!allowed.is_empty()).then(|| allowed.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed_methods;
+
+    #[test]
+    fn allowed_methods_come_from_the_documented_routes() {
+        assert_eq!(allowed_methods("/healthz").as_deref(), Some("GET"));
+        assert_eq!(
+            allowed_methods("/api/v1/boroughs").as_deref(),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            allowed_methods("/api/v1/contracts/42").as_deref(),
+            Some("GET, PUT, PATCH, DELETE")
+        );
+        // A literal segment and a parameter at the same place: both routes count.
+        assert_eq!(
+            allowed_methods("/api/v1/contracts/calendar.ics").as_deref(),
+            Some("GET, PUT, PATCH, DELETE")
+        );
+        assert_eq!(
+            allowed_methods("/api/v1/boroughs/camden/peers").as_deref(),
+            Some("GET")
+        );
+        assert_eq!(allowed_methods("/api/v1/nothing"), None);
+        assert_eq!(allowed_methods("/api/v1/boroughs/camden/nothing"), None);
+        assert_eq!(allowed_methods("/api/v1/boroughs//contracts"), None);
+    }
 }

@@ -10,7 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::input::{json_object, merge, Fields};
 use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
 use super::respond::{self, list_envelope};
-use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use super::writes::{
+    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
+    Write,
+};
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
@@ -203,6 +206,13 @@ pub struct ServiceAreaInput {
     pub description: Option<String>,
 }
 
+merge_patch_schema!(ServiceAreaPatch, ServiceAreaInput, "a service area");
+replacement_schema!(
+    ServiceAreaReplacement,
+    ServiceAreaInput,
+    "a service area or group"
+);
+
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 
 /// Reads and checks a service-area body: every failing field in one 422. `existing` when the
@@ -290,6 +300,9 @@ pub(crate) fn current(
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -378,7 +391,7 @@ async fn change_service_area(
         ("id" = String, Path, description = "The service area's or group's id", example = "adult-social-care"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = ServiceAreaInput, description = "The whole service area or group", content_type = "application/json"),
+    request_body(content = ServiceAreaReplacement, description = "The whole service area or group", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = ServiceArea, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -387,6 +400,9 @@ async fn change_service_area(
         (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -412,7 +428,7 @@ pub async fn replace_service_area(
         ("id" = String, Path, description = "The service area's or group's id", example = "adult-social-care"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = ServiceAreaInput, description = "The fields to change", content_type = "application/merge-patch+json",
+    request_body(content = ServiceAreaPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"description": "Assessments, care planning, safeguarding and reviews for adults."})),
     responses(
         (status = 200, description = "Updated", body = ServiceArea, headers(("ETag" = String, description = "The new representation's ETag"))),
@@ -422,6 +438,9 @@ pub async fn replace_service_area(
         (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -456,6 +475,8 @@ pub async fn update_service_area(
         (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Service areas under it, systems or contracts still refer to it", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

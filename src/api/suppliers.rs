@@ -14,7 +14,10 @@ use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryBool, Sort,
 };
 use super::respond::{self, list_envelope};
-use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use super::writes::{
+    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
+    Write,
+};
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
@@ -262,6 +265,9 @@ pub struct SupplierInput {
     pub sme: Option<bool>,
 }
 
+merge_patch_schema!(SupplierPatch, SupplierInput, "a supplier");
+replacement_schema!(SupplierReplacement, SupplierInput, "a supplier");
+
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 
 /// Reads and checks a supplier body: every failing field in one 422, then a 409 for an alias
@@ -363,6 +369,9 @@ pub(crate) fn current(
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken, or an alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -456,7 +465,7 @@ async fn change_supplier(
         ("id" = String, Path, description = "The supplier's id", example = "liquidlogic"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = SupplierInput, description = "The whole supplier", content_type = "application/json"),
+    request_body(content = SupplierReplacement, description = "The whole supplier", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Supplier, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -466,6 +475,9 @@ async fn change_supplier(
         (status = 409, description = "An alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -492,7 +504,7 @@ pub async fn replace_supplier(
         ("id" = String, Path, description = "The supplier's id", example = "liquidlogic"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = SupplierInput, description = "The fields to change", content_type = "application/merge-patch+json",
+    request_body(content = SupplierPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"sme": true})),
     responses(
         (status = 200, description = "Updated", body = Supplier, headers(("ETag" = String, description = "The new representation's ETag"))),
@@ -503,6 +515,9 @@ pub async fn replace_supplier(
         (status = 409, description = "An alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -537,6 +552,8 @@ pub async fn update_supplier(
         (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Systems or contracts still refer to the supplier", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -12,7 +12,10 @@ use super::exports::ContractListBody;
 use super::input::{json_object, merge, Fields};
 use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
 use super::respond::{self, list_envelope};
-use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
+use super::writes::{
+    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
+    Write,
+};
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
@@ -253,6 +256,9 @@ pub struct SystemInput {
     pub description: Option<String>,
 }
 
+merge_patch_schema!(SystemPatch, SystemInput, "a system");
+replacement_schema!(SystemReplacement, SystemInput, "a system");
+
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 
 /// Reads and checks a system body: every failing field in one 422.
@@ -313,6 +319,9 @@ pub(crate) fn current(
         (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -403,7 +412,7 @@ async fn change_system(
         ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = SystemInput, description = "The whole system", content_type = "application/json"),
+    request_body(content = SystemReplacement, description = "The whole system", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -412,6 +421,9 @@ async fn change_system(
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -438,7 +450,7 @@ pub async fn replace_system(
         ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
     ),
-    request_body(content = SystemInput, description = "The fields to change", content_type = "application/merge-patch+json",
+    request_body(content = SystemPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"service_area_ids": ["council-tax", "business-rates"]})),
     responses(
         (status = 200, description = "Updated", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
@@ -448,6 +460,9 @@ pub async fn replace_system(
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -482,6 +497,8 @@ pub async fn update_system(
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Contracts still refer to the system", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

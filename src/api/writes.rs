@@ -53,10 +53,11 @@ pub struct Target<'a> {
     pub id: &'a str,
 }
 
-/// A 422 when a body names an `id` other than the one in the URL.
+/// A 422 when a body names an `id` other than the one in the URL (`null` included: an id cannot
+/// be cleared).
 pub fn check_body_id(body: &serde_json::Map<String, Value>, id: &str) -> Result<(), ApiError> {
     let same = match body.get("id") {
-        None | Some(Value::Null) => true,
+        None => true,
         Some(Value::String(given)) => given == id,
         Some(Value::Number(given)) => given.to_string() == id,
         Some(_) => false,
@@ -146,3 +147,94 @@ pub fn as_object(value: Value) -> serde_json::Map<String, Value> {
         _ => serde_json::Map::new(),
     }
 }
+
+/// `schema` (an input's) with only the `required` fields `keep` keeps, no example, and
+/// `description`.
+pub fn derived_schema(
+    mut schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    keep: impl Fn(&str) -> bool,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        object.required.retain(|field| keep(field));
+        object.example = None;
+        object.examples.clear();
+        object.description = Some(description.to_owned());
+    }
+    schema
+}
+
+/// Declares `$name`, the schema of a request body derived from `$input`'s: the same fields, the
+/// `required` ones filtered by `$keep`, described by `$description`.
+macro_rules! derived_input_schema {
+    ($name:ident, $input:ty, $keep:expr, $description:expr) => {
+        #[doc = $description]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::api::writes::derived_schema(
+                    <$input as utoipa::PartialSchema>::schema(),
+                    $keep,
+                    $description,
+                )
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                <$input as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+pub(crate) use derived_input_schema;
+
+/// Declares `$patch`, the schema of a JSON merge patch of `$input`: the same fields, none of them
+/// required (the fields left out keep their stored values).
+macro_rules! merge_patch_schema {
+    ($patch:ident, $input:ty, $what:literal) => {
+        $crate::api::writes::derived_input_schema!(
+            $patch,
+            $input,
+            |_| false,
+            concat!(
+                "A JSON merge patch (RFC 7396) of ", $what, ": the fields sent replace the stored \
+                 ones (`null` clears an optional field); the fields left out keep their values. \
+                 The result must still be valid as a whole."
+            )
+        );
+    };
+}
+pub(crate) use merge_patch_schema;
+
+/// Declares `$replacement`, the schema of a `PUT` body of `$input`: the same fields and required
+/// ones, except `id`, which the URL gives (a body may repeat it, unchanged).
+macro_rules! replacement_schema {
+    ($replacement:ident, $input:ty, $what:literal) => {
+        $crate::api::writes::derived_input_schema!(
+            $replacement,
+            $input,
+            |field| field != "id",
+            concat!(
+                "The whole of ",
+                $what,
+                ", replacing the stored one: fields left out become null \
+                 or their default. `id` may be left out (the URL names the record) or repeated \
+                 unchanged. Read-only fields (timestamps, `version`) may be sent back as read."
+            )
+        );
+    };
+}
+pub(crate) use replacement_schema;

@@ -166,6 +166,8 @@ pub struct ClusterOptions {
     pub base_dir: PathBuf,
     /// Skip fsync: for throwaway test clusters only.
     pub ephemeral: bool,
+    /// The port (which names the socket); a free one when None.
+    pub port: Option<u16>,
 }
 
 /// A running private PostgreSQL server, stopped (fast shutdown) when dropped.
@@ -205,7 +207,10 @@ impl LocalCluster {
         }
         let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
 
-        let port = free_port()?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let mut command = Command::new(bin_dir.join("postgres"));
         command
             .arg("-D")
@@ -276,6 +281,11 @@ impl LocalCluster {
             self.socket_dir.display(),
             self.port
         )
+    }
+
+    /// The port the server was started on (it names the socket).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The directory that holds the cluster.

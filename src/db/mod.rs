@@ -68,6 +68,7 @@ impl Database {
                 let cluster = LocalCluster::start(&ClusterOptions {
                     base_dir: settings.data_dir.clone(),
                     ephemeral: false,
+                    port: None,
                 })?;
                 cluster.ensure_database(LOCAL_DATABASE)?;
                 Ok(Database {

@@ -44,9 +44,74 @@ pub fn supplier_name(name: &str) -> String {
     words[start..end].join(" ")
 }
 
+/// Longest slug made from a name.
+const MAX_SLUG: usize = 60;
+
+/// A slug (`eurovia-infrastructure`) from a name: lower-case ASCII letters and digits in words
+/// joined by hyphens, cut at a word boundary to at most 60 characters. Empty when the name has
+/// no ASCII letters or digits.
+pub fn slug(name: &str) -> String {
+    let lowered = name.to_lowercase();
+    let words = lowered
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let mut slug = String::new();
+    for word in words {
+        let extra = if slug.is_empty() { 0 } else { 1 } + word.len();
+        if slug.len() + extra > MAX_SLUG {
+            if slug.is_empty() {
+                slug.push_str(&word[..MAX_SLUG]);
+            }
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(word);
+    }
+    slug
+}
+
+/// Text reduced for matching phrases: lower case, apostrophes dropped ("children's" is
+/// "childrens"), `&` as "and", other punctuation as spaces, with a space at each end so that
+/// `" phrase "` only matches whole words.
+pub fn words(text: &str) -> String {
+    let folded: String = text
+        .to_lowercase()
+        .replace(['\'', '’'], "")
+        .replace('&', " and ")
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let mut out = String::with_capacity(folded.len() + 2);
+    out.push(' ');
+    for word in folded.split_whitespace() {
+        out.push_str(word);
+        out.push(' ');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::supplier_name;
+    use super::{slug, supplier_name, words};
+
+    #[test]
+    fn slugs_are_ascii_words() {
+        assert_eq!(slug("eurovia infrastructure"), "eurovia-infrastructure");
+        assert_eq!(slug("Café  Ltd & Co."), "caf-ltd-co");
+        assert_eq!(slug("日本"), "");
+        assert!(slug(&"word ".repeat(30)).len() <= 60);
+        assert_eq!(slug(&"x".repeat(70)).len(), 60);
+    }
+
+    #[test]
+    fn words_are_padded_and_folded() {
+        assert_eq!(
+            words("Children's Services & IT"),
+            " childrens services and it "
+        );
+    }
 
     #[test]
     fn legal_suffixes_and_case_are_ignored() {

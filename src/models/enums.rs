@@ -67,12 +67,17 @@ macro_rules! text_enum {
 }
 
 text_enum! {
-    /// The legal form of a London authority.
+    /// The legal form of an authority.
     BoroughKind {
         LondonBorough => "london_borough",
         RoyalBorough => "royal_borough",
         CityCouncil => "city_council",
         CityCorporation => "city_corporation",
+        /// Outside London (UK-scale data).
+        CountyCouncil => "county_council",
+        DistrictCouncil => "district_council",
+        UnitaryAuthority => "unitary_authority",
+        MetropolitanBorough => "metropolitan_borough",
     }
 }
 

@@ -58,6 +58,7 @@ fn start_private_cluster() -> LocalCluster {
         let options = ClusterOptions {
             base_dir,
             ephemeral: true,
+            port: None,
         };
         match LocalCluster::start(&options) {
             Ok(cluster) => return cluster,
@@ -340,7 +341,11 @@ impl TestApp {
     }
 
     pub async fn call(&self, request: actix_test::TestRequest) -> TestResponse {
-        let app = actix_test::init_service(build_app(self.pool.clone())).await;
+        let app = actix_test::init_service(build_app(
+            self.pool.clone(),
+            citytools::app::AppOptions::default(),
+        ))
+        .await;
         let response = actix_test::call_service(&app, request.to_request()).await;
         let status = response.status();
         let headers = response.headers().clone();

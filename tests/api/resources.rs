@@ -272,7 +272,8 @@ async fn health_and_readiness() {
 async fn readiness_fails_with_a_problem_when_the_database_is_unreachable() {
     let pool =
         citytools::db::pool("postgresql://nobody@/nowhere?host=/nonexistent&port=1", 1).unwrap();
-    let app = actix_web::test::init_service(citytools::app::build_app(pool)).await;
+    let app =
+        actix_web::test::init_service(citytools::app::build_app(pool, Default::default())).await;
     let request = actix_web::test::TestRequest::get()
         .uri("/readyz")
         .to_request();

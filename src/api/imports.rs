@@ -1,0 +1,225 @@
+//! `POST /imports`: the importers over HTTP, with the file as the request body.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::params::{ApiQuery, QueryBool};
+use crate::auth::{Actor, Caller};
+use crate::db::{self, DbPool};
+use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
+use crate::import::authorities::Authorities;
+use crate::import::run::Silent;
+use crate::import::{self, Format, ImportReport, Options};
+use crate::models::Role;
+
+/// Largest file accepted, in bytes (other routes keep actix's default limit).
+pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+
+/// What to import and how.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The file's format.
+    #[param(value_type = Format)]
+    pub format: Format,
+    /// `true` to check the file and report what would change, writing nothing.
+    #[param(value_type = Option<bool>)]
+    pub dry_run: Option<QueryBool>,
+    /// A register's borough (slug, GSS code or name): required for registers, except with a
+    /// borough key, whose borough it is. A survey's rows must then all be this borough's; from
+    /// Contracts Finder and OCDS files, only this borough's contracts are imported.
+    #[param(example = "camden")]
+    pub borough: Option<String>,
+    /// `true` to keep contracts that are not technology.
+    #[param(value_type = Option<bool>)]
+    pub all: Option<QueryBool>,
+}
+
+/// The report of a file that failed, as an RFC 9457 problem: nothing was written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportFailure {
+    #[schema(example = "about:blank")]
+    pub r#type: String,
+    #[schema(example = "Unprocessable Entity")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    /// What failed, in words.
+    #[schema(example = "2 rows failed; nothing was written")]
+    pub detail: String,
+    #[serde(flatten)]
+    pub report: ImportReport,
+}
+
+/// Reads the request body, up to [`MAX_FILE_BYTES`].
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, HttpResponse> {
+    let too_large = || {
+        problem_response(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the file is larger than {} MB; split it, or import it with `citytools import`",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ))
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_FILE_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            problem_response(Problem::new(
+                StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {e}"),
+            ))
+        })?;
+        if body.len() + chunk.len() > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Import a file of contracts
+///
+/// The file is the request body: a City Tools survey, a council's contract register or a
+/// Contracts Finder export as `text/csv`, or an OCDS release or record package as
+/// `application/json` (send it with `curl --data-binary @file`, not as a form upload). The file
+/// is one transaction: a single bad row means nothing from it is written. Contracts are keyed
+/// on their source and source reference, so importing the same file again changes nothing.
+///
+/// An admin key imports every format for any borough; a borough key imports its own borough's
+/// survey or register. The answer is the import's report: 200 when the file was imported (or,
+/// in a dry run, would be), 422 with the same report as a problem when the file or any row is
+/// in error.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(
+        description = "The file itself (at most 50 MB)",
+        content((String = "text/csv"), (Object = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "Imported, or checked in a dry run: what was (or would be) created, updated, left unchanged and skipped", body = ImportReport),
+        (status = 400, description = "A missing or unknown parameter or borough, an empty body or a form upload", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reader key, or a borough key for another borough or for Contracts Finder or OCDS data", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than 50 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file cannot be read, or rows are in error: nothing was written; the report lists every error", body = ImportFailure, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/imports")]
+pub async fn import_contracts(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    caller: Caller,
+    query: ApiQuery<ImportQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_contract_writer()?;
+    let Caller::Key(holder) = &caller else {
+        return Err(ApiError::Internal("a writer without a key".into()));
+    };
+    let query = query.0;
+    let own_borough = match holder.role {
+        Role::Admin => None,
+        _ if !query.format.is_borough_data() => {
+            return Err(ApiError::Forbidden(format!(
+                "a borough key imports its own borough's survey or contract register; {} files need an admin key",
+                query.format
+            )))
+        }
+        _ => holder.borough_id.clone(),
+    };
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if is_multipart {
+        return Err(ApiError::bad_request(
+            "send the file itself as the request body (curl --data-binary @file.csv), not as a form upload",
+        ));
+    }
+    let bytes = match read_body(&req, payload).await {
+        Ok(bytes) => bytes,
+        Err(response) => return Ok(response),
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "the request body is empty: send the file as the body (curl --data-binary @file.csv)",
+        ));
+    }
+    let actor = Actor {
+        kind: "import",
+        key_id: None,
+        name: format!(
+            "{} (key {}), {} import",
+            holder.name, holder.key_id, query.format
+        ),
+    };
+    let report = db::run(&pool, move |conn| {
+        let borough = match (own_borough, query.borough) {
+            (None, given) => given,
+            (Some(own), None) => Some(own),
+            (Some(own), Some(given)) => {
+                let asked = Authorities::load(conn)?.resolve(&given).map(str::to_owned);
+                if asked.as_deref() != Some(own.as_str()) {
+                    return Err(ApiError::Forbidden(format!(
+                        "this key imports {own}'s contracts only, not {given}'s"
+                    )));
+                }
+                Some(own)
+            }
+        };
+        if query.format == Format::ContractsRegister && borough.is_none() {
+            return Err(ApiError::invalid_param(
+                "borough",
+                "a contract register needs borough=<slug, GSS code or name>",
+            ));
+        }
+        let options = Options {
+            format: query.format,
+            borough,
+            dry_run: query.dry_run.is_some_and(|b| b.0),
+            all: query.all.is_some_and(|b| b.0),
+            file_name: None,
+        };
+        import::run(conn, &options, &bytes, &actor, &Silent)
+    })
+    .await?;
+    if report.succeeded() {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let detail = match &report.file_error {
+        Some(error) => error.message.clone(),
+        None => format!(
+            "{} record{} failed; nothing was written",
+            report.failed,
+            if report.failed == 1 { "" } else { "s" }
+        ),
+    };
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    let body = ImportFailure {
+        r#type: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail,
+        report,
+    };
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()))?))
+}

@@ -1,0 +1,407 @@
+//! Importing one file: read it, plan every contract against the database, and write the plan in
+//! one transaction with its change-log entries, or nothing at all.
+//!
+//! The plan: a contract whose `(source, source_reference)` is new is created; one that exists
+//! is updated when the fields the format provides differ from the stored ones, and otherwise
+//! left alone (`unchanged`: no write, no version bump, no change-log entry). Any error in any
+//! row, or in the file, means nothing is written. A dry run reads and plans in a read-only
+//! transaction and stops there.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use super::authorities::Authorities;
+use super::classify::Catalogue;
+use super::draft::{same_contract, Context, Draft, Parsed};
+use super::report::{
+    Action, ContractOutcome, ImportReport, Outcome, RowIssue, SkipReason, MAX_LISTED,
+};
+use super::suppliers::SupplierIndex;
+use super::{contracts_finder, ocds, register, store, survey, Format, Options};
+use crate::api;
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::models::{NewContract, NewSupplier};
+use crate::queries::changes::{self, Resource};
+use crate::queries::contracts::{self as contract_queries, ContractWrite};
+use crate::queries::suppliers::{self as supplier_queries, SupplierWrite};
+
+/// Hears how far an import has got (a progress bar on a terminal; nothing over HTTP).
+pub trait Progress {
+    /// A new stage of `total` steps (0 when the total is not known).
+    fn stage(&self, _name: &str, _total: usize) {}
+    fn advance(&self, _steps: usize) {}
+}
+
+/// No progress shown.
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// Why a transaction stopped.
+enum Stop {
+    /// The file or a row is in error: the report says why.
+    Failed,
+    Error(ApiError),
+}
+
+impl From<diesel::result::Error> for Stop {
+    fn from(error: diesel::result::Error) -> Self {
+        Stop::Error(error.into())
+    }
+}
+
+impl From<ApiError> for Stop {
+    fn from(error: ApiError) -> Self {
+        Stop::Error(error)
+    }
+}
+
+/// What to do with one draft.
+enum Plan {
+    Create,
+    Update { id: i64, contract: Box<NewContract> },
+    Unchanged,
+}
+
+/// Imports one file (or, with `options.dry_run`, checks it). Errors in the data are in the
+/// report; `Err` is for the request itself (an unknown borough: 400) and for the database.
+pub fn run(
+    conn: &mut PgConnection,
+    options: &Options,
+    bytes: &[u8],
+    actor: &Actor,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ApiError> {
+    let mut report = ImportReport::new(
+        options.format,
+        options.file_name.clone(),
+        None,
+        options.dry_run,
+        options.all,
+    );
+    let result = if options.dry_run {
+        conn.build_transaction()
+            .read_only()
+            .run(|conn| import(conn, options, bytes, actor, progress, &mut report))
+    } else {
+        conn.transaction(|conn| import(conn, options, bytes, actor, progress, &mut report))
+    };
+    match result {
+        Ok(()) | Err(Stop::Failed) => Ok(report),
+        Err(Stop::Error(error)) => Err(error),
+    }
+}
+
+fn import(
+    conn: &mut PgConnection,
+    options: &Options,
+    bytes: &[u8],
+    actor: &Actor,
+    progress: &dyn Progress,
+    report: &mut ImportReport,
+) -> Result<(), Stop> {
+    // Imports run a hundred similar batch queries over rows the transaction has just written,
+    // whose statistics are stale: JIT compiling each costs more than running it.
+    diesel::sql_query("SET LOCAL jit = off").execute(conn)?;
+    if !options.dry_run {
+        // No other write may give a new supplier's name to another supplier meanwhile.
+        supplier_queries::lock_aliases(conn)?;
+    }
+    let authorities = Authorities::load(conn)?;
+    let borough = match &options.borough {
+        Some(given) => Some(
+            authorities
+                .resolve(given)
+                .ok_or_else(|| {
+                    ApiError::invalid_param(
+                        "borough",
+                        format!("unknown borough {given:?}; see /api/v1/boroughs"),
+                    )
+                })?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    report.borough_id = borough.clone();
+    let mut ctx = Context {
+        options,
+        borough,
+        authorities,
+        suppliers: SupplierIndex::load(conn)?,
+        catalogue: Catalogue::load(conn)?,
+    };
+    progress.stage("reading", 0);
+    let parsed = match options.format {
+        Format::Survey => survey::read(bytes, &mut ctx),
+        Format::ContractsRegister => register::read(bytes, &mut ctx),
+        Format::ContractsFinderCsv => contracts_finder::read(bytes, &mut ctx),
+        Format::Ocds => ocds::read(bytes, &mut ctx),
+    };
+    let mut parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            *report = report.clone().file_failed(error);
+            return Err(Stop::Failed);
+        }
+    };
+    let drafts = unique(&mut parsed);
+    let source = options.format.source();
+    let references: Vec<&str> = drafts.iter().map(|d| d.source_reference()).collect();
+    let stored = store::existing(conn, source.as_str(), &references)?;
+
+    let mut plans = Vec::with_capacity(drafts.len());
+    for draft in &drafts {
+        let plan = match stored.get(draft.source_reference()) {
+            None => Plan::Create,
+            Some(stored) => {
+                let before = stored.as_new();
+                let after = draft.provided.overlay(&before, &draft.contract);
+                if let Some(only) = &ctx.borough {
+                    if before.borough_id != *only {
+                        parsed.failed += 1;
+                        parsed.errors.push(RowIssue::new(
+                            draft.row,
+                            "borough",
+                            &before.borough_id,
+                            format!(
+                                "contract {} with this reference now belongs to {}, not {only}",
+                                stored.contract.id, before.borough_id
+                            ),
+                        ));
+                    }
+                }
+                if same_contract(&before, &after)
+                    && stored.service_area_ids == draft.service_area_ids
+                {
+                    Plan::Unchanged
+                } else {
+                    Plan::Update {
+                        id: stored.contract.id,
+                        contract: Box::new(after),
+                    }
+                }
+            }
+        };
+        plans.push(plan);
+    }
+
+    report.read = parsed.read;
+    report.records = parsed.records;
+    report.columns = parsed.columns.clone();
+    report.failed = parsed.failed;
+    report.skip_counts(&parsed.skipped);
+    report.truncated = parsed.errors.len() > MAX_LISTED || parsed.warnings.len() > MAX_LISTED;
+    parsed.errors.truncate(MAX_LISTED);
+    parsed.warnings.truncate(MAX_LISTED);
+    report.errors = std::mem::take(&mut parsed.errors);
+    report.warnings = std::mem::take(&mut parsed.warnings);
+    report.new_suppliers = ctx.suppliers.new.clone();
+    for plan in &plans {
+        match plan {
+            Plan::Create => report.created += 1,
+            Plan::Update { .. } => report.updated += 1,
+            Plan::Unchanged => report.unchanged += 1,
+        }
+    }
+    if report.failed > 0 {
+        report.outcome = Outcome::Failed;
+        list_contracts(report, &drafts, &plans, &[]);
+        return Err(Stop::Failed);
+    }
+    if options.dry_run {
+        report.outcome = Outcome::Checked;
+        list_contracts(report, &drafts, &plans, &[]);
+        return Ok(());
+    }
+
+    let written = write(conn, &ctx, &drafts, &plans, actor, progress)?;
+    report.outcome = Outcome::Imported;
+    list_contracts(report, &drafts, &plans, &written);
+    Ok(())
+}
+
+/// Drafts with a reference seen before are dropped: skipped when they repeat the earlier row,
+/// an error when they contradict it.
+fn unique(parsed: &mut Parsed) -> Vec<Draft> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut kept: Vec<Draft> = Vec::with_capacity(parsed.drafts.len());
+    let mut duplicates: BTreeMap<SkipReason, usize> = BTreeMap::new();
+    for draft in std::mem::take(&mut parsed.drafts) {
+        match seen.get(draft.source_reference()) {
+            None => {
+                seen.insert(draft.source_reference().to_owned(), kept.len());
+                kept.push(draft);
+            }
+            Some(&first) => {
+                let earlier = &kept[first];
+                if same_contract(&earlier.contract, &draft.contract)
+                    && earlier.service_area_ids == draft.service_area_ids
+                {
+                    *duplicates.entry(SkipReason::Duplicate).or_default() += 1;
+                } else {
+                    parsed.failed += 1;
+                    parsed.errors.push(RowIssue::new(
+                        draft.row,
+                        "reference",
+                        draft.source_reference(),
+                        format!(
+                            "row {} is the same contract (the same reference, supplier or system) with other values; \
+                             give each row its own reference",
+                            earlier.row
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for (reason, count) in duplicates {
+        *parsed.skipped.entry(reason).or_default() += count;
+    }
+    kept
+}
+
+fn list_contracts(
+    report: &mut ImportReport,
+    drafts: &[Draft],
+    plans: &[Plan],
+    ids: &[Option<i64>],
+) {
+    let mut listed = Vec::new();
+    for (i, (draft, plan)) in drafts.iter().zip(plans).enumerate() {
+        let (action, id) = match plan {
+            Plan::Create => (Action::Created, ids.get(i).copied().flatten()),
+            Plan::Update { id, .. } => (Action::Updated, Some(*id)),
+            Plan::Unchanged => continue,
+        };
+        if listed.len() == MAX_LISTED {
+            report.truncated = true;
+            break;
+        }
+        listed.push(ContractOutcome {
+            row: draft.row,
+            action,
+            id,
+            source_reference: draft.source_reference().to_owned(),
+        });
+    }
+    report.contracts = listed;
+}
+
+/// Writes the plan: new suppliers, then contracts, then the change log (last, so that the
+/// change-log lock, which every other write waits for, is held as briefly as possible). Returns
+/// the id of each draft's contract.
+fn write(
+    conn: &mut PgConnection,
+    ctx: &Context,
+    drafts: &[Draft],
+    plans: &[Plan],
+    actor: &Actor,
+    progress: &dyn Progress,
+) -> Result<Vec<Option<i64>>, Stop> {
+    for supplier in &ctx.suppliers.new {
+        supplier_queries::insert(
+            conn,
+            &SupplierWrite {
+                supplier: NewSupplier {
+                    id: supplier.id.clone(),
+                    name: supplier.name.clone(),
+                    companies_house_number: supplier.facts.companies_house_number.clone(),
+                    website: None,
+                    sme: supplier.facts.sme,
+                },
+                aliases: Vec::new(),
+            },
+        )?;
+    }
+
+    let creates: Vec<(usize, &Draft)> = drafts
+        .iter()
+        .zip(plans)
+        .enumerate()
+        .filter(|(_, (_, plan))| matches!(plan, Plan::Create))
+        .map(|(i, (draft, _))| (i, draft))
+        .collect();
+    let updates = plans.len()
+        - creates.len()
+        - plans
+            .iter()
+            .filter(|p| matches!(p, Plan::Unchanged))
+            .count();
+    progress.stage("writing", creates.len() + updates);
+    let rows: Vec<(&NewContract, &[String])> = creates
+        .iter()
+        .map(|(_, d)| (&d.contract, d.service_area_ids.as_slice()))
+        .collect();
+    let created = store::insert(conn, &rows, |n| progress.advance(n))?;
+    let mut ids: Vec<Option<i64>> = vec![None; drafts.len()];
+    for ((i, _), id) in creates.iter().zip(&created) {
+        ids[*i] = Some(*id);
+    }
+
+    let mut changed: Vec<(i64, Value, Value)> = Vec::with_capacity(updates);
+    for (draft, plan) in drafts.iter().zip(plans) {
+        if let Plan::Update { id, contract } = plan {
+            let before = api::contracts::current(conn, *id)?;
+            contract_queries::update(
+                conn,
+                *id,
+                &ContractWrite {
+                    contract: (**contract).clone(),
+                    service_area_ids: draft.service_area_ids.clone(),
+                },
+            )?;
+            let after = api::contracts::current(conn, *id)?;
+            changed.push((*id, before, after));
+            progress.advance(1);
+        }
+    }
+
+    progress.stage(
+        "logging changes",
+        ctx.suppliers.new.len() + created.len() + changed.len(),
+    );
+    for supplier in &ctx.suppliers.new {
+        let after = api::suppliers::current(conn, &supplier.id)?;
+        changes::record(
+            conn,
+            actor,
+            Resource::Suppliers,
+            &supplier.id,
+            None,
+            Some(&after),
+        )?;
+        progress.advance(1);
+    }
+    let mut records = store::records(conn, &created)?;
+    for id in &created {
+        let record = records.remove(id).ok_or_else(|| {
+            ApiError::Internal(format!("contract {id} vanished during its import"))
+        })?;
+        let after = serde_json::to_value(api::contracts::Contract::view(record, true))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        changes::record(
+            conn,
+            actor,
+            Resource::Contracts,
+            &id.to_string(),
+            None,
+            Some(&after),
+        )?;
+        progress.advance(1);
+    }
+    for (id, before, after) in &changed {
+        changes::record(
+            conn,
+            actor,
+            Resource::Contracts,
+            &id.to_string(),
+            Some(before),
+            Some(after),
+        )?;
+        progress.advance(1);
+    }
+    Ok(ids)
+}

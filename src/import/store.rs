@@ -1,0 +1,165 @@
+//! The importer's own queries: a whole file's contracts are looked up and inserted in batches,
+//! not one row at a time.
+
+use std::collections::HashMap;
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Text};
+
+use crate::db::schema::{contract_service_areas, contracts};
+use crate::models::{Contract, ContractServiceArea, NewContract};
+use crate::queries::contracts::ContractRecord;
+
+/// Rows per multi-row INSERT: 21 columns each, well under PostgreSQL's 65,535 parameters.
+const BATCH: usize = 1000;
+/// Values per `= ANY($1)` lookup.
+const LOOKUP: usize = 10_000;
+
+/// A stored contract with its service areas.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub contract: Contract,
+    pub service_area_ids: Vec<String>,
+}
+
+impl Stored {
+    /// The stored values in the form a write takes.
+    pub fn as_new(&self) -> NewContract {
+        let c = &self.contract;
+        NewContract {
+            borough_id: c.borough_id.clone(),
+            supplier_id: c.supplier_id.clone(),
+            system_id: c.system_id.clone(),
+            title: c.title.clone(),
+            start_date: c.start_date,
+            end_date: c.end_date,
+            max_end_date: c.max_end_date,
+            annual_value_gbp: c.annual_value_gbp.clone(),
+            total_value_gbp: c.total_value_gbp.clone(),
+            hosting: c.hosting.clone(),
+            procurement_route: c.procurement_route.clone(),
+            framework_name: c.framework_name.clone(),
+            data_access: c.data_access.clone(),
+            source: c.source.clone(),
+            source_reference: c.source_reference.clone(),
+            source_url: c.source_url.clone(),
+            satisfaction: c.satisfaction,
+            value_for_money: c.value_for_money,
+            support_confidence: c.support_confidence,
+            development_confidence: c.development_confidence,
+            notes: c.notes.clone(),
+        }
+    }
+}
+
+/// The contracts of `source` with these references, by reference.
+pub fn existing(
+    conn: &mut PgConnection,
+    source: &str,
+    references: &[&str],
+) -> QueryResult<HashMap<String, Stored>> {
+    let mut found: HashMap<String, Stored> = HashMap::new();
+    let mut by_id: HashMap<i64, String> = HashMap::new();
+    for chunk in references.chunks(LOOKUP) {
+        let rows: Vec<Contract> = contracts::table
+            .filter(contracts::source.eq(source))
+            .filter(contracts::source_reference.eq_any(chunk))
+            .select(Contract::as_select())
+            .load(conn)?;
+        for contract in rows {
+            let reference = contract.source_reference.clone().unwrap_or_default();
+            by_id.insert(contract.id, reference.clone());
+            found.insert(
+                reference,
+                Stored {
+                    contract,
+                    service_area_ids: Vec::new(),
+                },
+            );
+        }
+    }
+    let ids: Vec<i64> = by_id.keys().copied().collect();
+    for chunk in ids.chunks(LOOKUP) {
+        let links: Vec<(i64, String)> = contract_service_areas::table
+            .filter(contract_service_areas::contract_id.eq_any(chunk))
+            .select((
+                contract_service_areas::contract_id,
+                contract_service_areas::service_area_id,
+            ))
+            .order((
+                contract_service_areas::contract_id,
+                contract_service_areas::service_area_id,
+            ))
+            .load(conn)?;
+        for (id, area) in links {
+            if let Some(stored) = by_id.get(&id).and_then(|r| found.get_mut(r)) {
+                stored.service_area_ids.push(area);
+            }
+        }
+    }
+    for stored in found.values_mut() {
+        stored.service_area_ids.sort();
+    }
+    Ok(found)
+}
+
+/// Inserts contracts with their service areas; returns their ids, in the order given.
+pub fn insert(
+    conn: &mut PgConnection,
+    rows: &[(&NewContract, &[String])],
+    mut progress: impl FnMut(usize),
+) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(BATCH) {
+        let values: Vec<&NewContract> = chunk.iter().map(|(c, _)| *c).collect();
+        // RETURNING need not follow the VALUES order: match the ids up by reference.
+        let inserted: Vec<(i64, Option<String>)> = diesel::insert_into(contracts::table)
+            .values(values)
+            .returning((contracts::id, contracts::source_reference))
+            .get_results(conn)?;
+        let by_reference: HashMap<Option<String>, i64> =
+            inserted.into_iter().map(|(id, r)| (r, id)).collect();
+        let mut links = Vec::new();
+        for (contract, areas) in chunk {
+            let id = by_reference[&contract.source_reference];
+            ids.push(id);
+            links.extend(areas.iter().map(|area| ContractServiceArea {
+                contract_id: id,
+                service_area_id: area.clone(),
+            }));
+        }
+        for links in links.chunks(BATCH * 10) {
+            diesel::insert_into(contract_service_areas::table)
+                .values(links)
+                .execute(conn)?;
+        }
+        progress(chunk.len());
+    }
+    Ok(ids)
+}
+
+/// Contracts by id, as the API shows them: the same selection as
+/// `queries::contracts::find`, for many at once.
+pub fn records(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, ContractRecord>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let rows: Vec<ContractRecord> = contracts::table
+            .filter(contracts::id.eq_any(chunk))
+            .select((
+                Contract::as_select(),
+                sql::<Array<Text>>(
+                    "ARRAY(SELECT csa.service_area_id FROM contract_service_areas csa \
+                     WHERE csa.contract_id = contracts.id ORDER BY 1)",
+                ),
+                sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+                sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
+                sql::<Nullable<Text>>(
+                    "(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)",
+                ),
+            ))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|r| (r.contract.id, r)));
+    }
+    Ok(found)
+}
