@@ -279,20 +279,17 @@ impl ContractFilter {
             query = query.filter(contracts::annual_value_gbp.le(max));
         }
         for word in &c.words {
+            // ARRAY(...) makes the name lookups run once, so the three arms can be a BitmapOr
+            // of the title's trigram index and the supplier and system indexes.
             let pattern = contains_pattern(word);
             query = query.filter(
-                contracts::title
-                    .ilike(pattern.clone())
-                    .or(contracts::supplier_id.eq_any(
-                        suppliers::table
-                            .filter(suppliers::name.ilike(pattern.clone()))
-                            .select(suppliers::id),
-                    ))
-                    .or(contracts::system_id.eq_any(
-                        systems::table
-                            .filter(systems::name.ilike(pattern))
-                            .select(systems::id.nullable()),
-                    )),
+                sql::<diesel::sql_types::Bool>("(contracts.title ILIKE ")
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(" OR contracts.supplier_id = ANY(ARRAY(SELECT s.id FROM suppliers s WHERE s.name ILIKE ")
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(")) OR contracts.system_id = ANY(ARRAY(SELECT y.id FROM systems y WHERE y.name ILIKE ")
+                    .bind::<Text, _>(pattern)
+                    .sql(")))"),
             );
         }
         query
@@ -301,6 +298,43 @@ impl ContractFilter {
     /// The ids of the matching contracts, as a subquery for aggregates over related tables.
     pub fn ids(&self) -> Boxed<'_, diesel::sql_types::BigInt> {
         self.apply(contracts::table.select(contracts::id).into_boxed())
+    }
+
+    /// Whether the filter selects every contract. Destructured in full, so that a new filter
+    /// cannot be forgotten here.
+    pub fn is_unfiltered(&self) -> bool {
+        let ContractCriteria {
+            borough,
+            supplier,
+            system,
+            service_area,
+            ends_after,
+            ends_before,
+            active_on,
+            hosting,
+            procurement_route,
+            data_access,
+            source,
+            min_annual_value,
+            max_annual_value,
+            words,
+            within,
+        } = &self.criteria;
+        borough.is_empty()
+            && supplier.is_empty()
+            && system.is_empty()
+            && service_area.is_empty()
+            && ends_after.is_none()
+            && ends_before.is_none()
+            && active_on.is_none()
+            && hosting.is_empty()
+            && procurement_route.is_empty()
+            && data_access.is_empty()
+            && source.is_empty()
+            && min_annual_value.is_none()
+            && max_annual_value.is_none()
+            && words.is_empty()
+            && within.is_none()
     }
 
     /// The service areas the filter names (groups expanded), or None when it names none.

@@ -32,7 +32,7 @@ pub fn area_contracts(
 ) -> QueryResult<()> {
     let mut query = contract_service_areas::table
         .inner_join(contracts::table)
-        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
         .filter(contracts::end_date.is_not_null())
         .select((
             contract_service_areas::service_area_id,
@@ -73,7 +73,7 @@ pub fn totals_by_area(
     let (areas, all_areas) = area_restriction(filter);
     contract_service_areas::table
         .inner_join(contracts::table)
-        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
         .filter(
             contract_service_areas::service_area_id
                 .eq_any(areas)
@@ -88,6 +88,16 @@ pub fn totals_by_area(
         ))
         .order(contract_service_areas::service_area_id)
         .load(conn)
+}
+
+/// `true` when the filter selects every contract, so PostgreSQL folds `true OR id IN (...)` away
+/// and never runs the subquery; `false` otherwise, leaving just the subquery.
+fn matches_all(filter: &ContractFilter) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    sql(if filter.is_unfiltered() {
+        "true"
+    } else {
+        "false"
+    })
 }
 
 /// The service areas an area-based insight covers: those the filter names, or every area.
@@ -120,7 +130,7 @@ pub fn suppliers_by_area(
     let (areas, all_areas) = area_restriction(filter);
     contract_service_areas::table
         .inner_join(contracts::table)
-        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
         .filter(
             contract_service_areas::service_area_id
                 .eq_any(areas)
@@ -162,7 +172,7 @@ pub fn expiry_timeline(
 ) -> QueryResult<Vec<PeriodTotals>> {
     let period = format!("date_trunc('{unit}', contracts.end_date)::date");
     contracts::table
-        .filter(contracts::id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
             sql::<Date>(&period),
             sql::<BigInt>("count(*)"),
@@ -191,7 +201,7 @@ pub fn ratings_by_borough(
     filter: &ContractFilter,
 ) -> QueryResult<Vec<BoroughRatings>> {
     contracts::table
-        .filter(contracts::id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
             contracts::borough_id,
             sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
@@ -222,7 +232,7 @@ pub fn data_access_by_supplier(
     filter: &ContractFilter,
 ) -> QueryResult<Vec<SupplierDataAccess>> {
     contracts::table
-        .filter(contracts::id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
             contracts::supplier_id,
             sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
@@ -248,7 +258,7 @@ pub struct Counts {
 
 pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<Counts> {
     contracts::table
-        .filter(contracts::id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
             sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
             sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
@@ -273,7 +283,7 @@ pub fn top_suppliers(
     top: i64,
 ) -> QueryResult<Vec<SupplierCount>> {
     contracts::table
-        .filter(contracts::id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
             contracts::supplier_id,
             sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
@@ -306,7 +316,7 @@ pub fn confidence_by_borough(
     filter: &ContractFilter,
 ) -> QueryResult<Vec<BoroughConfidence>> {
     contracts::table
-        .filter(contracts::id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
                     contracts::borough_id,
                     sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
@@ -346,7 +356,7 @@ pub fn footprint(
 ) -> QueryResult<()> {
     let query = contract_service_areas::table
         .inner_join(contracts::table)
-        .filter(contract_service_areas::contract_id.eq_any(filter.ids()))
+        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
         .select((
             contracts::borough_id,
             sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
