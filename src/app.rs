@@ -190,6 +190,21 @@ pub fn build_app(
 }
 
 async fn no_route(req: HttpRequest) -> HttpResponse {
+    // A documented path asked with another method is a 405 naming the methods it takes.
+    if let Some(allowed) = api::allowed_methods(req.path()) {
+        let mut response = problem_response(Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "{} is not allowed on {}; it takes {allowed}",
+                req.method(),
+                req.path()
+            ),
+        ));
+        if let Ok(value) = HeaderValue::from_str(&allowed) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return response;
+    }
     problem_response(Problem::new(
         StatusCode::NOT_FOUND,
         format!(

@@ -157,10 +157,12 @@ async fn unknown_ids_are_404_problems() {
 async fn a_method_the_route_does_not_take_is_a_problem() {
     let app = TestApp::new();
     let response = app
-        .call(actix_web::test::TestRequest::delete().uri("/api/v1/boroughs/camden"))
+        .call(actix_web::test::TestRequest::post().uri("/api/v1/boroughs/camden"))
         .await;
-    assert!(response.status.is_client_error());
-    response.problem(response.status.as_u16());
+    let problem = response.problem(405);
+    assert!(problem["detail"].as_str().unwrap().contains("POST"));
+    let allow = response.header("allow").unwrap();
+    assert!(allow.contains("GET") && allow.contains("PATCH"), "{allow}");
 }
 
 #[actix_web::test]
