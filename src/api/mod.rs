@@ -51,6 +51,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(contracts::create_contract)
         // Before `/contracts/{id}`, which would otherwise take `calendar.ics` for an id.
         .service(exports::get_contracts_calendar)
+        // Any other method on the calendar's path is a 405, not a write to a contract whose id
+        // is `calendar.ics`.
+        .route(
+            "/contracts/calendar.ics",
+            actix_web::web::route().to(method_not_allowed),
+        )
         .service(contracts::get_contract)
         .service(contracts::replace_contract)
         .service(contracts::update_contract)
@@ -107,25 +113,61 @@ pub fn allowed_methods(path: &str) -> Option<String> {
             .collect()
     });
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let matching: Vec<&Route> = routes
+        .iter()
+        .filter(|(template, _)| {
+            template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(want, got)| match want {
+                        Some(literal) => literal == got,
+                        None => !got.is_empty(),
+                    })
+        })
+        .collect();
+    // As OpenAPI matches paths: a concrete path (`/contracts/calendar.ics`) before a templated
+    // one (`/contracts/{id}`), so the fewest parameters win.
+    let parameters = |route: &&Route| route.0.iter().filter(|s| s.is_none()).count();
+    let fewest = matching.iter().map(parameters).min()?;
     let mut allowed: Vec<&'static str> = Vec::new();
-    for (template, methods) in routes {
-        let matches = template.len() == segments.len()
-            && template
-                .iter()
-                .zip(&segments)
-                .all(|(want, got)| match want {
-                    Some(literal) => literal == got,
-                    None => !got.is_empty(),
-                });
-        if matches {
-            for method in methods {
-                if !allowed.contains(method) {
-                    allowed.push(method);
-                }
+    for route in matching.iter().filter(|route| parameters(route) == fewest) {
+        for method in &route.1 {
+            if !allowed.contains(method) {
+                allowed.push(method);
             }
         }
     }
-    (!allowed.is_empty()).then(|| allowed.join(", "))
+    Some(allowed.join(", "))
+}
+
+/// A 405 problem with `Allow`, for a documented path asked with a method it does not take (a
+/// 404 when no documented path matches).
+pub async fn method_not_allowed(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use crate::error::{problem_response, Problem};
+    use actix_web::http::{header, StatusCode};
+    let Some(allowed) = allowed_methods(req.path()) else {
+        return problem_response(Problem::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no route for {} {}; see /docs for the API",
+                req.method(),
+                req.path()
+            ),
+        ));
+    };
+    let mut response = problem_response(Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}; it takes {allowed}",
+            req.method(),
+            req.path()
+        ),
+    ));
+    if let Ok(value) = header::HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 #[cfg(test)]
@@ -143,10 +185,10 @@ mod tests {
             allowed_methods("/api/v1/contracts/42").as_deref(),
             Some("GET, PUT, PATCH, DELETE")
         );
-        // A literal segment and a parameter at the same place: both routes count.
+        // A concrete path before a templated one, as OpenAPI matches them.
         assert_eq!(
             allowed_methods("/api/v1/contracts/calendar.ics").as_deref(),
-            Some("GET, PUT, PATCH, DELETE")
+            Some("GET")
         );
         assert_eq!(
             allowed_methods("/api/v1/boroughs/camden/peers").as_deref(),

@@ -184,3 +184,28 @@ async fn the_documented_write_bodies_say_what_is_required() {
         );
     }
 }
+
+#[actix_web::test]
+async fn the_calendar_takes_get_only() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+    for method in ["PUT", "PATCH", "DELETE", "POST"] {
+        let response = app
+            .send(
+                method,
+                "/api/v1/contracts/calendar.ics",
+                Some(&admin),
+                Some(&json!({"title": "x"})),
+                &[],
+            )
+            .await;
+        response.problem(405);
+        assert_eq!(response.header("allow").as_deref(), Some("GET"), "{method}");
+    }
+    assert_eq!(app.get("/api/v1/contracts/calendar.ics").await.status, 200);
+    let document = serde_json::to_value(citytools::app::openapi()).unwrap();
+    let calendar = document["paths"]["/api/v1/contracts/calendar.ics"]
+        .as_object()
+        .unwrap();
+    assert_eq!(calendar.keys().collect::<Vec<_>>(), vec!["get"]);
+}
