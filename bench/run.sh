@@ -124,8 +124,8 @@ else
   cargo build --release --quiet
   CODE="the working tree at $(git describe --always --dirty)"
 fi
-cp "$BIN" "$WORK/citytools"
-BIN=$WORK/citytools
+cp "$BIN" "$WORK/citybench-server"
+BIN=$WORK/citybench-server
 
 wait_ready() { # URL: up to 60 s
   for _ in $(seq 240); do
