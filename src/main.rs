@@ -229,6 +229,10 @@ fn run_keys(conn: &mut diesel::PgConnection, command: KeysCommand) -> Result<(),
 async fn serve(settings: &Settings, database: &Database) -> std::io::Result<()> {
     let pool = db::pool(&database.url, settings.pool_size).map_err(std::io::Error::other)?;
     let options = AppOptions::from_settings(settings);
+    actix_web::rt::spawn(db::keep_rollups_compact(
+        pool.clone(),
+        db::ROLLUP_COMPACTION_PERIOD,
+    ));
     let server = HttpServer::new(move || build_app(pool.clone(), options.clone()))
         .client_request_timeout(Duration::from_secs(settings.client_timeout_secs.into()))
         .client_disconnect_timeout(Duration::from_secs(5))

@@ -5,6 +5,9 @@
 //! dates spread over a decade, and some contracts cover several service areas. Every synthetic
 //! contract has `source = illustrative` and a `source_reference` starting `SYN-`; loading again
 //! replaces the previous synthetic set. Benchmark data is not logged in the change log.
+//!
+//! A large load goes into the tables without their secondary indexes and foreign keys, which are
+//! rebuilt from their catalogue definitions afterwards (see [`rebuild_pays_off`]).
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -15,6 +18,7 @@ use chrono::{Days, Months, NaiveDate};
 use diesel::connection::SimpleConnection;
 use diesel::pg::CopyFormat;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -127,6 +131,157 @@ fn pick_cumulative<R: Rng>(rng: &mut R, cumulative: &[f64]) -> usize {
         .min(cumulative.len() - 1)
 }
 
+/// Loads below this many rows go into the live indexes whatever the table's size.
+const BULK_LOAD_MIN_ROWS: u64 = 10_000;
+
+/// Whether a load of `rows_to_add` rows into a table holding `rows_present` should drop the
+/// table's secondary indexes and foreign keys first and rebuild them afterwards: when it adds at
+/// least [`BULK_LOAD_MIN_ROWS`] rows and at least as many rows as the table already holds.
+///
+/// Loaded into the live table, every row is inserted into every index (dozens of entries in the
+/// trigram index) and checked against every referenced table one at a time; building an index
+/// sorts the table once and adding a foreign key checks it with one join, which for a million
+/// contracts takes less than half as long. But the rebuild reads the rows already there too, so a
+/// small load into a big table is cheaper the ordinary way.
+fn rebuild_pays_off(rows_to_add: u64, rows_present: u64) -> bool {
+    rows_to_add >= BULK_LOAD_MIN_ROWS && rows_to_add >= rows_present
+}
+
+#[derive(QueryableByName)]
+struct RowCount {
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+/// A named index or constraint and the SQL that defines it, as the catalogue gives them.
+#[derive(QueryableByName)]
+struct Definition {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+}
+
+/// A table's indexes and foreign keys dropped for a load, with what recreates them. Comments on
+/// the indexes, a tablespace other than the table's and a `CLUSTER` mark are not kept; the schema
+/// uses none of them.
+struct DroppedForLoad {
+    table: &'static str,
+    /// Neither the primary key nor unique (those stay: they guard the load), nor an exclusion
+    /// constraint's.
+    indexes: Vec<Definition>,
+    foreign_keys: Vec<Definition>,
+}
+
+impl DroppedForLoad {
+    /// Saves the definitions of `table`'s secondary indexes and foreign keys, then drops them.
+    fn save_and_drop(conn: &mut PgConnection, table: &'static str) -> QueryResult<Self> {
+        let indexes: Vec<Definition> = diesel::sql_query(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name, \
+                    pg_get_indexdef(i.indexrelid) AS definition \
+             FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE i.indrelid = $1::regclass AND NOT i.indisprimary AND NOT i.indisunique \
+               AND NOT EXISTS (SELECT FROM pg_constraint k \
+                               WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid) \
+             ORDER BY c.relname",
+        )
+        .bind::<Text, _>(table)
+        .load(conn)?;
+        let foreign_keys: Vec<Definition> = diesel::sql_query(
+            "SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition \
+             FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' \
+             ORDER BY conname",
+        )
+        .bind::<Text, _>(table)
+        .load(conn)?;
+        if !foreign_keys.is_empty() {
+            let drops: Vec<String> = foreign_keys
+                .iter()
+                .map(|key| format!("DROP CONSTRAINT {}", key.name))
+                .collect();
+            conn.batch_execute(&format!("ALTER TABLE {table} {}", drops.join(", ")))?;
+        }
+        if !indexes.is_empty() {
+            let names: Vec<&str> = indexes.iter().map(|index| index.name.as_str()).collect();
+            conn.batch_execute(&format!("DROP INDEX {}", names.join(", ")))?;
+        }
+        Ok(DroppedForLoad {
+            table,
+            indexes,
+            foreign_keys,
+        })
+    }
+
+    /// Builds the indexes again, each in one sort, and adds the foreign keys back, each
+    /// validated in one pass over the table.
+    fn recreate(self, conn: &mut PgConnection) -> QueryResult<()> {
+        let started = Instant::now();
+        // Sorts in memory, and B-tree builds shared with parallel workers (PostgreSQL builds a
+        // GIN index in one process before version 18).
+        conn.batch_execute(
+            "SET LOCAL maintenance_work_mem = '512MB'; \
+             SET LOCAL max_parallel_maintenance_workers = 2",
+        )?;
+        for index in &self.indexes {
+            let built = Instant::now();
+            conn.batch_execute(&index.definition)?;
+            log::debug!(
+                "built {} in {:.1} s",
+                index.name,
+                built.elapsed().as_secs_f64()
+            );
+        }
+        if !self.foreign_keys.is_empty() {
+            let adds: Vec<String> = self
+                .foreign_keys
+                .iter()
+                .map(|key| format!("ADD CONSTRAINT {} {}", key.name, key.definition))
+                .collect();
+            conn.batch_execute(&format!("ALTER TABLE {} {}", self.table, adds.join(", ")))?;
+        }
+        log::info!(
+            "rebuilt {} indexes and {} foreign keys of {} in {:.1} s",
+            self.indexes.len(),
+            self.foreign_keys.len(),
+            self.table,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+}
+
+/// Runs `load`, which adds `rows_to_add` rows to `table`, without the table's secondary indexes
+/// and foreign keys when [`rebuild_pays_off`], recreating them afterwards. Inside a transaction,
+/// so that nothing sees the table without them; the drop locks the table until the end.
+fn load_into<T>(
+    conn: &mut PgConnection,
+    table: &'static str,
+    rows_to_add: u64,
+    load: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    if rows_to_add < BULK_LOAD_MIN_ROWS {
+        return load(conn);
+    }
+    // Counting stops past the load's size: beyond that the exact number does not matter.
+    let present: RowCount = diesel::sql_query(format!(
+        "SELECT count(*) AS rows FROM (SELECT FROM {table} LIMIT $1) AS present"
+    ))
+    .bind::<BigInt, _>(i64::try_from(rows_to_add.saturating_add(1)).unwrap_or(i64::MAX))
+    .get_result(conn)?;
+    if !rebuild_pays_off(rows_to_add, present.rows as u64) {
+        log::info!(
+            "loading {rows_to_add} rows into {table} (holding more) with its indexes in place"
+        );
+        return load(conn);
+    }
+    let dropped = DroppedForLoad::save_and_drop(conn, table)?;
+    let loaded = load(conn)?;
+    dropped.recreate(conn)?;
+    Ok(loaded)
+}
+
 /// Adds authorities up to `count` and a synthetic contract set, replacing any earlier one.
 pub fn generate(
     conn: &mut PgConnection,
@@ -135,11 +290,22 @@ pub fn generate(
     let started = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     conn.transaction(|conn| {
+        // The insight rollups' per-row triggers are off for the load (in this transaction
+        // only); one set-based rebuild at the end recomputes every total.
+        conn.batch_execute(
+            "ALTER TABLE contracts DISABLE TRIGGER contracts_rollup; \
+             ALTER TABLE contracts DISABLE TRIGGER contracts_rollup_update; \
+             ALTER TABLE contracts DISABLE TRIGGER contracts_rollup_delete; \
+             ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_rollup",
+        )?;
         conn.batch_execute(
             "DELETE FROM contracts WHERE source = 'illustrative' AND source_reference LIKE 'SYN-%'",
         )?;
 
         let existing: i64 = boroughs::table.count().get_result(conn)?;
+        // Authorities draw from their own stream, so that the contracts' draws are the same
+        // whether the authorities are added now or were added by an earlier run.
+        let mut authority_rng = ChaCha8Rng::seed_from_u64(options.seed.wrapping_add(1));
         let mut new_authorities = Vec::new();
         for number in (existing as u32 + 1)..=options.authorities {
             let kind = KINDS[number as usize % KINDS.len()];
@@ -157,7 +323,7 @@ pub fn generate(
                 boroughs::kind.eq(kind.as_str()),
                 boroughs::inner_london_statutory.eq(false),
                 boroughs::inner_london_ons.eq(false),
-                boroughs::surveyed.eq(rng.random_bool(0.5)),
+                boroughs::surveyed.eq(authority_rng.random_bool(0.5)),
             ));
         }
         for chunk in new_authorities.chunks(1000) {
@@ -302,28 +468,41 @@ pub fn generate(
                 },
             )
             .with_format(CopyFormat::Csv);
-        let loaded = copy.execute(conn)? as u64;
-
-        log::info!("copied {loaded} contracts in {:.1} s", started.elapsed().as_secs_f64());
+        let loaded = load_into(conn, "contracts", options.contracts, |conn| {
+            let loaded = copy.execute(conn)? as u64;
+            log::info!("copied {loaded} contracts in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(loaded)
+        })?;
         let links = area_links.into_inner();
         let link_count = links.len() as u64;
         // The per-row check that links name areas, not groups, is replaced by one set-based
         // check below: the generator only uses systems' areas.
-        conn.batch_execute("ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_area")?;
-        diesel::copy_from(contract_service_areas::table)
-            .from_raw_data(
-                (contract_service_areas::contract_id, contract_service_areas::service_area_id),
-                |out: &mut dyn Write| -> QueryResult<()> {
-                    for (id, product, area) in &links {
-                        writeln!(out, "{id},{}", products[*product].areas[*area]).map_err(io_error)?;
-                    }
-                    Ok(())
-                },
-            )
-            .with_format(CopyFormat::Csv)
-            .execute(conn)?;
-        conn.batch_execute("ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_area")?;
-        log::info!("copied {link_count} contract service areas in {:.1} s", started.elapsed().as_secs_f64());
+        load_into(conn, "contract_service_areas", link_count, |conn| {
+            conn.batch_execute(
+                "ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_area",
+            )?;
+            diesel::copy_from(contract_service_areas::table)
+                .from_raw_data(
+                    (contract_service_areas::contract_id, contract_service_areas::service_area_id),
+                    |out: &mut dyn Write| -> QueryResult<()> {
+                        for (id, product, area) in &links {
+                            writeln!(out, "{id},{}", products[*product].areas[*area])
+                                .map_err(io_error)?;
+                        }
+                        Ok(())
+                    },
+                )
+                .with_format(CopyFormat::Csv)
+                .execute(conn)?;
+            conn.batch_execute(
+                "ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_area",
+            )?;
+            log::info!(
+                "copied {link_count} contract service areas in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        })?;
         let groups_tagged: i64 = contract_service_areas::table
             .inner_join(crate::db::schema::service_areas::table)
             .filter(contract_service_areas::contract_id.ge(first_id))
@@ -336,6 +515,17 @@ pub fn generate(
         conn.batch_execute(
             "SELECT setval(pg_get_serial_sequence('contracts', 'id'), (SELECT max(id) FROM contracts))",
         )?;
+        conn.batch_execute(
+            "ALTER TABLE contracts ENABLE TRIGGER contracts_rollup; \
+             ALTER TABLE contracts ENABLE TRIGGER contracts_rollup_update; \
+             ALTER TABLE contracts ENABLE TRIGGER contracts_rollup_delete; \
+             ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_rollup",
+        )?;
+        crate::queries::rollups::rebuild(conn)?;
+        log::info!(
+            "rebuilt the insight rollups in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         Ok(SyntheticReport {
             authorities_added: new_authorities.len(),
             contracts: loaded,
@@ -369,5 +559,14 @@ mod tests {
             .collect();
         assert!(picks.iter().all(|p| *p < 100));
         assert!(picks.iter().filter(|p| **p < 10).count() > 500);
+    }
+
+    #[test]
+    fn only_a_load_as_large_as_the_table_rebuilds_its_indexes() {
+        assert!(rebuild_pays_off(1_000_000, 0));
+        assert!(rebuild_pays_off(1_000_000, 1_000_000));
+        assert!(rebuild_pays_off(BULK_LOAD_MIN_ROWS, 500));
+        assert!(!rebuild_pays_off(BULK_LOAD_MIN_ROWS - 1, 0));
+        assert!(!rebuild_pays_off(50_000, 1_000_000));
     }
 }

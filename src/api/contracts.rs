@@ -10,18 +10,23 @@ use utoipa::ToSchema;
 use super::exports::{self, ContractListBody};
 use super::filters::contract_filter_query;
 use super::input::{json_object, merge, Fields};
-use super::params::{ApiQuery, ContractListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
-use super::respond::{self, list_envelope};
+use super::params::{
+    ApiQuery, ContractListFormat, CountMode, Cursor, CursorToken, NoQuery, PageNumber, Paging,
+    PerPage, QueryMoney, Sort,
+};
+use super::respond::{self, list_envelope, PagePosition};
 use super::writes::{
     as_object, check_body_id, merge_patch_schema, written, IfMatch, Target, Write,
 };
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::models::NewContract;
 use crate::models::{DataAccess, Hosting, ProcurementRoute, Source};
 use crate::queries::changes::Resource;
-use crate::queries::contracts::{self as query, ContractRecord, ContractSortKey, ContractWrite};
+use crate::queries::contracts::{
+    self as query, ContractRecord, ContractSortKey, ContractWrite, SortPosition, SortValue, Total,
+};
 
 /// A borough's own view of a contract, from the survey. Shown only to callers with an API key.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -208,7 +213,32 @@ impl Contract {
     }
 }
 
-list_envelope!(ContractList, Contract, "contracts");
+/// Paging facts of a contract list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContractListMeta {
+    /// Every matching contract, over all pages: an exact count when `total_exact` is true,
+    /// otherwise PostgreSQL's estimate, never less than the number known to match.
+    #[schema(example = 612)]
+    pub total: i64,
+    /// Whether `total` was counted. By default up to 1,000 matches (or to the end of the page
+    /// asked for, if further) are counted and a larger total is an estimate; `count=exact`
+    /// always counts.
+    #[schema(example = true)]
+    pub total_exact: bool,
+    /// This page, from 1; absent in cursor mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 1, nullable = false)]
+    pub page: Option<u32>,
+    /// Records per page.
+    #[schema(example = 50)]
+    pub per_page: u32,
+    /// In cursor mode only: the `cursor` of the next page, or null on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "WyJlbmRfZGF0ZSIsIjIwMjctMDMtMzEiLDQyXQ")]
+    pub next_cursor: Option<Option<String>>,
+}
+
+list_envelope!(ContractList, Contract, "contracts", ContractListMeta);
 
 contract_filter_query! {
     /// Contract filters, sort and paging. Multi-value filters take comma-separated values.
@@ -216,17 +246,223 @@ contract_filter_query! {
         /// Sort key, `-` prefix for descending; ties are broken by id.
         #[param(value_type = Option<String>, pattern = r"^-?(end_date|start_date|annual_value_gbp|borough|supplier)$")]
         sort: Option<Sort<ContractSortKey>>,
-        /// Page number, from 1.
+        /// Page number, from 1. Not with `cursor`.
         #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
         page: Option<PageNumber>,
         /// Records per page, 1 to 500 (default 50).
         #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
         per_page: Option<PerPage>,
+        /// Keyset paging, for walking a long list: empty (`cursor=`) for the first page, then
+        /// each page's `meta.next_cursor` (an opaque token) for the next; the `Link` header's
+        /// `next` carries it too. A deep page costs about what an early one does, where `page`
+        /// reads and skips every record before it. Keep the same `sort`; not with `page`; ignored by
+        /// CSV and OCDS, which hold every matching record.
+        #[param(value_type = Option<String>, example = "")]
+        cursor: Option<Cursor>,
+        /// How `meta.total` is counted: `auto` (default) counts up to 1,000 matches (or to the
+        /// end of the page asked for) and estimates beyond; `exact` counts every match, which
+        /// reads every matching contract (hundreds of milliseconds for a broad filter over a
+        /// million).
+        #[param(value_type = Option<CountMode>, inline)]
+        count: Option<CountMode>,
         /// `csv` for every matching row as CSV (the same as `Accept: text/csv`); `ocds` for every
         /// matching contract as an OCDS 1.1 release package.
         #[param(value_type = Option<ContractListFormat>, inline)]
         format: Option<ContractListFormat>,
     }
+}
+
+/// Matches counted before `meta.total` becomes an estimate.
+const COUNTED_AT_LEAST: i64 = 1000;
+
+/// How a JSON contract list is paged.
+#[derive(Debug, Clone)]
+enum Paged {
+    /// By page number.
+    Numbered(Paging),
+    /// By keyset cursor: the page after `after` (the first page when None).
+    Cursor {
+        after: Option<SortPosition>,
+        per_page: u32,
+    },
+}
+
+impl Paged {
+    /// The paging a query asks for; a 400 for `page` with `cursor`, or a cursor that is not
+    /// for this sort.
+    fn of(query: &ContractQuery, sort: Option<(ContractSortKey, bool)>) -> Result<Paged, ApiError> {
+        let paging = Paging::new(query.page, query.per_page);
+        let Some(Cursor(token)) = &query.cursor else {
+            return Ok(Paged::Numbered(paging));
+        };
+        if query.page.is_some() {
+            return Err(ApiError::invalid_params(vec![
+                FieldError::new(
+                    "page",
+                    "page cannot be combined with cursor; use one or the other",
+                ),
+                FieldError::new(
+                    "cursor",
+                    "cursor cannot be combined with page; use one or the other",
+                ),
+            ]));
+        }
+        let after = token
+            .as_ref()
+            .map(|token| cursor_position(token, sort))
+            .transpose()?;
+        Ok(Paged::Cursor {
+            after,
+            per_page: paging.per_page,
+        })
+    }
+
+    /// The total, when a page of `rows` records shows it: a short page that starts the list, or
+    /// any short page with records on it, ends the list.
+    fn total_shown_by(&self, rows: usize) -> Option<i64> {
+        let rows = rows as i64;
+        match self {
+            Paged::Numbered(paging) => (rows < paging.limit()
+                && (rows > 0 || paging.offset() == 0))
+                .then_some(paging.offset() + rows),
+            Paged::Cursor {
+                after: None,
+                per_page,
+            } => (rows <= i64::from(*per_page)).then_some(rows),
+            Paged::Cursor { .. } => None,
+        }
+    }
+
+    /// The meta and `Link` position of a page read with this paging; in cursor mode, drops the
+    /// one record read past the page, which only tells that another page follows.
+    fn describe(
+        self,
+        total: Total,
+        records: &mut Vec<ContractRecord>,
+        sort: Option<(ContractSortKey, bool)>,
+    ) -> (ContractListMeta, PagePosition) {
+        match self {
+            Paged::Numbered(paging) => (
+                ContractListMeta {
+                    total: total.value,
+                    total_exact: total.exact,
+                    page: Some(paging.page),
+                    per_page: paging.per_page,
+                    next_cursor: None,
+                },
+                PagePosition::Numbered {
+                    paging,
+                    total: total.value,
+                    exact: total.exact,
+                },
+            ),
+            Paged::Cursor { per_page, .. } => {
+                let more = records.len() > per_page as usize;
+                records.truncate(per_page as usize);
+                let next = records
+                    .last()
+                    .filter(|_| more)
+                    .map(|last| cursor_after(sort, last));
+                (
+                    ContractListMeta {
+                        total: total.value,
+                        total_exact: total.exact,
+                        page: None,
+                        per_page,
+                        next_cursor: Some(next.clone()),
+                    },
+                    PagePosition::Cursor { next },
+                )
+            }
+        }
+    }
+
+    /// How many matches to count before estimating: past the end of this page, and at least
+    /// [`COUNTED_AT_LEAST`], plus one to tell "exactly that many" from "more".
+    fn count_cap(&self, mode: Option<CountMode>) -> Option<i64> {
+        let end = match self {
+            Paged::Numbered(paging) => paging.offset() + paging.limit(),
+            Paged::Cursor { per_page, .. } => i64::from(*per_page),
+        };
+        (mode != Some(CountMode::Exact)).then_some(end.max(COUNTED_AT_LEAST) + 1)
+    }
+}
+
+/// The `sort` a cursor is made for, as the caller wrote it; `id` for the default order.
+fn sort_name(sort: Option<(ContractSortKey, bool)>) -> String {
+    match sort {
+        None => "id".to_owned(),
+        Some((key, false)) => key.name().to_owned(),
+        Some((key, true)) => format!("-{}", key.name()),
+    }
+}
+
+/// The token continuing a list sorted by `sort` after `last`.
+fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &ContractRecord) -> String {
+    let value = match sort.map(|(key, _)| key.value_of(&last.contract)) {
+        None | Some(SortValue::Null) => serde_json::Value::Null,
+        Some(SortValue::Date(date)) => date.to_string().into(),
+        Some(SortValue::Money(amount)) => money(Some(amount)).into(),
+        Some(SortValue::Text(text)) => text.into(),
+    };
+    CursorToken {
+        sort: sort_name(sort),
+        value,
+        id: last.contract.id,
+    }
+    .encode()
+}
+
+/// Where a cursor resumes a list sorted by `sort`; a 400 naming `cursor` when it was made for
+/// another sort or holds a value that sort cannot have.
+fn cursor_position(
+    token: &CursorToken,
+    sort: Option<(ContractSortKey, bool)>,
+) -> Result<SortPosition, ApiError> {
+    let expected = sort_name(sort);
+    if token.sort != expected {
+        let made_for = |name: &str| match name {
+            "id" => "the default order (no sort)".to_owned(),
+            name => format!("sort={name}"),
+        };
+        return Err(ApiError::invalid_param(
+            "cursor",
+            format!(
+                "this cursor was made for {}, not {}; keep the sort of the page it came from, \
+                 or start again with an empty cursor",
+                made_for(&token.sort),
+                made_for(&expected)
+            ),
+        ));
+    }
+    let garbled = || {
+        ApiError::invalid_param(
+            "cursor",
+            "not a cursor this list gave out; pass meta.next_cursor of the previous page \
+             unchanged, or an empty cursor for the first page",
+        )
+    };
+    let text = token.value.as_str();
+    let value = match (sort.map(|(key, _)| key), &token.value) {
+        (None, serde_json::Value::Null) => SortValue::Null,
+        (Some(key), serde_json::Value::Null) if key.is_nullable() => SortValue::Null,
+        (Some(ContractSortKey::EndDate | ContractSortKey::StartDate), _) => text
+            .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .map(SortValue::Date)
+            .ok_or_else(garbled)?,
+        (Some(ContractSortKey::AnnualValue), _) => text
+            .and_then(|text| text.parse::<QueryMoney>().ok())
+            .map(|amount| SortValue::Money(amount.0))
+            .ok_or_else(garbled)?,
+        (Some(ContractSortKey::Borough | ContractSortKey::Supplier), _) => text
+            .map(|text| SortValue::Text(text.to_owned()))
+            .ok_or_else(garbled)?,
+        (None, _) => return Err(garbled()),
+    };
+    Ok(SortPosition {
+        value,
+        id: token.id,
+    })
 }
 
 /// Lists contracts matching `query`, within `within` (a borough, supplier or system) when nested.
@@ -259,26 +495,34 @@ pub(crate) async fn respond_with_contracts(
             },
         ));
     }
-    let paging = Paging::new(query.page, query.per_page);
-    let (records, total) = db::run(pool, move |conn| {
+    let paged = Paged::of(&query, sort)?;
+    let cap = paged.count_cap(query.count);
+    let read = paged.clone();
+    let (mut records, total) = db::run(pool, move |conn| {
         let filter = criteria.resolve(conn)?;
-        let total = filter.count(conn)?;
-        let records = filter.page(conn, sort, paging.offset(), paging.limit())?;
+        let records = match &read {
+            Paged::Numbered(paging) => filter.page(conn, sort, paging.offset(), paging.limit())?,
+            // One more than a page, to know whether another follows.
+            Paged::Cursor { after, per_page } => {
+                filter.page_after(conn, sort, after.as_ref(), i64::from(*per_page) + 1)?
+            }
+        };
+        let total = match read.total_shown_by(records.len()) {
+            Some(value) => Total { value, exact: true },
+            None => filter.total(conn, cap)?,
+        };
         Ok((records, total))
     })
     .await?;
+    let (meta, position) = paged.describe(total, &mut records, sort);
     let body = ContractList {
         items: records
             .into_iter()
             .map(|r| Contract::view(r, viewer))
             .collect(),
-        meta: respond::ListMeta {
-            total,
-            page: paging.page,
-            per_page: paging.per_page,
-        },
+        meta,
     };
-    Ok(respond::page(&req, &body, total, paging))
+    Ok(respond::list_page(&req, &body, &position))
 }
 
 /// List contracts
@@ -290,9 +534,9 @@ pub(crate) async fn respond_with_contracts(
     params(ContractQuery),
     responses(
         (status = 200, description = "A page of contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
-         headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+         headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
         (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown parameter or a malformed or unknown value; `page` with `cursor`; a cursor from another sort", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

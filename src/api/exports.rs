@@ -37,7 +37,7 @@ const CHUNK: usize = 64 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 8;
 
 /// A streamed response body, written from a blocking task and sent to the client in chunks.
-struct ExportStream {
+pub(crate) struct ExportStream {
     buffer: Vec<u8>,
     tx: mpsc::Sender<Result<Bytes, io::Error>>,
 }
@@ -68,13 +68,19 @@ impl Write for ExportStream {
     }
 }
 
-fn write_failed(error: io::Error) -> ApiError {
+pub(crate) fn write_failed(error: io::Error) -> ApiError {
     ApiError::Internal(format!("writing an export: {error}"))
 }
 
-/// Streams what `produce` writes as a download named `filename`. A failure part way ends the
-/// stream with an error, so the client sees a broken transfer rather than a short file.
-fn stream<F>(conn: DbConn, content_type: &'static str, filename: &str, produce: F) -> HttpResponse
+/// Streams what `produce` writes, as a download named `filename` when there is one. A failure
+/// part way ends the stream with an error, so the client sees a broken transfer rather than a
+/// short file.
+pub(crate) fn stream<F>(
+    conn: DbConn,
+    content_type: &'static str,
+    filename: Option<&str>,
+    produce: F,
+) -> HttpResponse
 where
     F: FnOnce(&mut PgConnection, &mut ExportStream) -> Result<(), ApiError> + Send + 'static,
 {
@@ -93,13 +99,15 @@ where
             }
         }
     });
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
-        .insert_header((
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)));
+    if let Some(filename) = filename {
+        response.insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
-        ))
-        .streaming(ReceiverStream::new(rx))
+        ));
+    }
+    response.streaming(ReceiverStream::new(rx))
 }
 
 /// Feeds every matching contract to `write`, until it fails or answers false.
@@ -209,7 +217,7 @@ pub async fn get_contracts_calendar(
     Ok(stream(
         conn,
         TEXT_CALENDAR,
-        "contract-end-dates.ics",
+        Some("contract-end-dates.ics"),
         move |conn, out| write_calendar(conn, &filter, &origin, out),
     ))
 }
@@ -895,7 +903,7 @@ pub(crate) async fn ocds_package(
     Ok(stream(
         conn,
         "application/json",
-        "contracts.ocds.json",
+        Some("contracts.ocds.json"),
         move |conn, out| {
             let mut package = PackageWriter::begin(out, &uri).map_err(write_failed)?;
             for_each_contract(conn, &filter, sort, |record| {

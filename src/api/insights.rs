@@ -3,6 +3,9 @@
 //! aggregates over three or more boroughs are public.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+
+use bigdecimal::BigDecimal;
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -11,13 +14,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::contracts::{money, Contract};
+use super::exports::{self, write_failed};
 use super::filters::contract_filter_query;
 use super::params::{ApiQuery, ListFormat, PageNumber, Paging, PerPage};
 use super::respond;
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::insights::joint_procurement::{Grouper, Member};
+use crate::insights::joint_procurement::Grouper;
 use crate::insights::stats::{hhi, pearson, period_label, round};
 use crate::queries::contracts::{ContractSortKey, Within};
 use crate::queries::insights as query;
@@ -214,58 +218,74 @@ pub async fn joint_procurement(
     let min_boroughs = query.min_boroughs.map_or(2, |m| m.0);
     let group_by = query.group_by.unwrap_or_default();
     let criteria = query.criteria();
-    let groups = db::run(&pool, move |conn| {
+    let by_supplier = group_by == GroupBy::Supplier;
+    let (conn, groups) = db::run_holding(&pool, move |conn| {
         let filter = criteria.resolve(conn)?;
-        let by_supplier = group_by == GroupBy::Supplier;
         let mut grouper = Grouper::new(window_months, min_boroughs as usize);
         query::area_contracts(conn, &filter, by_supplier, |row| {
-            let supplier = by_supplier.then(|| row.supplier_id.clone());
+            let supplier = by_supplier.then_some(row.supplier_id.as_str());
             grouper.push(
                 &row.service_area_id,
-                supplier.as_deref(),
-                Member {
-                    id: row.id,
-                    borough_id: row.borough_id,
-                    supplier_id: row.supplier_id,
-                    system_id: row.system_id,
-                    end_date: row.end_date,
-                    annual_value_gbp: row.annual_value_gbp,
-                },
+                supplier,
+                row.id,
+                &row.borough_id,
+                row.end_date,
             );
             true
         })?;
         Ok(grouper.finish())
     })
     .await?;
-    let items = groups
-        .into_iter()
-        .map(|group| JointProcurementGroup {
-            service_area_id: group.service_area_id,
-            supplier_id: group.supplier_id,
-            first_end_date: group.first_end_date,
-            last_end_date: group.last_end_date,
-            borough_ids: group.borough_ids,
-            contracts: group
-                .contracts
-                .into_iter()
-                .map(|c| GroupContract {
-                    id: c.id,
-                    borough_id: c.borough_id,
-                    supplier_id: c.supplier_id,
-                    system_id: c.system_id,
-                    end_date: c.end_date,
-                    annual_value_gbp: money(c.annual_value_gbp),
-                })
-                .collect(),
-            total_annual_value_gbp: money(Some(group.total_annual_value_gbp)).unwrap_or_default(),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(JointProcurement {
-        items,
-        window_months,
-        min_boroughs,
-        group_by,
-    }))
+    // Streamed a group at a time: only the groups' contract ids are held, however many match.
+    Ok(exports::stream(
+        conn,
+        "application/json",
+        None,
+        move |conn, out| {
+            out.write_all(b"{\"items\":[").map_err(write_failed)?;
+            for (n, group) in groups.into_iter().enumerate() {
+                let members = query::group_members(conn, &group.contract_ids)?;
+                let mut total = BigDecimal::from(0);
+                let contracts = members
+                    .into_iter()
+                    .map(|c| {
+                        if let Some(value) = &c.annual_value_gbp {
+                            total += value;
+                        }
+                        GroupContract {
+                            id: c.id,
+                            borough_id: c.borough_id,
+                            supplier_id: c.supplier_id,
+                            system_id: c.system_id,
+                            end_date: c.end_date,
+                            annual_value_gbp: money(c.annual_value_gbp),
+                        }
+                    })
+                    .collect();
+                let item = JointProcurementGroup {
+                    service_area_id: group.service_area_id,
+                    supplier_id: group.supplier_id,
+                    first_end_date: group.first_end_date,
+                    last_end_date: group.last_end_date,
+                    borough_ids: group.borough_ids,
+                    contracts,
+                    total_annual_value_gbp: money(Some(total)).unwrap_or_default(),
+                };
+                if n > 0 {
+                    out.write_all(b",").map_err(write_failed)?;
+                }
+                serde_json::to_writer(&mut *out, &item)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+            }
+            let tail = serde_json::json!({
+                "window_months": window_months,
+                "min_boroughs": min_boroughs,
+                "group_by": group_by,
+            });
+            write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)?;
+            Ok(())
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -846,37 +866,16 @@ pub async fn get_supplier_footprint(
             .ok_or_else(|| ApiError::NotFound(format!("no supplier with id {id:?}")))?;
         criteria.within = Some(Within::Supplier(supplier.supplier.id.clone()));
         let filter = criteria.resolve(conn)?;
-        let mut items: Vec<BoroughFootprint> = Vec::new();
-        let mut contracts: Vec<i64> = Vec::new();
-        query::footprint(conn, &filter, |row| {
-            if items.last().is_none_or(|b| b.borough_id != row.borough_id) {
-                items.push(BoroughFootprint {
-                    borough_id: row.borough_id.clone(),
-                    borough_name: row.borough_name.clone(),
-                    contracts: 0,
-                    service_area_ids: Vec::new(),
-                    system_ids: Vec::new(),
-                });
-                contracts.clear();
-            }
-            let borough = items.last_mut().expect("a borough");
-            if !contracts.contains(&row.contract_id) {
-                contracts.push(row.contract_id);
-                borough.contracts += 1;
-            }
-            if !borough.service_area_ids.contains(&row.service_area_id) {
-                borough.service_area_ids.push(row.service_area_id);
-            }
-            if let Some(system) = row.system_id {
-                if !borough.system_ids.contains(&system) {
-                    borough.system_ids.push(system);
-                }
-            }
-            true
-        })?;
-        for borough in &mut items {
-            borough.system_ids.sort();
-        }
+        let items: Vec<BoroughFootprint> = query::footprint(conn, &filter)?
+            .into_iter()
+            .map(|b| BoroughFootprint {
+                borough_id: b.borough_id,
+                borough_name: b.borough_name,
+                contracts: b.contracts,
+                service_area_ids: b.service_area_ids,
+                system_ids: b.system_ids,
+            })
+            .collect();
         Ok((supplier.supplier.id, items))
     })
     .await?;

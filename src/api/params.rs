@@ -295,6 +295,77 @@ where
     }
 }
 
+/// How a list's `meta.total` is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CountMode {
+    /// Exact up to 1,000 matches (or to the end of the page asked for, if further); beyond
+    /// that PostgreSQL's estimate, with `total_exact: false`.
+    Auto,
+    /// Every match counted, however many there are.
+    Exact,
+}
+
+/// Longest cursor accepted, in characters; the service's own are far shorter.
+const MAX_CURSOR_LEN: usize = 1024;
+
+/// A keyset cursor as given: empty for the first page, else a token from `meta.next_cursor`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor(pub Option<CursorToken>);
+
+/// What a cursor token holds: the sort it was made for, and the sort value and id of the last
+/// record of the page it follows. Sent as base64url (no padding) of the JSON array
+/// `[sort, value, id]`; callers treat it as opaque.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorToken {
+    /// The `sort` parameter it was made for (`-end_date`, ...); `id` for the default order.
+    pub sort: String,
+    /// The last record's value of the sort key (null when it has none, or in id order).
+    pub value: serde_json::Value,
+    /// The last record's id.
+    pub id: i64,
+}
+
+impl CursorToken {
+    /// The token as sent in `meta.next_cursor` and `cursor=`.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let json = serde_json::json!([self.sort, self.value, self.id]);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    fn decode(text: &str) -> Option<CursorToken> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let (sort, value, id): (String, serde_json::Value, i64) =
+            serde_json::from_slice(&bytes).ok()?;
+        Some(CursorToken { sort, value, id })
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let text = value.trim();
+        if text.is_empty() {
+            return Ok(Cursor(None));
+        }
+        (text.len() <= MAX_CURSOR_LEN)
+            .then(|| CursorToken::decode(text))
+            .flatten()
+            .map(|token| Cursor(Some(token)))
+            .ok_or_else(|| {
+                "not a cursor this list gave out; pass meta.next_cursor of the previous page \
+                 unchanged, or an empty cursor for the first page"
+                    .to_owned()
+            })
+    }
+}
+deserialize_from_str!(Cursor);
+
 /// Page number and size, with their defaults applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Paging {
@@ -382,6 +453,37 @@ mod tests {
             "1234.5".parse::<QueryMoney>().unwrap().0.to_string(),
             "1234.5"
         );
+    }
+
+    #[test]
+    fn cursor_tokens_round_trip_and_are_url_safe() {
+        let token = CursorToken {
+            sort: "-annual_value_gbp".to_owned(),
+            value: serde_json::json!("125000.00"),
+            id: 42,
+        };
+        let text = token.encode();
+        assert!(text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(text.parse::<Cursor>().unwrap(), Cursor(Some(token)));
+        assert_eq!("".parse::<Cursor>().unwrap(), Cursor(None));
+    }
+
+    #[test]
+    fn garbage_cursors_are_refused() {
+        use base64::Engine;
+        let encode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        for garbage in [
+            "not a cursor".to_owned(),
+            "%%%".to_owned(),
+            encode("{}"),
+            encode("[\"end_date\", null]"),
+            encode("[\"end_date\", null, \"7\"]"),
+            "A".repeat(MAX_CURSOR_LEN + 1),
+        ] {
+            assert!(garbage.parse::<Cursor>().is_err(), "{garbage}");
+        }
     }
 
     crate::queries::sort_keys! { Key { Name => "name", EndDate => "end_date" } }

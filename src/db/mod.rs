@@ -85,14 +85,16 @@ impl Database {
     }
 }
 
-/// Sets per-connection limits when the pool opens a connection.
+/// Sets per-connection limits when the pool opens a connection. JIT compilation is off: on the
+/// service's short queries it cost more than it saved (112 ms compiling a CSV export's
+/// statement, 632 ms a footprint's, at a million contracts; bench/results/2026-11-28-whatif.md).
 #[derive(Debug)]
 struct ConnectionSetup;
 
 impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
-            "SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET TIME ZONE 'UTC'"
+            "SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET TIME ZONE 'UTC'; SET jit = off"
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -180,4 +182,20 @@ where
         Ok((conn, value))
     })
     .await?
+}
+
+/// How often the service folds the insight rollups' deltas into their totals.
+pub const ROLLUP_COMPACTION_PERIOD: Duration = Duration::from_secs(5);
+
+/// Folds the rollups' deltas into their totals every `period`, for as long as the service runs,
+/// so that an insight reads a few thousand totals rather than every change since the start.
+pub async fn keep_rollups_compact(pool: DbPool, period: Duration) {
+    let mut ticks = actix_web::rt::time::interval(period);
+    loop {
+        ticks.tick().await;
+        let result = run(&pool, |conn| Ok(crate::queries::rollups::compact(conn)?)).await;
+        if let Err(error) = result {
+            log::warn!("could not compact the insight rollups (will try again): {error}");
+        }
+    }
 }

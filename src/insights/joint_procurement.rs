@@ -8,37 +8,33 @@
 
 use std::collections::BTreeSet;
 
-use bigdecimal::BigDecimal;
 use chrono::{Months, NaiveDate};
 
-/// A contract as the scan sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub id: i64,
-    pub borough_id: String,
-    pub supplier_id: String,
-    pub system_id: Option<String>,
-    pub end_date: NaiveDate,
-    pub annual_value_gbp: Option<BigDecimal>,
-}
-
-/// Contracts of one key ending within one window.
+/// Contracts of one key ending within one window: their ids, in order of end date then id.
+/// The contracts themselves are read afterwards, a group at a time, so that memory holds ids
+/// rather than every contract of every group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub service_area_id: String,
     pub supplier_id: Option<String>,
     pub first_end_date: NaiveDate,
     pub last_end_date: NaiveDate,
+    /// Sorted.
     pub borough_ids: Vec<String>,
-    pub contracts: Vec<Member>,
-    pub total_annual_value_gbp: BigDecimal,
+    pub contract_ids: Vec<i64>,
+}
+
+/// A group being gathered.
+struct Open {
+    group: Group,
+    boroughs: BTreeSet<String>,
 }
 
 /// Groups contracts fed in order of (key, end date, id), one key at a time.
 pub struct Grouper {
     window: Months,
     min_boroughs: usize,
-    current: Option<Group>,
+    current: Option<Open>,
     groups: Vec<Group>,
 }
 
@@ -53,44 +49,54 @@ impl Grouper {
     }
 
     /// Adds the next contract of `service_area_id` (and `supplier_id` when grouping by supplier).
-    pub fn push(&mut self, service_area_id: &str, supplier_id: Option<&str>, member: Member) {
-        let joins = self.current.as_ref().is_some_and(|group| {
-            group.service_area_id == service_area_id
-                && group.supplier_id.as_deref() == supplier_id
-                && group
+    pub fn push(
+        &mut self,
+        service_area_id: &str,
+        supplier_id: Option<&str>,
+        id: i64,
+        borough_id: &str,
+        end_date: NaiveDate,
+    ) {
+        let joins = self.current.as_ref().is_some_and(|open| {
+            open.group.service_area_id == service_area_id
+                && open.group.supplier_id.as_deref() == supplier_id
+                && open
+                    .group
                     .first_end_date
                     .checked_add_months(self.window)
-                    .is_none_or(|limit| member.end_date <= limit)
+                    .is_none_or(|limit| end_date <= limit)
         });
         if !joins {
             self.close();
-            self.current = Some(Group {
-                service_area_id: service_area_id.to_owned(),
-                supplier_id: supplier_id.map(str::to_owned),
-                first_end_date: member.end_date,
-                last_end_date: member.end_date,
-                borough_ids: Vec::new(),
-                contracts: Vec::new(),
-                total_annual_value_gbp: BigDecimal::from(0),
+            self.current = Some(Open {
+                group: Group {
+                    service_area_id: service_area_id.to_owned(),
+                    supplier_id: supplier_id.map(str::to_owned),
+                    first_end_date: end_date,
+                    last_end_date: end_date,
+                    borough_ids: Vec::new(),
+                    contract_ids: Vec::new(),
+                },
+                boroughs: BTreeSet::new(),
             });
         }
-        let group = self.current.as_mut().expect("a current group");
-        group.last_end_date = member.end_date;
-        if let Some(value) = &member.annual_value_gbp {
-            group.total_annual_value_gbp += value;
+        let open = self.current.as_mut().expect("a current group");
+        open.group.last_end_date = end_date;
+        open.group.contract_ids.push(id);
+        if !open.boroughs.contains(borough_id) {
+            open.boroughs.insert(borough_id.to_owned());
         }
-        group.contracts.push(member);
     }
 
     fn close(&mut self) {
-        if let Some(mut group) = self.current.take() {
-            let boroughs: BTreeSet<&str> = group
-                .contracts
-                .iter()
-                .map(|c| c.borough_id.as_str())
-                .collect();
+        if let Some(Open {
+            mut group,
+            boroughs,
+        }) = self.current.take()
+        {
             if boroughs.len() >= self.min_boroughs {
-                group.borough_ids = boroughs.into_iter().map(str::to_owned).collect();
+                group.borough_ids = boroughs.into_iter().collect();
+                group.contract_ids.shrink_to_fit();
                 self.groups.push(group);
             }
         }
@@ -114,79 +120,79 @@ impl Grouper {
 mod tests {
     use super::*;
 
-    fn member(id: i64, borough: &str, end: &str, value: Option<&str>) -> Member {
-        Member {
-            id,
-            borough_id: borough.into(),
-            supplier_id: "civica".into(),
-            system_id: None,
-            end_date: end.parse().unwrap(),
-            annual_value_gbp: value.map(|v| v.parse().unwrap()),
-        }
+    fn push(
+        grouper: &mut Grouper,
+        key: &str,
+        supplier: Option<&str>,
+        id: i64,
+        borough: &str,
+        end: &str,
+    ) {
+        grouper.push(key, supplier, id, borough, end.parse().unwrap());
     }
 
     #[test]
     fn a_window_is_measured_from_the_first_end_date_inclusive() {
         let mut grouper = Grouper::new(12, 2);
-        grouper.push(
+        push(&mut grouper, "council-tax", None, 1, "camden", "2027-01-31");
+        push(
+            &mut grouper,
             "council-tax",
             None,
-            member(1, "camden", "2027-01-31", Some("100.00")),
-        );
-        grouper.push(
-            "council-tax",
-            None,
-            member(2, "hackney", "2027-06-30", None),
+            2,
+            "hackney",
+            "2027-06-30",
         );
         // Exactly 12 months after the first: still in the group.
-        grouper.push(
+        push(
+            &mut grouper,
             "council-tax",
             None,
-            member(3, "islington", "2028-01-31", Some("50.50")),
+            3,
+            "islington",
+            "2028-01-31",
         );
         // A day later: starts a new group, which has one borough and is dropped.
-        grouper.push(
-            "council-tax",
-            None,
-            member(4, "camden", "2028-02-01", Some("1.00")),
-        );
+        push(&mut grouper, "council-tax", None, 4, "camden", "2028-02-01");
         let groups = grouper.finish();
         assert_eq!(groups.len(), 1);
         let group = &groups[0];
-        assert_eq!(
-            group.contracts.iter().map(|c| c.id).collect::<Vec<_>>(),
-            vec![1, 2, 3]
-        );
+        assert_eq!(group.contract_ids, vec![1, 2, 3]);
         assert_eq!(group.borough_ids, vec!["camden", "hackney", "islington"]);
         assert_eq!(group.last_end_date.to_string(), "2028-01-31");
-        assert_eq!(group.total_annual_value_gbp.to_string(), "150.50");
     }
 
     #[test]
     fn groups_do_not_cross_keys_and_count_distinct_boroughs() {
         let mut grouper = Grouper::new(12, 2);
-        grouper.push("council-tax", None, member(1, "camden", "2027-01-01", None));
-        grouper.push("council-tax", None, member(2, "camden", "2027-02-01", None));
-        grouper.push("parking", None, member(1, "hackney", "2027-03-01", None));
-        grouper.push("parking", None, member(3, "lambeth", "2027-03-01", None));
+        push(&mut grouper, "council-tax", None, 1, "camden", "2027-01-01");
+        push(&mut grouper, "council-tax", None, 2, "camden", "2027-02-01");
+        push(&mut grouper, "parking", None, 1, "hackney", "2027-03-01");
+        push(&mut grouper, "parking", None, 3, "lambeth", "2027-03-01");
         let groups = grouper.finish();
         assert_eq!(groups.len(), 1, "two Camden contracts are one borough");
         assert_eq!(groups[0].service_area_id, "parking");
-        assert_eq!(groups[0].contracts.len(), 2);
+        assert_eq!(groups[0].contract_ids.len(), 2);
     }
 
     #[test]
     fn grouping_by_supplier_splits_an_area() {
         let mut grouper = Grouper::new(24, 1);
-        grouper.push(
+        push(
+            &mut grouper,
             "waste",
             Some("bartec"),
-            member(1, "camden", "2027-01-01", None),
+            1,
+            "camden",
+            "2027-01-01",
         );
-        grouper.push(
+        push(
+            &mut grouper,
             "waste",
             Some("whitespace"),
-            member(2, "hackney", "2027-01-02", None),
+            2,
+            "hackney",
+            "2027-01-02",
         );
         let groups = grouper.finish();
         assert_eq!(groups.len(), 2);
@@ -196,9 +202,9 @@ mod tests {
     #[test]
     fn groups_are_ordered_by_first_end_date_then_area() {
         let mut grouper = Grouper::new(1, 1);
-        grouper.push("a-area", None, member(1, "camden", "2028-01-01", None));
-        grouper.push("b-area", None, member(2, "camden", "2027-01-01", None));
-        grouper.push("c-area", None, member(3, "camden", "2027-01-01", None));
+        push(&mut grouper, "a-area", None, 1, "camden", "2028-01-01");
+        push(&mut grouper, "b-area", None, 2, "camden", "2027-01-01");
+        push(&mut grouper, "c-area", None, 3, "camden", "2027-01-01");
         let order: Vec<String> = grouper
             .finish()
             .into_iter()

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable, Text};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Json, Nullable, Text};
 
 use super::{contains_pattern, for_each_row, missing};
 use crate::db::schema::{
@@ -214,6 +215,138 @@ pub struct ContractRecord {
     pub system_name: Option<String>,
 }
 
+impl ContractSortKey {
+    /// The key as `sort` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContractSortKey::EndDate => "end_date",
+            ContractSortKey::StartDate => "start_date",
+            ContractSortKey::AnnualValue => "annual_value_gbp",
+            ContractSortKey::Borough => "borough",
+            ContractSortKey::Supplier => "supplier",
+        }
+    }
+
+    /// Whether contracts may lack a value of this key (they sort last, either way).
+    pub fn is_nullable(self) -> bool {
+        self.is_null().is_some()
+    }
+
+    /// `<key> IS NULL`, for the keys a contract may lack.
+    fn is_null(self) -> Option<Box<dyn BoxableExpression<contracts::table, Pg, SqlType = Bool>>> {
+        match self {
+            ContractSortKey::EndDate => Some(Box::new(contracts::end_date.is_null())),
+            ContractSortKey::StartDate => Some(Box::new(contracts::start_date.is_null())),
+            ContractSortKey::AnnualValue => Some(Box::new(contracts::annual_value_gbp.is_null())),
+            ContractSortKey::Borough | ContractSortKey::Supplier => None,
+        }
+    }
+
+    /// The contract's value of this key.
+    pub fn value_of(self, contract: &Contract) -> SortValue {
+        match self {
+            ContractSortKey::EndDate => contract.end_date.map_or(SortValue::Null, SortValue::Date),
+            ContractSortKey::StartDate => {
+                contract.start_date.map_or(SortValue::Null, SortValue::Date)
+            }
+            ContractSortKey::AnnualValue => contract
+                .annual_value_gbp
+                .clone()
+                .map_or(SortValue::Null, SortValue::Money),
+            ContractSortKey::Borough => SortValue::Text(contract.borough_id.clone()),
+            ContractSortKey::Supplier => SortValue::Text(contract.supplier_id.clone()),
+        }
+    }
+}
+
+/// A contract's value of a sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    /// No value (sorts last), or no sort key at all (id order).
+    Null,
+    /// An end or start date.
+    Date(NaiveDate),
+    /// An annual value in pounds.
+    Money(BigDecimal),
+    /// A borough's or supplier's id.
+    Text(String),
+}
+
+/// A place in a sorted list: just after the contract with this sort value and id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortPosition {
+    /// That contract's value of the sort key.
+    pub value: SortValue,
+    /// That contract's id.
+    pub id: i64,
+}
+
+/// The number of matching contracts, and whether it was counted or estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// How many contracts match.
+    pub value: i64,
+    /// False when `value` is PostgreSQL's estimate.
+    pub exact: bool,
+}
+
+/// Orders `$query` by `$column`, ascending or descending, keeping the rows that come after
+/// (`$value`, `$id`) in that order then by id: a range on the column, which an index serves,
+/// and a tie-break on id among rows with the same value. Rows without a value fall outside the
+/// range, so the order needs no `NULLS LAST`.
+macro_rules! after_value {
+    ($query:expr, $column:expr, $value:expr, $id:expr, $descending:expr) => {{
+        let (value, id) = ($value, $id);
+        if $descending {
+            $query
+                .filter($column.le(value.clone()))
+                .filter($column.lt(value).or(contracts::id.gt(id)))
+                .order($column.desc())
+        } else {
+            $query
+                .filter($column.ge(value.clone()))
+                .filter($column.gt(value).or(contracts::id.gt(id)))
+                .order($column.asc())
+        }
+    }};
+}
+
+/// `SELECT count(*) FROM (<query>) AS matching`.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct CountRows<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for CountRows<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT count(*) FROM (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") AS matching");
+        Ok(())
+    }
+}
+
+impl<Q> Query for CountRows<Q> {
+    type SqlType = BigInt;
+}
+
+impl<Q> RunQueryDsl<PgConnection> for CountRows<Q> {}
+
+/// `EXPLAIN (FORMAT JSON) <query>`: the plan, with the planner's row estimates, without running it.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct ExplainJson<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for ExplainJson<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN (FORMAT JSON) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> Query for ExplainJson<Q> {
+    type SqlType = Json;
+}
+
+impl<Q> RunQueryDsl<PgConnection> for ExplainJson<Q> {}
+
 type Boxed<'a, ST> = contracts::BoxedQuery<'a, Pg, ST>;
 
 impl ContractFilter {
@@ -226,25 +359,35 @@ impl ContractFilter {
             Some(Within::System(id)) => query = query.filter(contracts::system_id.eq(id)),
             None => {}
         }
+        // One value is compared with `=`, not `= ANY(array)`: PostgreSQL 15 can read an index
+        // such as (borough_id, id) in id order only for `=`, which keeps first pages short.
         if !c.borough.is_empty() {
-            query = query.filter(contracts::borough_id.eq_any(&self.borough_ids));
+            query = match self.borough_ids.as_slice() {
+                [one] => query.filter(contracts::borough_id.eq(one)),
+                many => query.filter(contracts::borough_id.eq_any(many)),
+            };
         }
         if !c.supplier.is_empty() {
-            query = query.filter(contracts::supplier_id.eq_any(&c.supplier));
+            query = match c.supplier.as_slice() {
+                [one] => query.filter(contracts::supplier_id.eq(one)),
+                many => query.filter(contracts::supplier_id.eq_any(many)),
+            };
         }
         if !c.system.is_empty() {
-            query = query.filter(contracts::system_id.eq_any(&c.system));
+            query = match c.system.as_slice() {
+                [one] => query.filter(contracts::system_id.eq(one)),
+                many => query.filter(contracts::system_id.eq_any(many)),
+            };
         }
         if !c.service_area.is_empty() {
-            query = query.filter(
-                contracts::id.eq_any(
-                    contract_service_areas::table
-                        .filter(
-                            contract_service_areas::service_area_id.eq_any(&self.service_area_ids),
-                        )
-                        .select(contract_service_areas::contract_id),
-                ),
-            );
+            let linked = contract_service_areas::table
+                .select(contract_service_areas::contract_id)
+                .into_boxed();
+            let linked = match self.service_area_ids.as_slice() {
+                [one] => linked.filter(contract_service_areas::service_area_id.eq(one)),
+                many => linked.filter(contract_service_areas::service_area_id.eq_any(many)),
+            };
+            query = query.filter(contracts::id.eq_any(linked));
         }
         if let Some(after) = c.ends_after {
             query = query.filter(contracts::end_date.ge(after));
@@ -258,19 +401,31 @@ impl ContractFilter {
                 .filter(contracts::end_date.ge(day));
         }
         if !c.hosting.is_empty() {
-            query = query.filter(contracts::hosting.eq_any(c.hosting.iter().map(|v| v.as_str())));
+            query = match c.hosting.as_slice() {
+                [one] => query.filter(contracts::hosting.eq(one.as_str())),
+                many => query.filter(contracts::hosting.eq_any(many.iter().map(|v| v.as_str()))),
+            };
         }
         if !c.procurement_route.is_empty() {
-            query = query.filter(
-                contracts::procurement_route.eq_any(c.procurement_route.iter().map(|v| v.as_str())),
-            );
+            query = match c.procurement_route.as_slice() {
+                [one] => query.filter(contracts::procurement_route.eq(one.as_str())),
+                many => query
+                    .filter(contracts::procurement_route.eq_any(many.iter().map(|v| v.as_str()))),
+            };
         }
         if !c.data_access.is_empty() {
-            query = query
-                .filter(contracts::data_access.eq_any(c.data_access.iter().map(|v| v.as_str())));
+            query = match c.data_access.as_slice() {
+                [one] => query.filter(contracts::data_access.eq(one.as_str())),
+                many => {
+                    query.filter(contracts::data_access.eq_any(many.iter().map(|v| v.as_str())))
+                }
+            };
         }
         if !c.source.is_empty() {
-            query = query.filter(contracts::source.eq_any(c.source.iter().map(|v| v.as_str())));
+            query = match c.source.as_slice() {
+                [one] => query.filter(contracts::source.eq(one.as_str())),
+                many => query.filter(contracts::source.eq_any(many.iter().map(|v| v.as_str()))),
+            };
         }
         if let Some(min) = &c.min_annual_value {
             query = query.filter(contracts::annual_value_gbp.ge(min));
@@ -348,6 +503,38 @@ impl ContractFilter {
             .get_result(conn)
     }
 
+    /// How many contracts match, counting at most `cap` of them (every one when `cap` is None).
+    /// When `cap` rows match, counting stops and the total is PostgreSQL's estimate for the
+    /// filter, but never less than `cap`: an exact count of a broad filter over a million
+    /// contracts reads every one of them, the estimate reads none.
+    pub fn total(&self, conn: &mut PgConnection, cap: Option<i64>) -> QueryResult<Total> {
+        let Some(cap) = cap else {
+            return Ok(Total {
+                value: self.count(conn)?,
+                exact: true,
+            });
+        };
+        let matching = self
+            .apply(contracts::table.select(sql::<Integer>("1")).into_boxed())
+            .limit(cap);
+        let counted: i64 = CountRows(matching).get_result(conn)?;
+        if counted < cap {
+            return Ok(Total {
+                value: counted,
+                exact: true,
+            });
+        }
+        let plan: serde_json::Value =
+            ExplainJson(self.apply(contracts::table.select(sql::<Integer>("1")).into_boxed()))
+                .get_result(conn)?;
+        let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
+        Ok(Total {
+            // Plan Rows is a float; a count fits an i64 with room to spare.
+            value: (estimate.round() as i64).max(counted),
+            exact: false,
+        })
+    }
+
     /// The matching contracts in the requested order, then by id.
     fn records<'a>(
         &'a self,
@@ -392,6 +579,104 @@ impl ContractFilter {
         limit: i64,
     ) -> QueryResult<Vec<ContractRecord>> {
         self.records(sort).offset(offset).limit(limit).load(conn)
+    }
+
+    /// One page in keyset order: up to `limit` matching contracts that come after `after` in
+    /// the order of `sort`, then id (the first page when `after` is None). Unlike an offset, the
+    /// start is found through an index, so a deep page costs what an early one does.
+    pub fn page_after(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(ContractSortKey, bool)>,
+        after: Option<&SortPosition>,
+        limit: i64,
+    ) -> QueryResult<Vec<ContractRecord>> {
+        let Some(after) = after else {
+            return self.page(conn, sort, 0, limit);
+        };
+        let Some((key, descending)) = sort else {
+            return self
+                .records(None)
+                .filter(contracts::id.gt(after.id))
+                .limit(limit)
+                .load(conn);
+        };
+        let mut rows = match after.value {
+            SortValue::Null => Vec::new(),
+            _ => self
+                .with_value(key, descending, after)?
+                .limit(limit)
+                .load(conn)?,
+        };
+        let room = limit - rows.len() as i64;
+        if room > 0 && key.is_nullable() {
+            let after_id = (after.value == SortValue::Null).then_some(after.id);
+            rows.extend(self.without_value(key, after_id).limit(room).load(conn)?);
+        }
+        Ok(rows)
+    }
+
+    /// The matching contracts that have a value of `key` and come after `after`, in the key's
+    /// order then by id.
+    ///
+    /// Read apart from the contracts without a value, which sort last either way: so `DESC`
+    /// needs no `NULLS LAST`, and a backward scan of the key's ascending index can serve it.
+    fn with_value<'a>(
+        &'a self,
+        key: ContractSortKey,
+        descending: bool,
+        after: &SortPosition,
+    ) -> QueryResult<Boxed<'a, <RecordSelection as Expression>::SqlType>> {
+        let query = self.apply(contracts::table.select(record_selection()).into_boxed());
+        let id = after.id;
+        let query = match (key, &after.value) {
+            (ContractSortKey::EndDate, SortValue::Date(v)) => {
+                after_value!(query, contracts::end_date, *v, id, descending)
+            }
+            (ContractSortKey::StartDate, SortValue::Date(v)) => {
+                after_value!(query, contracts::start_date, *v, id, descending)
+            }
+            (ContractSortKey::AnnualValue, SortValue::Money(v)) => {
+                after_value!(
+                    query,
+                    contracts::annual_value_gbp,
+                    v.clone(),
+                    id,
+                    descending
+                )
+            }
+            (ContractSortKey::Borough, SortValue::Text(v)) => {
+                after_value!(query, contracts::borough_id, v.clone(), id, descending)
+            }
+            (ContractSortKey::Supplier, SortValue::Text(v)) => {
+                after_value!(query, contracts::supplier_id, v.clone(), id, descending)
+            }
+            (key, value) => {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!("{value:?} cannot be a position in a list sorted by {key:?}").into(),
+                ))
+            }
+        };
+        Ok(query.then_order_by(contracts::id.asc()))
+    }
+
+    /// The matching contracts without a value of `key`, by id; only those after id `after_id`
+    /// when given.
+    fn without_value(
+        &self,
+        key: ContractSortKey,
+        after_id: Option<i64>,
+    ) -> Boxed<'_, <RecordSelection as Expression>::SqlType> {
+        let mut query = self
+            .apply(contracts::table.select(record_selection()).into_boxed())
+            .order(contracts::id.asc());
+        if let Some(is_null) = key.is_null() {
+            query = query.filter(is_null);
+        }
+        if let Some(id) = after_id {
+            query = query.filter(contracts::id.gt(id));
+        }
+        query
     }
 
     /// Every matching contract, row by row, without holding the whole result in memory.
@@ -537,4 +822,94 @@ pub fn update(conn: &mut PgConnection, id: i64, write: &ContractWrite) -> QueryR
 pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
     diesel::delete(contracts::table.find(id)).execute(conn)?;
     Ok(())
+}
+
+/// What a filter narrows the contracts by, when it narrows them only by borough, supplier,
+/// system and service area: the keys of the insight rollups. `None` in a field: not narrowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dimensions {
+    pub boroughs: Option<Vec<String>>,
+    pub suppliers: Option<Vec<String>>,
+    pub systems: Option<Vec<String>>,
+    /// Areas, groups expanded.
+    pub service_areas: Option<Vec<String>>,
+}
+
+impl ContractFilter {
+    /// The filter as [`Dimensions`], or `None` when it also narrows by anything else (dates,
+    /// values, kinds, words). Destructured in full, so that a new filter cannot be forgotten.
+    pub fn dimensions(&self) -> Option<Dimensions> {
+        let ContractCriteria {
+            borough,
+            supplier,
+            system,
+            service_area,
+            ends_after,
+            ends_before,
+            active_on,
+            hosting,
+            procurement_route,
+            data_access,
+            source,
+            min_annual_value,
+            max_annual_value,
+            words,
+            within,
+        } = &self.criteria;
+        let narrows_otherwise = ends_after.is_some()
+            || ends_before.is_some()
+            || active_on.is_some()
+            || !hosting.is_empty()
+            || !procurement_route.is_empty()
+            || !data_access.is_empty()
+            || !source.is_empty()
+            || min_annual_value.is_some()
+            || max_annual_value.is_some()
+            || !words.is_empty();
+        if narrows_otherwise {
+            return None;
+        }
+        let mut dimensions = Dimensions {
+            boroughs: (!borough.is_empty()).then(|| self.borough_ids.clone()),
+            suppliers: (!supplier.is_empty()).then(|| supplier.clone()),
+            systems: (!system.is_empty()).then(|| system.clone()),
+            service_areas: (!service_area.is_empty()).then(|| self.service_area_ids.clone()),
+        };
+        // A nested view narrows to its parent, within whatever the filter names.
+        let within_one = |named: Option<Vec<String>>, id: &String| match named {
+            Some(ids) => Some(ids.into_iter().filter(|named| named == id).collect()),
+            None => Some(vec![id.clone()]),
+        };
+        match within {
+            None => {}
+            Some(Within::Borough(id)) => {
+                dimensions.boroughs = within_one(dimensions.boroughs.take(), id)
+            }
+            Some(Within::Supplier(id)) => {
+                dimensions.suppliers = within_one(dimensions.suppliers.take(), id)
+            }
+            Some(Within::System(id)) => {
+                dimensions.systems = within_one(dimensions.systems.take(), id)
+            }
+        }
+        Some(dimensions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sort_key_is_named_as_sort_parses_it() {
+        for key in [
+            ContractSortKey::EndDate,
+            ContractSortKey::StartDate,
+            ContractSortKey::AnnualValue,
+            ContractSortKey::Borough,
+            ContractSortKey::Supplier,
+        ] {
+            assert_eq!(key.name().parse::<ContractSortKey>(), Ok(key));
+        }
+    }
 }

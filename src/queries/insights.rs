@@ -5,21 +5,20 @@ use chrono::NaiveDate;
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Numeric, Text};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Numeric, SmallInt, Text};
 
 use super::contracts::ContractFilter;
+use super::rollups::{self, BY_AREA_SUPPLIER_BOROUGH, BY_BOROUGH, BY_BOROUGH_SUPPLIER};
 use crate::db::schema::{contract_service_areas, contracts};
 
 /// One (service area, contract) pair for the joint-procurement scan.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct AreaContract {
     pub service_area_id: String,
     pub id: i64,
     pub borough_id: String,
     pub supplier_id: String,
-    pub system_id: Option<String>,
     pub end_date: NaiveDate,
-    pub annual_value_gbp: Option<BigDecimal>,
 }
 
 /// Every matching contract with an end date, once per service area, ordered by area, supplier
@@ -39,9 +38,7 @@ pub fn area_contracts(
             contracts::id,
             contracts::borough_id,
             contracts::supplier_id,
-            contracts::system_id,
             contracts::end_date.assume_not_null(),
-            contracts::annual_value_gbp,
         ))
         .into_boxed::<Pg>();
     if let Some(areas) = filter.service_areas() {
@@ -57,8 +54,35 @@ pub fn area_contracts(
     super::for_each_row(conn, query, each)
 }
 
+/// A contract of a joint-procurement group, as the group lists it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct GroupMember {
+    pub id: i64,
+    pub borough_id: String,
+    pub supplier_id: String,
+    pub system_id: Option<String>,
+    pub end_date: NaiveDate,
+    pub annual_value_gbp: Option<BigDecimal>,
+}
+
+/// The contracts `ids` (one group's), in order of end date, then id: the order of the scan.
+pub fn group_members(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<GroupMember>> {
+    contracts::table
+        .filter(contracts::id.eq_any(ids))
+        .select((
+            contracts::id,
+            contracts::borough_id,
+            contracts::supplier_id,
+            contracts::system_id,
+            contracts::end_date.assume_not_null(),
+            contracts::annual_value_gbp,
+        ))
+        .order((contracts::end_date.asc(), contracts::id.asc()))
+        .load(conn)
+}
+
 /// Contracts, distinct boroughs and annual value of matching contracts, per service area.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct AreaTotals {
     pub service_area_id: String,
     pub contracts: i64,
@@ -113,8 +137,81 @@ fn area_restriction(
     }
 }
 
+// Each insight below reads the rollups when the filter narrows only by their keys, and the
+// contracts otherwise; the `_from_contracts` functions are the reference the rollups are
+// tested against.
+
+pub fn suppliers_by_area(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<AreaSupplier>> {
+    match rollups::usable(filter, BY_AREA_SUPPLIER_BOROUGH) {
+        Some(dimensions) => rollups::suppliers_by_area(conn, &dimensions),
+        None => suppliers_by_area_from_contracts(conn, filter),
+    }
+}
+
+pub fn expiry_timeline(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    unit: &'static str,
+) -> QueryResult<Vec<PeriodTotals>> {
+    match rollups::usable(filter, BY_BOROUGH) {
+        Some(dimensions) => rollups::expiry_timeline(conn, &dimensions, unit),
+        None => expiry_timeline_from_contracts(conn, filter, unit),
+    }
+}
+
+pub fn ratings_by_borough(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<BoroughRatings>> {
+    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
+        Some(dimensions) => rollups::ratings_by_borough(conn, &dimensions),
+        None => ratings_by_borough_from_contracts(conn, filter),
+    }
+}
+
+pub fn data_access_by_supplier(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<SupplierDataAccess>> {
+    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
+        Some(dimensions) => rollups::data_access_by_supplier(conn, &dimensions),
+        None => data_access_by_supplier_from_contracts(conn, filter),
+    }
+}
+
+pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<Counts> {
+    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
+        Some(dimensions) => rollups::counts(conn, &dimensions),
+        None => counts_from_contracts(conn, filter),
+    }
+}
+
+pub fn top_suppliers(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    top: i64,
+) -> QueryResult<Vec<SupplierCount>> {
+    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
+        Some(dimensions) => rollups::top_suppliers(conn, &dimensions, top),
+        None => top_suppliers_from_contracts(conn, filter, top),
+    }
+}
+
+pub fn footprint(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<BoroughFootprint>> {
+    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
+        Some(dimensions) => rollups::footprint(conn, &dimensions),
+        None => footprint_from_contracts(conn, filter),
+    }
+}
+
 /// One supplier's contracts and boroughs within one service area.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct AreaSupplier {
     pub service_area_id: String,
     pub supplier_id: String,
@@ -123,7 +220,7 @@ pub struct AreaSupplier {
     pub boroughs: i64,
 }
 
-pub fn suppliers_by_area(
+pub fn suppliers_by_area_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<Vec<AreaSupplier>> {
@@ -156,7 +253,7 @@ pub fn suppliers_by_area(
 }
 
 /// Contract counts, distinct boroughs and annual value of contracts ending in each period.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct PeriodTotals {
     pub period_start: NaiveDate,
     pub contracts: i64,
@@ -165,7 +262,7 @@ pub struct PeriodTotals {
 }
 
 /// `unit` is `quarter` or `year` (checked by the caller's type, never free text).
-pub fn expiry_timeline(
+pub fn expiry_timeline_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
     unit: &'static str,
@@ -186,7 +283,7 @@ pub fn expiry_timeline(
 }
 
 /// Per borough: distinct suppliers, contracts and the mean ratings (over rated contracts).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct BoroughRatings {
     pub borough_id: String,
     pub borough_name: String,
@@ -196,7 +293,7 @@ pub struct BoroughRatings {
     pub mean_value_for_money: Option<f64>,
 }
 
-pub fn ratings_by_borough(
+pub fn ratings_by_borough_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<Vec<BoroughRatings>> {
@@ -216,7 +313,7 @@ pub fn ratings_by_borough(
 }
 
 /// Per supplier: contracts by data_access value.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct SupplierDataAccess {
     pub supplier_id: String,
     pub supplier_name: String,
@@ -227,7 +324,7 @@ pub struct SupplierDataAccess {
     pub unknown: i64,
 }
 
-pub fn data_access_by_supplier(
+pub fn data_access_by_supplier_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<Vec<SupplierDataAccess>> {
@@ -248,7 +345,7 @@ pub fn data_access_by_supplier(
 }
 
 /// Headline counts of the matching contracts.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct Counts {
     pub authorities: i64,
     pub suppliers: i64,
@@ -256,7 +353,10 @@ pub struct Counts {
     pub contracts: i64,
 }
 
-pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<Counts> {
+pub fn counts_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Counts> {
     contracts::table
         .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
         .select((
@@ -269,7 +369,7 @@ pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<C
 }
 
 /// A supplier and how many matching contracts it holds.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct SupplierCount {
     pub supplier_id: String,
     pub supplier_name: String,
@@ -277,7 +377,7 @@ pub struct SupplierCount {
 }
 
 /// The `top` suppliers by matching contracts (ties by id).
-pub fn top_suppliers(
+pub fn top_suppliers_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
     top: i64,
@@ -299,7 +399,7 @@ pub fn top_suppliers(
 }
 
 /// A borough's confidence with a system (the highest over its matching contracts).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct BoroughConfidence {
     pub borough_id: String,
     pub borough_name: String,
@@ -315,60 +415,111 @@ pub fn confidence_by_borough(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<Vec<BoroughConfidence>> {
-    contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
+    let mut query = contracts::table
         .select((
-                    contracts::borough_id,
-                    sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
-                    contracts::system_id.assume_not_null(),
-                    sql::<Text>("(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)"),
-                    sql::<BigInt>("count(*)"),
-                    sql::<Nullable<diesel::sql_types::SmallInt>>("max(contracts.support_confidence)"),
-                    sql::<Nullable<diesel::sql_types::SmallInt>>("max(contracts.development_confidence)"),
+            contracts::borough_id,
+            sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+            contracts::system_id.assume_not_null(),
+            sql::<Text>("(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)"),
+            sql::<BigInt>("count(*)"),
+            sql::<Nullable<SmallInt>>("max(contracts.support_confidence)"),
+            sql::<Nullable<SmallInt>>("max(contracts.development_confidence)"),
         ))
         .filter(contracts::system_id.is_not_null())
         .group_by((contracts::system_id, contracts::borough_id))
         .order((
             contracts::system_id.asc(),
             sql::<BigInt>(
-                "coalesce(max(contracts.support_confidence), 0) + coalesce(max(contracts.development_confidence), 0)",
+                "coalesce(max(contracts.support_confidence), 0) \
+                 + coalesce(max(contracts.development_confidence), 0)",
             )
             .desc(),
             contracts::borough_id.asc(),
         ))
-        .load(conn)
+        .into_boxed();
+    match filter.dimensions() {
+        // The keys straight on the contracts, so that the (system, borough) index answers a
+        // system's boroughs without visiting the contracts.
+        Some(dimensions) => {
+            if let Some(ids) = dimensions.systems {
+                query = match ids.as_slice() {
+                    [one] => query.filter(contracts::system_id.eq(one.clone())),
+                    _ => query.filter(contracts::system_id.eq_any(ids)),
+                };
+            }
+            if let Some(ids) = dimensions.boroughs {
+                query = query.filter(contracts::borough_id.eq_any(ids));
+            }
+            if let Some(ids) = dimensions.suppliers {
+                query = query.filter(contracts::supplier_id.eq_any(ids));
+            }
+            if let Some(ids) = dimensions.service_areas {
+                query = query.filter(
+                    contracts::id.eq_any(
+                        contract_service_areas::table
+                            .filter(contract_service_areas::service_area_id.eq_any(ids))
+                            .select(contract_service_areas::contract_id),
+                    ),
+                );
+            }
+        }
+        None => query = query.filter(contracts::id.eq_any(filter.ids())),
+    }
+    query.load(conn)
 }
 
-/// Where a supplier holds contracts: one row per (borough, service area, system).
-#[derive(Debug, Clone, Queryable)]
-pub struct FootprintRow {
+/// Where a supplier holds contracts, in one borough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoroughFootprint {
     pub borough_id: String,
     pub borough_name: String,
-    pub service_area_id: String,
-    pub system_id: Option<String>,
-    pub contract_id: i64,
+    pub contracts: i64,
+    /// Sorted.
+    pub service_area_ids: Vec<String>,
+    /// Sorted.
+    pub system_ids: Vec<String>,
 }
 
-pub fn footprint(
+/// Per borough, the matching contracts with their service areas and systems.
+pub fn footprint_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
-    each: impl FnMut(FootprintRow) -> bool,
-) -> QueryResult<()> {
-    let query = contract_service_areas::table
-        .inner_join(contracts::table)
-        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
+) -> QueryResult<Vec<BoroughFootprint>> {
+    type Row = (String, String, i64, Vec<String>, Vec<String>);
+    let rows: Vec<Row> = contracts::table
+        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
+        .group_by(contracts::borough_id)
         .select((
             contracts::borough_id,
             sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
-            contract_service_areas::service_area_id,
-            contracts::system_id,
-            contracts::id,
+            sql::<BigInt>("count(*)"),
+            sql::<Array<Text>>(
+                "ARRAY(SELECT DISTINCT csa.service_area_id FROM contract_service_areas csa \
+                 WHERE csa.contract_id = ANY(array_agg(contracts.id)))",
+            ),
+            sql::<Array<Text>>(
+                "coalesce(array_agg(DISTINCT contracts.system_id) \
+                 FILTER (WHERE contracts.system_id IS NOT NULL), '{}')",
+            ),
         ))
-        .order((
-            contracts::borough_id.asc(),
-            contract_service_areas::service_area_id.asc(),
-        ));
-    super::for_each_row(conn, query, each)
+        .order(contracts::borough_id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(borough_id, borough_name, contracts, mut service_area_ids, mut system_ids)| {
+                service_area_ids.sort();
+                system_ids.sort();
+                BoroughFootprint {
+                    borough_id,
+                    borough_name,
+                    contracts,
+                    service_area_ids,
+                    system_ids,
+                }
+            },
+        )
+        .collect())
 }
 
 diesel::allow_columns_to_appear_in_same_group_by_clause!(

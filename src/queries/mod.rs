@@ -5,6 +5,7 @@ pub mod changes;
 pub mod contracts;
 pub mod insights;
 pub mod keys;
+pub mod rollups;
 pub mod service_areas;
 pub mod suppliers;
 pub mod systems;

@@ -243,3 +243,59 @@ async fn the_seeded_rows_are_in_the_change_feed_as_created_by_the_cli() {
         "the logged record is the API's representation"
     );
 }
+
+/// The catalogue's definitions of the contracts' indexes, constraints and triggers.
+fn schema_of_contracts(app: &TestApp) -> Vec<String> {
+    app.column(
+        "SELECT indexdef AS value FROM pg_indexes \
+         WHERE tablename IN ('contracts', 'contract_service_areas') \
+         UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated::text \
+         FROM pg_constraint WHERE conrelid IN ('contracts'::regclass, 'contract_service_areas'::regclass) \
+         UNION ALL SELECT tgname || ' ' || tgenabled::text FROM pg_trigger \
+         WHERE tgrelid IN ('contracts'::regclass, 'contract_service_areas'::regclass) \
+         AND NOT tgisinternal \
+         ORDER BY 1",
+    )
+}
+
+#[actix_web::test]
+async fn the_synthetic_generator_leaves_the_schema_as_it_found_it_and_the_totals_right() {
+    let app = TestApp::new();
+    let before = schema_of_contracts(&app);
+    let options = citytools::synthetic::SyntheticOptions {
+        authorities: 60,
+        // Larger than the table, so indexes and foreign keys are dropped and rebuilt.
+        contracts: 12_000,
+        seed: 3,
+    };
+    let report = citytools::synthetic::generate(&mut app.conn(), options).unwrap();
+    assert_eq!(report.contracts, 12_000);
+    assert_eq!(report.authorities_added, 27);
+    assert_eq!(
+        schema_of_contracts(&app),
+        before,
+        "indexes, keys and triggers are back"
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) AS value FROM contracts"),
+        709 + 12_000
+    );
+
+    // The rollups, rebuilt after the load, hold what the contracts say.
+    let summary = app.get("/api/v1/insights/summary").await.json();
+    assert_eq!(summary["contracts"], 12_709);
+    assert_eq!(summary["authorities"], 60);
+
+    // The same seed again replaces the synthetic set with the same contracts.
+    let titles = "SELECT md5(string_agg(title || borough_id || supplier_id || \
+                  coalesce(end_date::text, ''), ',' ORDER BY source_reference)) AS value \
+                  FROM contracts WHERE source_reference LIKE 'SYN-%'";
+    let first = app.column(titles);
+    citytools::synthetic::generate(&mut app.conn(), options).unwrap();
+    assert_eq!(app.column(titles), first);
+    assert_eq!(schema_of_contracts(&app), before);
+    assert_eq!(
+        app.get("/api/v1/insights/summary").await.json()["contracts"],
+        12_709
+    );
+}
