@@ -296,7 +296,8 @@ export CITYTOOLS_PID=$SERVICE_PID  # bench.py adds the service's memory to each 
 US=http://127.0.0.1:$PORT
 wait_ready "$US/readyz"
 for name in "${LISTS[@]}"; do
-  ours=$(curl -s --max-time 120 "$US${OURS[$name]}" | python3 -c "import json, sys; print(json.load(sys.stdin)['meta']['total'])")
+  # count=exact: the default total is exact only up to 1,000 matches (an estimate beyond).
+  ours=$(curl -s --max-time 120 "$US${OURS[$name]}&count=exact" | python3 -c "import json, sys; print(json.load(sys.stdin)['meta']['total'])")
   totals+=("$name-ours=$ours")
 done
 B record check totals "${totals[@]}" >> "$RESULTS_JSONL"
@@ -350,6 +351,24 @@ done
 log "get by id (random ids from $ID_MIN to $ID_MAX)"
 wrk_run citytools get-by-id "$US" "$API/contracts/{id}" "$THREADS" "$CONNECTIONS" "$DURATION" "$API/contracts/%d"
 wrk_run datasette get-by-id "$DS" "/bench/contracts/{id}.json" "$THREADS" "$CONNECTIONS" "$DURATION" "/bench/contracts/%d.json"
+
+# Deep paging: the same page of the unfiltered list (in id order) by page number, which skips
+# every earlier row, and by the cursor a client walking the pages would hold.
+DEEP_PAGE=${DEEP_PAGE:-2000}
+DEEP_AFTER=$(sql -c "SELECT id FROM contracts ORDER BY id OFFSET $(( (DEEP_PAGE - 1) * 50 - 1 )) LIMIT 1")
+DEEP_CURSOR=$(python3 -c "import base64, json, sys; print(base64.urlsafe_b64encode(json.dumps(['id', None, int(sys.argv[1])]).encode()).decode().rstrip('='))" "$DEEP_AFTER")
+OURS[deep-page]="$API/contracts?page=$DEEP_PAGE"
+OURS[deep-cursor]="$API/contracts?cursor=$DEEP_CURSOR"
+same=$(python3 - "$US${OURS[deep-page]}" "$US${OURS[deep-cursor]}" <<'PY'
+import json, sys, urllib.request
+ids = [[c["id"] for c in json.load(urllib.request.urlopen(url, timeout=120))["items"]] for url in sys.argv[1:]]
+print(int(ids[0] == ids[1] and len(ids[0]) == 50))
+PY
+)
+B record check deep-paging same_items="$same" page="$DEEP_PAGE" >> "$RESULTS_JSONL"
+log "deep paging, one client: page $DEEP_PAGE by number and by cursor, $INSIGHT_DURATION s each"
+wrk_run citytools deep-page "$US" "${OURS[deep-page]}" 1 1 "$INSIGHT_DURATION"
+wrk_run citytools deep-cursor "$US" "${OURS[deep-cursor]}" 1 1 "$INSIGHT_DURATION"
 
 log "CSV export of the contracts ending from $CSV_AFTER to $CSV_BEFORE, $CSV_RUNS runs each"
 csv_rows() { python3 -c "import csv, sys; print(sum(1 for _ in csv.reader(open(sys.argv[1], newline=''))) - 1)" "$1"; }

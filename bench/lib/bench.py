@@ -392,8 +392,9 @@ def report(results_file, captures_file, meta_file, out):
     if gen.get("contracts_copied_at_s") not in (None, ""):
         a, b = float(gen["contracts_copied_at_s"]), float(gen.get("links_copied_at_s") or 0)
         add(
-            f"| of which: generating and `COPY` of the contracts; `COPY` of their service areas; "
-            f"the rest (checks, `VACUUM ANALYZE`) | {a:.1f} s; {b - a:.1f} s; "
+            f"| of which: generating and `COPY` of the contracts; rebuilding the contracts' indexes "
+            f"and keys and `COPY` of their service areas; the rest (their indexes, checks, the "
+            f"insight rollups, `VACUUM ANALYZE`) | {a:.1f} s; {b - a:.1f} s; "
             f"{float(gen['seconds']) - b:.1f} s | |"
         )
     add(
@@ -468,9 +469,28 @@ def report(results_file, captures_file, meta_file, out):
         add(f"| Get by id (no target) | {fmt(ours['p99_ms'], 1)} ms | n/a | {ours['rps'] / ds['rps']:.2f} | n/a |")
     add("")
 
+    deep_page, deep_cursor = http.get(("citytools", "deep-page")), http.get(("citytools", "deep-cursor"))
+    if deep_page and deep_cursor:
+        check = other.get("deep-paging", {})
+        add("## Deep paging")
+        add("")
+        add(f"Page {check.get('page')} of the unfiltered list (50 contracts in id order), one client: by page")
+        add("number (`page=`, an offset that reads and skips every earlier contract) and by the cursor a")
+        add("client walking the pages holds (`cursor=`, a keyset read). Same 50 contracts both ways: "
+            + ("yes." if check.get("same_items") == 1 else "**no**."))
+        add("")
+        add("| request | req/s | p50 ms | p99 ms | load |")
+        add("|---|---:|---:|---:|---|")
+        for label, r in (("by page number", deep_page), ("by cursor", deep_cursor)):
+            add(f"| {label} | {fmt(r['rps'], 1)} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | {r['load']} |")
+        if deep_page["p50_ms"]:
+            add("")
+            add(f"The cursor answers in {deep_cursor['p50_ms'] / deep_page['p50_ms']:.4f} of the time (p50).")
+        add("")
+
     totals = other.get("totals", {})
     if totals:
-        add("Matching rows (`meta.total` of citytools, `filtered_table_rows_count` of Datasette):")
+        add("Matching rows (`meta.total` of citytools with `count=exact`, `filtered_table_rows_count` of Datasette):")
         add("")
         add("| workload | citytools | Datasette |")
         add("|---|---:|---:|")
