@@ -282,6 +282,17 @@ fn load_into<T>(
     Ok(loaded)
 }
 
+/// The insight rollups' per-row triggers, `ENABLE`d or `DISABLE`d (within the caller's
+/// transaction).
+fn set_rollup_triggers(conn: &mut PgConnection, action: &'static str) -> QueryResult<()> {
+    conn.batch_execute(&format!(
+        "ALTER TABLE contracts {action} TRIGGER contracts_rollup; \
+         ALTER TABLE contracts {action} TRIGGER contracts_rollup_update; \
+         ALTER TABLE contracts {action} TRIGGER contracts_rollup_delete; \
+         ALTER TABLE contract_service_areas {action} TRIGGER contract_service_areas_rollup"
+    ))
+}
+
 /// Adds authorities up to `count` and a synthetic contract set, replacing any earlier one.
 pub fn generate(
     conn: &mut PgConnection,
@@ -292,12 +303,7 @@ pub fn generate(
     conn.transaction(|conn| {
         // The insight rollups' per-row triggers are off for the load (in this transaction
         // only); one set-based rebuild at the end recomputes every total.
-        conn.batch_execute(
-            "ALTER TABLE contracts DISABLE TRIGGER contracts_rollup; \
-             ALTER TABLE contracts DISABLE TRIGGER contracts_rollup_update; \
-             ALTER TABLE contracts DISABLE TRIGGER contracts_rollup_delete; \
-             ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_rollup",
-        )?;
+        set_rollup_triggers(conn, "DISABLE")?;
         conn.batch_execute(
             "DELETE FROM contracts WHERE source = 'illustrative' AND source_reference LIKE 'SYN-%'",
         )?;
@@ -515,12 +521,7 @@ pub fn generate(
         conn.batch_execute(
             "SELECT setval(pg_get_serial_sequence('contracts', 'id'), (SELECT max(id) FROM contracts))",
         )?;
-        conn.batch_execute(
-            "ALTER TABLE contracts ENABLE TRIGGER contracts_rollup; \
-             ALTER TABLE contracts ENABLE TRIGGER contracts_rollup_update; \
-             ALTER TABLE contracts ENABLE TRIGGER contracts_rollup_delete; \
-             ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_rollup",
-        )?;
+        set_rollup_triggers(conn, "ENABLE")?;
         crate::queries::rollups::rebuild(conn)?;
         log::info!(
             "rebuilt the insight rollups in {:.1} s",

@@ -455,41 +455,9 @@ impl ContractFilter {
         self.apply(contracts::table.select(contracts::id).into_boxed())
     }
 
-    /// Whether the filter selects every contract. Destructured in full, so that a new filter
-    /// cannot be forgotten here.
+    /// Whether the filter selects every contract.
     pub fn is_unfiltered(&self) -> bool {
-        let ContractCriteria {
-            borough,
-            supplier,
-            system,
-            service_area,
-            ends_after,
-            ends_before,
-            active_on,
-            hosting,
-            procurement_route,
-            data_access,
-            source,
-            min_annual_value,
-            max_annual_value,
-            words,
-            within,
-        } = &self.criteria;
-        borough.is_empty()
-            && supplier.is_empty()
-            && system.is_empty()
-            && service_area.is_empty()
-            && ends_after.is_none()
-            && ends_before.is_none()
-            && active_on.is_none()
-            && hosting.is_empty()
-            && procurement_route.is_empty()
-            && data_access.is_empty()
-            && source.is_empty()
-            && min_annual_value.is_none()
-            && max_annual_value.is_none()
-            && words.is_empty()
-            && within.is_none()
+        self.dimensions() == Some(Dimensions::default())
     }
 
     /// The service areas the filter names (groups expanded), or None when it names none.

@@ -93,6 +93,17 @@ impl Totals {
         }
     }
 
+    /// The borough-and-supplier totals, summed with `sums`.
+    fn by_borough_and_supplier(dimensions: &Dimensions, sums: &str) -> Totals {
+        Totals::new(
+            BOROUGH_SUPPLIER,
+            dimensions,
+            BY_BOROUGH_SUPPLIER,
+            "borough_id, supplier_id",
+            sums,
+        )
+    }
+
     /// The totals followed by `select` (which reads `t`), with the key values bound.
     fn query(self, select: &str) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
         let mut query = sql_query(format!("{}{select}", self.sql)).into_boxed::<Pg>();
@@ -135,11 +146,8 @@ pub fn ratings_by_borough(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
 ) -> QueryResult<Vec<BoroughRatings>> {
-    let rows: Vec<RatingsRow> = Totals::new(
-        BOROUGH_SUPPLIER,
+    let rows: Vec<RatingsRow> = Totals::by_borough_and_supplier(
         dimensions,
-        BY_BOROUGH_SUPPLIER,
-        "borough_id, supplier_id",
         "sum(contracts) AS contracts, sum(satisfaction_sum) AS ss, sum(satisfaction_n) AS sn, \
          sum(value_for_money_sum) AS vs, sum(value_for_money_n) AS vn",
     )
@@ -186,11 +194,8 @@ pub fn data_access_by_supplier(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
 ) -> QueryResult<Vec<SupplierDataAccess>> {
-    let rows: Vec<DataAccessRow> = Totals::new(
-        BOROUGH_SUPPLIER,
+    let rows: Vec<DataAccessRow> = Totals::by_borough_and_supplier(
         dimensions,
-        BY_BOROUGH_SUPPLIER,
-        "borough_id, supplier_id",
         "sum(contracts) AS contracts, sum(data_included) AS included, \
          sum(data_charged) AS charged, sum(data_unavailable) AS unavailable, \
          sum(data_unknown) AS unknown",
@@ -234,11 +239,8 @@ struct CountRow {
 }
 
 pub fn counts(conn: &mut PgConnection, dimensions: &Dimensions) -> QueryResult<Counts> {
-    let totals: CountsRow = Totals::new(
-        BOROUGH_SUPPLIER,
+    let totals: CountsRow = Totals::by_borough_and_supplier(
         dimensions,
-        BY_BOROUGH_SUPPLIER,
-        "borough_id, supplier_id",
         "sum(contracts) AS contracts",
     )
     .query(
@@ -278,11 +280,8 @@ pub fn top_suppliers(
     dimensions: &Dimensions,
     top: i64,
 ) -> QueryResult<Vec<SupplierCount>> {
-    let rows: Vec<SupplierCountRow> = Totals::new(
-        BOROUGH_SUPPLIER,
+    let rows: Vec<SupplierCountRow> = Totals::by_borough_and_supplier(
         dimensions,
-        BY_BOROUGH_SUPPLIER,
-        "borough_id, supplier_id",
         "sum(contracts) AS contracts",
     )
     .query(&format!(
@@ -414,11 +413,8 @@ pub fn footprint(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
 ) -> QueryResult<Vec<BoroughFootprint>> {
-    let boroughs: Vec<FootprintRow> = Totals::new(
-        BOROUGH_SUPPLIER,
+    let boroughs: Vec<FootprintRow> = Totals::by_borough_and_supplier(
         dimensions,
-        BY_BOROUGH_SUPPLIER,
-        "borough_id, supplier_id",
         "sum(contracts) AS contracts",
     )
     .query(
