@@ -282,6 +282,16 @@ fn load_into<T>(
     Ok(loaded)
 }
 
+/// A generated contract's service area, with the contract's values its row carries.
+struct AreaLink {
+    contract_id: i64,
+    product: usize,
+    area: usize,
+    borough: String,
+    end: NaiveDate,
+    annual_pence: u64,
+}
+
 /// The insight rollups' per-row triggers, `ENABLE`d or `DISABLE`d (within the caller's
 /// transaction).
 fn set_rollup_triggers(conn: &mut PgConnection, action: &'static str) -> QueryResult<()> {
@@ -382,7 +392,7 @@ pub fn generate(
             .unwrap_or(0)
             + 1;
         let decade_start = NaiveDate::from_ymd_opt(2021, 1, 1).expect("date");
-        let area_links: RefCell<Vec<(i64, usize, usize)>> = RefCell::new(Vec::new());
+        let area_links: RefCell<Vec<AreaLink>> = RefCell::new(Vec::new());
         let rng = RefCell::new(rng);
         let copy = diesel::copy_from(contracts::table)
             .from_raw_data(
@@ -429,9 +439,6 @@ pub fn generate(
                         }
                         .min(product.areas.len());
                         let first_area = rng.random_range(0..product.areas.len());
-                        for k in 0..area_count {
-                            links.push((id, product_index, (first_area + k) % product.areas.len()));
-                        }
                         let end = decade_start + Days::new(rng.random_range(0..3652));
                         let years = rng.random_range(2..=7u32);
                         let start = end.checked_sub_months(Months::new(12 * years)).unwrap_or(end);
@@ -440,6 +447,16 @@ pub fn generate(
                             .then(|| end.checked_add_months(Months::new(12 * rng.random_range(1..=2u32))))
                             .flatten();
                         let annual_pence: u64 = (5_000.0 * 180f64.powf(rng.random::<f64>()) * 100.0) as u64;
+                        for k in 0..area_count {
+                            links.push(AreaLink {
+                                contract_id: id,
+                                product: product_index,
+                                area: (first_area + k) % product.areas.len(),
+                                borough: borough.clone(),
+                                end,
+                                annual_pence,
+                            });
+                        }
                         let route = weighted(&mut *rng, &ROUTES);
                         let framework = (route == "framework").then(|| FRAMEWORKS[rng.random_range(0..FRAMEWORKS.len())]);
                         let rated = *surveyed && rng.random_bool(0.8);
@@ -484,16 +501,33 @@ pub fn generate(
         // The per-row check that links name areas, not groups, is replaced by one set-based
         // check below: the generator only uses systems' areas.
         load_into(conn, "contract_service_areas", link_count, |conn| {
+            // The contract's values are written with each row, in place of the per-row copy.
             conn.batch_execute(
-                "ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_area",
+                "ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_area; \
+                 ALTER TABLE contract_service_areas DISABLE TRIGGER contract_service_areas_copy",
             )?;
             diesel::copy_from(contract_service_areas::table)
                 .from_raw_data(
-                    (contract_service_areas::contract_id, contract_service_areas::service_area_id),
+                    (
+                        contract_service_areas::contract_id,
+                        contract_service_areas::service_area_id,
+                        contract_service_areas::end_date,
+                        contract_service_areas::borough_id,
+                        contract_service_areas::annual_value_gbp,
+                    ),
                     |out: &mut dyn Write| -> QueryResult<()> {
-                        for (id, product, area) in &links {
-                            writeln!(out, "{id},{}", products[*product].areas[*area])
-                                .map_err(io_error)?;
+                        for link in &links {
+                            writeln!(
+                                out,
+                                "{},{},{},{},{}.{:02}",
+                                link.contract_id,
+                                products[link.product].areas[link.area],
+                                link.end,
+                                link.borough,
+                                link.annual_pence / 100,
+                                link.annual_pence % 100
+                            )
+                            .map_err(io_error)?;
                         }
                         Ok(())
                     },
@@ -501,7 +535,8 @@ pub fn generate(
                 .with_format(CopyFormat::Csv)
                 .execute(conn)?;
             conn.batch_execute(
-                "ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_area",
+                "ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_area; \
+                 ALTER TABLE contract_service_areas ENABLE TRIGGER contract_service_areas_copy",
             )?;
             log::info!(
                 "copied {link_count} contract service areas in {:.1} s",

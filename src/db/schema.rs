@@ -50,6 +50,9 @@ diesel::table! {
     contract_service_areas (contract_id, service_area_id) {
         contract_id -> Int8,
         service_area_id -> Text,
+        end_date -> Nullable<Date>,
+        borough_id -> Text,
+        annual_value_gbp -> Nullable<Numeric>,
     }
 }
 

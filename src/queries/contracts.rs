@@ -864,6 +864,23 @@ impl ContractFilter {
     }
 }
 
+impl ContractFilter {
+    /// The end-date window (`ends_after`, `ends_before`) and the [`Dimensions`], when the
+    /// filter narrows by nothing else.
+    pub fn end_window(&self) -> Option<(Option<NaiveDate>, Option<NaiveDate>, Dimensions)> {
+        let mut rest = self.clone();
+        rest.criteria.ends_after = None;
+        rest.criteria.ends_before = None;
+        rest.dimensions().map(|dimensions| {
+            (
+                self.criteria.ends_after,
+                self.criteria.ends_before,
+                dimensions,
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Nullable, Numeric, SmallInt, Text};
 
-use super::contracts::ContractFilter;
+use super::contracts::{ContractFilter, Dimensions};
 use super::rollups::{self, BY_AREA_SUPPLIER_BOROUGH, BY_BOROUGH, BY_BOROUGH_SUPPLIER};
 use crate::db::schema::{contract_service_areas, contracts};
 
@@ -91,6 +91,90 @@ pub struct AreaTotals {
 }
 
 pub fn totals_by_area(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<AreaTotals>> {
+    match filter.end_window() {
+        Some((after, before, dimensions))
+            if dimensions.suppliers.is_none() && dimensions.systems.is_none() =>
+        {
+            totals_by_area_in_window(conn, after, before, &dimensions)
+        }
+        _ => totals_by_area_from_contracts(conn, filter),
+    }
+}
+
+#[derive(QueryableByName)]
+struct AreaTotalsRow {
+    #[diesel(sql_type = Text)]
+    service_area_id: String,
+    #[diesel(sql_type = BigInt)]
+    contracts: i64,
+    #[diesel(sql_type = BigInt)]
+    boroughs: i64,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    annual_value_gbp: Option<BigDecimal>,
+}
+
+/// [`totals_by_area`] for a filter of an end-date window, boroughs and areas only: one range
+/// scan of the service-area rows, which carry their contract's end date, borough and value.
+pub fn totals_by_area_in_window(
+    conn: &mut PgConnection,
+    after: Option<NaiveDate>,
+    before: Option<NaiveDate>,
+    dimensions: &Dimensions,
+) -> QueryResult<Vec<AreaTotals>> {
+    let mut conditions = vec!["true".to_owned()];
+    let mut binds = 0;
+    let mut next = || {
+        binds += 1;
+        binds
+    };
+    if after.is_some() {
+        conditions.push(format!("end_date >= ${}", next()));
+    }
+    if before.is_some() {
+        conditions.push(format!("end_date <= ${}", next()));
+    }
+    if dimensions.service_areas.is_some() {
+        conditions.push(format!("service_area_id = ANY(${})", next()));
+    }
+    if dimensions.boroughs.is_some() {
+        conditions.push(format!("borough_id = ANY(${})", next()));
+    }
+    // Per (area, borough) first, so that distinct boroughs are a count of groups.
+    let mut query = diesel::sql_query(format!(
+        "SELECT service_area_id, sum(contracts)::int8 AS contracts, count(*) AS boroughs, \
+         sum(annual_value_gbp) AS annual_value_gbp \
+         FROM (SELECT service_area_id, borough_id, count(*) AS contracts, \
+         sum(annual_value_gbp) AS annual_value_gbp FROM contract_service_areas \
+         WHERE {} GROUP BY 1, 2) t GROUP BY 1 ORDER BY 1",
+        conditions.join(" AND ")
+    ))
+    .into_boxed::<Pg>();
+    for day in [after, before].into_iter().flatten() {
+        query = query.bind::<Date, _>(day);
+    }
+    for ids in [&dimensions.service_areas, &dimensions.boroughs]
+        .into_iter()
+        .flatten()
+    {
+        query = query.bind::<Array<Text>, _>(ids.clone());
+    }
+    let rows: Vec<AreaTotalsRow> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AreaTotals {
+            service_area_id: r.service_area_id,
+            contracts: r.contracts,
+            boroughs: r.boroughs,
+            annual_value_gbp: r.annual_value_gbp,
+        })
+        .collect())
+}
+
+/// [`totals_by_area`] over the contracts, for any filter.
+pub fn totals_by_area_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<Vec<AreaTotals>> {
