@@ -209,7 +209,7 @@ pub async fn get_system(
     params(("id" = String, Path, description = "The system's id", example = "civica-openrevenues"), ContractQuery),
     responses(
         (status = 200, description = "A page of the system's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
-         headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+         headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
         (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
