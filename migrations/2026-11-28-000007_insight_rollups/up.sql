@@ -140,9 +140,16 @@ CREATE TRIGGER contract_service_areas_rollup AFTER INSERT OR UPDATE OR DELETE ON
     FOR EACH ROW EXECUTE FUNCTION contract_service_areas_rollup();
 
 -- Folds the deltas into the totals. Compactions take turns (an advisory lock), and each moves
--- only the deltas it deleted, so deltas appended meanwhile wait for the next one.
+-- only the deltas it deleted, so deltas appended meanwhile wait for the next one. With no
+-- deltas it returns at once, so calling it often costs nothing while nobody writes.
 CREATE FUNCTION rollup_compact() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM rollup_borough_supplier_delta)
+        AND NOT EXISTS (SELECT 1 FROM rollup_borough_system_delta)
+        AND NOT EXISTS (SELECT 1 FROM rollup_borough_quarter_delta)
+        AND NOT EXISTS (SELECT 1 FROM rollup_area_supplier_borough_delta) THEN
+        RETURN;
+    END IF;
     PERFORM pg_advisory_xact_lock(7306916068379881075);
     WITH moved AS (DELETE FROM rollup_borough_supplier_delta RETURNING *)
     INSERT INTO rollup_borough_supplier AS r
