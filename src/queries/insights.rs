@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Nullable, Numeric, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, Date, Double, Nullable, Numeric, SmallInt, Text};
 
 use super::contracts::{ContractFilter, Dimensions};
 use super::rollups::{self, BY_AREA_SUPPLIER_BOROUGH, BY_BOROUGH, BY_BOROUGH_SUPPLIER};
@@ -82,11 +82,16 @@ pub fn group_members(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Gr
 }
 
 /// Contracts, distinct boroughs and annual value of matching contracts, per service area.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Read by position from the contracts, by name from the rollups.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct AreaTotals {
+    #[diesel(sql_type = Text)]
     pub service_area_id: String,
+    #[diesel(sql_type = BigInt)]
     pub contracts: i64,
+    #[diesel(sql_type = BigInt)]
     pub boroughs: i64,
+    #[diesel(sql_type = Nullable<Numeric>)]
     pub annual_value_gbp: Option<BigDecimal>,
 }
 
@@ -102,18 +107,6 @@ pub fn totals_by_area(
         }
         _ => totals_by_area_from_contracts(conn, filter),
     }
-}
-
-#[derive(QueryableByName)]
-struct AreaTotalsRow {
-    #[diesel(sql_type = Text)]
-    service_area_id: String,
-    #[diesel(sql_type = BigInt)]
-    contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    boroughs: i64,
-    #[diesel(sql_type = Nullable<Numeric>)]
-    annual_value_gbp: Option<BigDecimal>,
 }
 
 /// [`totals_by_area`] for a filter of an end-date window, boroughs and areas only: one range
@@ -161,16 +154,7 @@ pub fn totals_by_area_in_window(
     {
         query = query.bind::<Array<Text>, _>(ids.clone());
     }
-    let rows: Vec<AreaTotalsRow> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AreaTotals {
-            service_area_id: r.service_area_id,
-            contracts: r.contracts,
-            boroughs: r.boroughs,
-            annual_value_gbp: r.annual_value_gbp,
-        })
-        .collect())
+    query.load(conn)
 }
 
 /// [`totals_by_area`] over the contracts, for any filter.
@@ -295,12 +279,18 @@ pub fn footprint(
 }
 
 /// One supplier's contracts and boroughs within one service area.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Read by position from the contracts, by name from the rollups.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct AreaSupplier {
+    #[diesel(sql_type = Text)]
     pub service_area_id: String,
+    #[diesel(sql_type = Text)]
     pub supplier_id: String,
+    #[diesel(sql_type = Text)]
     pub supplier_name: String,
+    #[diesel(sql_type = BigInt)]
     pub contracts: i64,
+    #[diesel(sql_type = BigInt)]
     pub boroughs: i64,
 }
 
@@ -337,11 +327,16 @@ pub fn suppliers_by_area_from_contracts(
 }
 
 /// Contract counts, distinct boroughs and annual value of contracts ending in each period.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Read by position from the contracts, by name from the rollups.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct PeriodTotals {
+    #[diesel(sql_type = Date)]
     pub period_start: NaiveDate,
+    #[diesel(sql_type = BigInt)]
     pub contracts: i64,
+    #[diesel(sql_type = BigInt)]
     pub boroughs: i64,
+    #[diesel(sql_type = Nullable<Numeric>)]
     pub annual_value_gbp: Option<BigDecimal>,
 }
 
@@ -367,13 +362,20 @@ pub fn expiry_timeline_from_contracts(
 }
 
 /// Per borough: distinct suppliers, contracts and the mean ratings (over rated contracts).
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Read by position from the contracts, by name from the rollups.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct BoroughRatings {
+    #[diesel(sql_type = Text)]
     pub borough_id: String,
+    #[diesel(sql_type = Text)]
     pub borough_name: String,
+    #[diesel(sql_type = BigInt)]
     pub suppliers: i64,
+    #[diesel(sql_type = BigInt)]
     pub contracts: i64,
+    #[diesel(sql_type = Nullable<Double>)]
     pub mean_satisfaction: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
     pub mean_value_for_money: Option<f64>,
 }
 
@@ -397,14 +399,22 @@ pub fn ratings_by_borough_from_contracts(
 }
 
 /// Per supplier: contracts by data_access value.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Read by position from the contracts, by name from the rollups.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct SupplierDataAccess {
+    #[diesel(sql_type = Text)]
     pub supplier_id: String,
+    #[diesel(sql_type = Text)]
     pub supplier_name: String,
+    #[diesel(sql_type = BigInt)]
     pub contracts: i64,
+    #[diesel(sql_type = BigInt)]
     pub included: i64,
+    #[diesel(sql_type = BigInt)]
     pub charged: i64,
+    #[diesel(sql_type = BigInt)]
     pub unavailable: i64,
+    #[diesel(sql_type = BigInt)]
     pub unknown: i64,
 }
 
@@ -453,10 +463,14 @@ pub fn counts_from_contracts(
 }
 
 /// A supplier and how many matching contracts it holds.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Read by position from the contracts, by name from the rollups.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct SupplierCount {
+    #[diesel(sql_type = Text)]
     pub supplier_id: String,
+    #[diesel(sql_type = Text)]
     pub supplier_name: String,
+    #[diesel(sql_type = BigInt)]
     pub contracts: i64,
 }
 

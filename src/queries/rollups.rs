@@ -7,13 +7,11 @@
 
 use std::collections::HashMap;
 
-use bigdecimal::BigDecimal;
-use chrono::NaiveDate;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_query;
-use diesel::sql_types::{Array, BigInt, Date, Double, Nullable, Numeric, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 
 use super::contracts::{ContractFilter, Dimensions};
 use super::insights::{
@@ -126,27 +124,11 @@ pub const BY_BOROUGH: &[Key] = &[Key::Borough];
 /// The keys of the service-area totals.
 pub const BY_AREA_SUPPLIER_BOROUGH: &[Key] = &[Key::ServiceArea, Key::Supplier, Key::Borough];
 
-#[derive(QueryableByName)]
-struct RatingsRow {
-    #[diesel(sql_type = Text)]
-    borough_id: String,
-    #[diesel(sql_type = Text)]
-    borough_name: String,
-    #[diesel(sql_type = BigInt)]
-    suppliers: i64,
-    #[diesel(sql_type = BigInt)]
-    contracts: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    mean_satisfaction: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    mean_value_for_money: Option<f64>,
-}
-
 pub fn ratings_by_borough(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
 ) -> QueryResult<Vec<BoroughRatings>> {
-    let rows: Vec<RatingsRow> = Totals::by_borough_and_supplier(
+    Totals::by_borough_and_supplier(
         dimensions,
         "sum(contracts) AS contracts, sum(satisfaction_sum) AS ss, sum(satisfaction_n) AS sn, \
          sum(value_for_money_sum) AS vs, sum(value_for_money_n) AS vn",
@@ -158,43 +140,14 @@ pub fn ratings_by_borough(
          (sum(vs) / nullif(sum(vn), 0))::float8 AS mean_value_for_money \
          FROM t GROUP BY borough_id ORDER BY borough_id",
     )
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| BoroughRatings {
-            borough_id: r.borough_id,
-            borough_name: r.borough_name,
-            suppliers: r.suppliers,
-            contracts: r.contracts,
-            mean_satisfaction: r.mean_satisfaction,
-            mean_value_for_money: r.mean_value_for_money,
-        })
-        .collect())
-}
-
-#[derive(QueryableByName)]
-struct DataAccessRow {
-    #[diesel(sql_type = Text)]
-    supplier_id: String,
-    #[diesel(sql_type = Text)]
-    supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    included: i64,
-    #[diesel(sql_type = BigInt)]
-    charged: i64,
-    #[diesel(sql_type = BigInt)]
-    unavailable: i64,
-    #[diesel(sql_type = BigInt)]
-    unknown: i64,
+    .load(conn)
 }
 
 pub fn data_access_by_supplier(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
 ) -> QueryResult<Vec<SupplierDataAccess>> {
-    let rows: Vec<DataAccessRow> = Totals::by_borough_and_supplier(
+    Totals::by_borough_and_supplier(
         dimensions,
         "sum(contracts) AS contracts, sum(data_included) AS included, \
          sum(data_charged) AS charged, sum(data_unavailable) AS unavailable, \
@@ -207,19 +160,7 @@ pub fn data_access_by_supplier(
          sum(unknown)::int8 AS unknown \
          FROM t GROUP BY supplier_id ORDER BY supplier_id",
     )
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SupplierDataAccess {
-            supplier_id: r.supplier_id,
-            supplier_name: r.supplier_name,
-            contracts: r.contracts,
-            included: r.included,
-            charged: r.charged,
-            unavailable: r.unavailable,
-            unknown: r.unknown,
-        })
-        .collect())
+    .load(conn)
 }
 
 #[derive(QueryableByName)]
@@ -265,22 +206,12 @@ pub fn counts(conn: &mut PgConnection, dimensions: &Dimensions) -> QueryResult<C
     })
 }
 
-#[derive(QueryableByName)]
-struct SupplierCountRow {
-    #[diesel(sql_type = Text)]
-    supplier_id: String,
-    #[diesel(sql_type = Text)]
-    supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    contracts: i64,
-}
-
 pub fn top_suppliers(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
     top: i64,
 ) -> QueryResult<Vec<SupplierCount>> {
-    let rows: Vec<SupplierCountRow> = Totals::by_borough_and_supplier(
+    Totals::by_borough_and_supplier(
         dimensions,
         "sum(contracts) AS contracts",
     )
@@ -289,27 +220,7 @@ pub fn top_suppliers(
          sum(contracts)::int8 AS contracts \
          FROM t GROUP BY supplier_id ORDER BY 3 DESC, supplier_id LIMIT {top}"
     ))
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SupplierCount {
-            supplier_id: r.supplier_id,
-            supplier_name: r.supplier_name,
-            contracts: r.contracts,
-        })
-        .collect())
-}
-
-#[derive(QueryableByName)]
-struct PeriodRow {
-    #[diesel(sql_type = Date)]
-    period_start: NaiveDate,
-    #[diesel(sql_type = BigInt)]
-    contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    boroughs: i64,
-    #[diesel(sql_type = Nullable<Numeric>)]
-    annual_value_gbp: Option<BigDecimal>,
+    .load(conn)
 }
 
 /// `unit` is `quarter` or `year` (checked by the caller's type, never free text).
@@ -319,7 +230,7 @@ pub fn expiry_timeline(
     unit: &'static str,
 ) -> QueryResult<Vec<PeriodTotals>> {
     // Per (borough, period) first, so that a borough counts once in a year of four quarters.
-    let rows: Vec<PeriodRow> = Totals::new(
+    Totals::new(
         BOROUGH_QUARTER,
         dimensions,
         BY_BOROUGH,
@@ -333,37 +244,14 @@ pub fn expiry_timeline(
          CASE WHEN sum(annual_values) > 0 THEN sum(annual_value) END AS annual_value_gbp \
          FROM t GROUP BY 1 ORDER BY 1"
     ))
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PeriodTotals {
-            period_start: r.period_start,
-            contracts: r.contracts,
-            boroughs: r.boroughs,
-            annual_value_gbp: r.annual_value_gbp,
-        })
-        .collect())
-}
-
-#[derive(QueryableByName)]
-struct AreaSupplierRow {
-    #[diesel(sql_type = Text)]
-    service_area_id: String,
-    #[diesel(sql_type = Text)]
-    supplier_id: String,
-    #[diesel(sql_type = Text)]
-    supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    boroughs: i64,
+    .load(conn)
 }
 
 pub fn suppliers_by_area(
     conn: &mut PgConnection,
     dimensions: &Dimensions,
 ) -> QueryResult<Vec<AreaSupplier>> {
-    let rows: Vec<AreaSupplierRow> = Totals::new(
+    Totals::new(
         AREA_SUPPLIER_BOROUGH,
         dimensions,
         BY_AREA_SUPPLIER_BOROUGH,
@@ -376,17 +264,7 @@ pub fn suppliers_by_area(
          sum(contracts)::int8 AS contracts, count(*) AS boroughs \
          FROM t GROUP BY service_area_id, supplier_id ORDER BY service_area_id, 4 DESC, supplier_id",
     )
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AreaSupplier {
-            service_area_id: r.service_area_id,
-            supplier_id: r.supplier_id,
-            supplier_name: r.supplier_name,
-            contracts: r.contracts,
-            boroughs: r.boroughs,
-        })
-        .collect())
+    .load(conn)
 }
 
 #[derive(QueryableByName)]
