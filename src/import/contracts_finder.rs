@@ -94,12 +94,7 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
         source_url: columns.has("links"),
         ..Provided::default()
     };
-    let mut parsed = Parsed {
-        read: table.rows.len(),
-        records: table.rows.len(),
-        columns: columns.used.clone(),
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::for_table(table.rows.len(), columns.used.clone());
     for (row, record) in &table.rows {
         let cell = |field: &str| columns.get(record, field);
         let Some(borough) = ctx.authorities.by_name(cell("buyer")).map(str::to_owned) else {

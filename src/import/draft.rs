@@ -174,6 +174,16 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// Nothing found yet in a table of `rows` records whose columns were read as `columns`.
+    pub fn for_table(rows: usize, columns: Vec<ColumnUse>) -> Parsed {
+        Parsed {
+            read: rows,
+            records: rows,
+            columns,
+            ..Parsed::default()
+        }
+    }
+
     pub fn skip(&mut self, reason: SkipReason) {
         *self.skipped.entry(reason).or_default() += 1;
     }
@@ -275,6 +285,18 @@ impl RowCheck {
             self.warn(field, text, "not an http or https URL; left out");
             None
         }
+    }
+
+    /// A row's `start_date`, `end_date` and `max_end_date` cells, each read and their order
+    /// checked.
+    pub fn contract_dates<'r>(
+        &mut self,
+        cell: impl Fn(&str) -> &'r str,
+    ) -> (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>) {
+        const FIELDS: [&str; 3] = ["start_date", "end_date", "max_end_date"];
+        let [start, end, max_end] = FIELDS.map(|field| self.date(field, cell(field)));
+        self.date_order(start, end, max_end, FIELDS);
+        (start, end, max_end)
     }
 
     /// Checks the order of the dates: start, then end, then the end with every extension.

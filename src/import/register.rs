@@ -338,12 +338,7 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
         source_url: columns.has("source_url"),
         ..Provided::default()
     };
-    let mut parsed = Parsed {
-        read: table.rows.len(),
-        records: table.rows.len(),
-        columns: columns.used.clone(),
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::for_table(table.rows.len(), columns.used.clone());
     for (row, record) in &table.rows {
         let cell = |field: &str| columns.get(record, field);
         let title = match cell("title") {
@@ -395,15 +390,7 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
                 }
             }
         });
-        let start = check.date("start_date", cell("start_date"));
-        let end = check.date("end_date", cell("end_date"));
-        let max_end = check.date("max_end_date", cell("max_end_date"));
-        check.date_order(
-            start,
-            end,
-            max_end,
-            ["start_date", "end_date", "max_end_date"],
-        );
+        let (start, end, max_end) = check.contract_dates(cell);
         let annual = check.money("annual_value", cell("annual_value"));
         let total = check.money("total_value", cell("total_value"));
         let framework = Some(cell("framework_name").to_owned()).filter(|f| !f.is_empty());

@@ -112,12 +112,7 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
         development_confidence: columns.has("development_confidence"),
         notes: columns.has("notes"),
     };
-    let mut parsed = Parsed {
-        read: table.rows.len(),
-        records: table.rows.len(),
-        columns: columns.used.clone(),
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::for_table(table.rows.len(), columns.used.clone());
     for (row, record) in &table.rows {
         let cell = |field: &str| columns.get(record, field);
         if cell("reference").eq_ignore_ascii_case(EXAMPLE_REFERENCE) {
@@ -253,15 +248,7 @@ fn read_row(
     areas.sort();
     areas.dedup();
 
-    let start = check.date("start_date", cell("start_date"));
-    let end = check.date("end_date", cell("end_date"));
-    let max_end = check.date("max_end_date", cell("max_end_date"));
-    check.date_order(
-        start,
-        end,
-        max_end,
-        ["start_date", "end_date", "max_end_date"],
-    );
+    let (start, end, max_end) = check.contract_dates(cell);
     let annual = check.money("annual_value_gbp", cell("annual_value_gbp"));
     let total = check.money("total_value_gbp", cell("total_value_gbp"));
     let hosting = closed::<Hosting>(check, "hosting", cell("hosting"), Hosting::NAMES);
