@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Service;
 use actix_web::http::header::HeaderValue;
-use actix_web::{web, App, HttpRequest, HttpResponse};
+use actix_web::{web, App, HttpResponse};
 use futures_util::future::Either;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDocument;
@@ -133,7 +133,7 @@ pub fn build_app(
     app.app_data(web::Data::new(pool))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
-        .default_service(web::to(no_route))
+        .default_service(web::to(api::method_not_allowed))
         .wrap_fn(move |req, service| {
             let refusal = limiter.as_ref().and_then(|limiter| {
                 if !guard::is_write(req.method()) || !req.path().starts_with("/api/") {
@@ -187,32 +187,6 @@ pub fn build_app(
                 .add(("Cross-Origin-Resource-Policy", "cross-origin")),
         )
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
-}
-
-async fn no_route(req: HttpRequest) -> HttpResponse {
-    // A documented path asked with another method is a 405 naming the methods it takes.
-    if let Some(allowed) = api::allowed_methods(req.path()) {
-        let mut response = problem_response(Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!(
-                "{} is not allowed on {}; it takes {allowed}",
-                req.method(),
-                req.path()
-            ),
-        ));
-        if let Ok(value) = HeaderValue::from_str(&allowed) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        return response;
-    }
-    problem_response(Problem::new(
-        StatusCode::NOT_FOUND,
-        format!(
-            "no route for {} {}; see /docs for the API",
-            req.method(),
-            req.path()
-        ),
-    ))
 }
 
 /// Gives every error response that is not already a problem (405s from the router, payload

@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable, Text};
 
 use crate::db::schema::{contract_service_areas, contracts};
 use crate::models::{Contract, ContractServiceArea, NewContract};
-use crate::queries::contracts::ContractRecord;
+use crate::queries::contracts::{record_selection, ContractRecord};
 
 /// Rows per multi-row INSERT: 21 columns each, well under PostgreSQL's 65,535 parameters.
 const BATCH: usize = 1000;
@@ -146,18 +144,7 @@ pub fn records(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64,
     for chunk in ids.chunks(BATCH) {
         let rows: Vec<ContractRecord> = contracts::table
             .filter(contracts::id.eq_any(chunk))
-            .select((
-                Contract::as_select(),
-                sql::<Array<Text>>(
-                    "ARRAY(SELECT csa.service_area_id FROM contract_service_areas csa \
-                     WHERE csa.contract_id = contracts.id ORDER BY 1)",
-                ),
-                sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
-                sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
-                sql::<Nullable<Text>>(
-                    "(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)",
-                ),
-            ))
+            .select(record_selection())
             .load(conn)?;
         found.extend(rows.into_iter().map(|r| (r.contract.id, r)));
     }

@@ -658,7 +658,7 @@ impl ContractFilter {
     }
 }
 
-type RecordSelection = (
+pub(crate) type RecordSelection = (
     diesel::helper_types::AsSelect<Contract, Pg>,
     diesel::expression::SqlLiteral<Array<Text>>,
     diesel::expression::SqlLiteral<Text>,
@@ -666,7 +666,8 @@ type RecordSelection = (
     diesel::expression::SqlLiteral<Nullable<Text>>,
 );
 
-fn record_selection() -> RecordSelection {
+/// What a listing shows of a contract: the row, its service areas and the names beside it.
+pub(crate) fn record_selection() -> RecordSelection {
     (
         Contract::as_select(),
         sql::<Array<Text>>(
