@@ -100,25 +100,7 @@ pub enum Caller {
     Key(KeyHolder),
 }
 
-/// Who made a write, as the change log records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub kind: &'static str,
-    pub key_id: Option<i64>,
-    pub name: String,
-}
-
-impl Actor {
-    /// A write from the command line.
-    pub fn cli(what: &str) -> Actor {
-        let user = std::env::var("USER").unwrap_or_else(|_| "unknown user".into());
-        Actor {
-            kind: "cli",
-            key_id: None,
-            name: format!("citytools {what} ({user})"),
-        }
-    }
-}
+pub use crate::changelog::Actor;
 
 impl Caller {
     /// Whether this caller may see satisfaction, value for money, confidence and notes.

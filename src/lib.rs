@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod changelog;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -11,5 +12,6 @@ pub mod import;
 pub mod insights;
 pub mod models;
 pub mod queries;
+pub mod representations;
 pub mod seed;
 pub mod synthetic;

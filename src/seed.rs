@@ -62,31 +62,35 @@ impl Added {
     /// Logs every added row in the change log, as the API would show it, so that a dashboard
     /// following the change feed from the start sees the seeded data too.
     fn log(&self, conn: &mut PgConnection) -> Result<(), SeedError> {
-        use crate::api;
-        use crate::queries::changes::{self, Resource};
-        let actor = crate::auth::Actor::cli("seed");
-        let fail = |e: crate::error::ApiError| SeedError::Log(e.to_string());
-        let log = |conn: &mut PgConnection, resource, id: &str, after: serde_json::Value| {
-            changes::record(conn, &actor, resource, id, None, Some(&after)).map(|_| ())
+        use crate::changelog::{self, Actor, Resource};
+        use crate::representations as wire;
+        let actor = Actor::cli("seed");
+        let log = |conn: &mut PgConnection,
+                   resource,
+                   id: &str,
+                   after: Option<serde_json::Value>| {
+            let after = after.ok_or_else(|| SeedError::Log(format!("{resource} {id} vanished")))?;
+            changelog::record(conn, &actor, resource, id, None, Some(&after))?;
+            Ok::<(), SeedError>(())
         };
         for id in &self.boroughs {
-            let after = api::boroughs::current(conn, id).map_err(fail)?;
+            let after = wire::borough::current(conn, id)?;
             log(conn, Resource::Boroughs, id, after)?;
         }
         for id in &self.service_areas {
-            let after = api::service_areas::current(conn, id).map_err(fail)?;
+            let after = wire::service_area::current(conn, id)?;
             log(conn, Resource::ServiceAreas, id, after)?;
         }
         for id in &self.suppliers {
-            let after = api::suppliers::current(conn, id).map_err(fail)?;
+            let after = wire::supplier::current(conn, id)?;
             log(conn, Resource::Suppliers, id, after)?;
         }
         for id in &self.systems {
-            let after = api::systems::current(conn, id).map_err(fail)?;
+            let after = wire::system::current(conn, id)?;
             log(conn, Resource::Systems, id, after)?;
         }
         for id in &self.contracts {
-            let after = api::contracts::current(conn, *id).map_err(fail)?;
+            let after = wire::contract::current(conn, *id)?;
             log(conn, Resource::Contracts, &id.to_string(), after)?;
         }
         Ok(())

@@ -23,7 +23,7 @@ use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::models::{self, BoroughKind};
 use crate::queries::boroughs::{self as query, BoroughFilter, BoroughSortKey};
-use crate::queries::changes::Resource;
+use crate::changelog::Resource;
 use crate::queries::contracts::Within;
 use crate::queries::search_words;
 

@@ -11,7 +11,8 @@ use super::params::{ApiQuery, CommaList, PerPage};
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::queries::changes::{self as query, Change as ChangeRow, Resource};
+use crate::changelog::Resource;
+use crate::queries::changes::{self as query, Change as ChangeRow};
 
 /// Who made a change.
 #[derive(Debug, Clone, Serialize, ToSchema)]

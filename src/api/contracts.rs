@@ -23,7 +23,7 @@ use crate::db::{self, DbPool};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::models::NewContract;
 use crate::models::{DataAccess, Hosting, ProcurementRoute, Source};
-use crate::queries::changes::Resource;
+use crate::changelog::Resource;
 use crate::queries::contracts::{
     self as query, ContractRecord, ContractSortKey, ContractWrite, SortPosition, SortValue, Total,
 };

@@ -11,7 +11,7 @@ use crate::auth::{Actor, Caller};
 use crate::db::{self, DbPool};
 use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
 use crate::import::authorities::Authorities;
-use crate::import::run::Silent;
+use crate::import::run::{ImportError, Silent};
 use crate::import::{self, Format, ImportReport, Options};
 use crate::models::Role;
 
@@ -197,7 +197,7 @@ pub async fn import_contracts(
             all: query.all.is_some_and(|b| b.0),
             file_name: None,
         };
-        import::run(conn, &options, &bytes, &actor, &Silent)
+        Ok(import::run(conn, &options, &bytes, &actor, &Silent)?)
     })
     .await?;
     if report.succeeded() {
@@ -222,4 +222,14 @@ pub async fn import_contracts(
     Ok(HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
         .body(serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.to_string()))?))
+}
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::UnknownBorough(_) => ApiError::invalid_param("borough", error.to_string()),
+            ImportError::Vanished(detail) => ApiError::Internal(detail),
+            ImportError::Database(error) => error.into(),
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::models;
-use crate::queries::changes::Resource;
+use crate::changelog::Resource;
 use crate::queries::search_words;
 use crate::queries::service_areas::{self as query, Level, ServiceAreaFilter, ServiceAreaSortKey};
 

@@ -23,7 +23,7 @@ use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::import::normalize;
 use crate::models;
-use crate::queries::changes::Resource;
+use crate::changelog::Resource;
 use crate::queries::contracts::Within;
 use crate::queries::search_words;
 use crate::queries::suppliers::{

@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::models;
-use crate::queries::changes::Resource;
+use crate::changelog::Resource;
 use crate::queries::contracts::{check_areas, check_reference, Within};
 use crate::queries::search_words;
 use crate::queries::systems::{

@@ -6,9 +6,8 @@ use diesel::{Connection, PgConnection};
 use serde_json::Value;
 
 use super::respond::etag_of;
-use crate::auth::Actor;
+use crate::changelog::{self, Actor, Resource};
 use crate::error::{ApiError, FieldError};
-use crate::queries::changes::{self, Resource};
 use crate::queries::writes::lock_row;
 
 /// The `If-Match` header: the representations a write may replace.
@@ -89,7 +88,7 @@ impl Write<'_> {
     ) -> Result<(String, Value), ApiError> {
         conn.transaction(|conn| {
             let (id, after) = create(conn)?;
-            changes::record(conn, self.actor, self.resource, &id, None, Some(&after))?;
+            changelog::record(conn, self.actor, self.resource, &id, None, Some(&after))?;
             Ok((id, after))
         })
     }
@@ -117,7 +116,7 @@ impl Write<'_> {
             authorize(&before)?;
             self.if_match.check(&before)?;
             let after = apply(conn, &before)?;
-            changes::record(
+            changelog::record(
                 conn,
                 self.actor,
                 self.resource,

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::run::{Progress, Silent};
 use super::{survey, Format, Options};
-use crate::auth::Actor;
+use crate::changelog::Actor;
 
 /// Import contracts from the City Tools survey, council contract registers, Contracts Finder
 /// CSV exports or OCDS packages. Each file is one transaction: a single bad row means nothing

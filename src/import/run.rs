@@ -20,11 +20,9 @@ use super::report::{
 };
 use super::suppliers::SupplierIndex;
 use super::{contracts_finder, ocds, register, store, survey, Format, Options};
-use crate::api;
-use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::changelog::{self, Actor, Resource};
 use crate::models::{NewContract, NewSupplier};
-use crate::queries::changes::{self, Resource};
+use crate::representations::{self as wire, Contract};
 use crate::queries::contracts::{self as contract_queries, ContractWrite};
 use crate::queries::suppliers::{self as supplier_queries, SupplierWrite};
 
@@ -44,7 +42,20 @@ impl Progress for Silent {}
 enum Stop {
     /// The file or a row is in error: the report says why.
     Failed,
-    Error(ApiError),
+    Error(ImportError),
+}
+
+/// Why an import could not run at all (errors in the data go in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The borough the caller named is not one of the 33.
+    #[error("unknown borough {0:?}; see /api/v1/boroughs")]
+    UnknownBorough(String),
+    /// A record the import itself wrote could not be read back.
+    #[error("{0}")]
+    Vanished(String),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
 }
 
 impl From<diesel::result::Error> for Stop {
@@ -53,8 +64,8 @@ impl From<diesel::result::Error> for Stop {
     }
 }
 
-impl From<ApiError> for Stop {
-    fn from(error: ApiError) -> Self {
+impl From<ImportError> for Stop {
+    fn from(error: ImportError) -> Self {
         Stop::Error(error)
     }
 }
@@ -74,7 +85,7 @@ pub fn run(
     bytes: &[u8],
     actor: &Actor,
     progress: &dyn Progress,
-) -> Result<ImportReport, ApiError> {
+) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::new(
         options.format,
         options.file_name.clone(),
@@ -115,12 +126,7 @@ fn import(
         Some(given) => Some(
             authorities
                 .resolve(given)
-                .ok_or_else(|| {
-                    ApiError::invalid_param(
-                        "borough",
-                        format!("unknown borough {given:?}; see /api/v1/boroughs"),
-                    )
-                })?
+                .ok_or_else(|| ImportError::UnknownBorough(given.clone()))?
                 .to_owned(),
         ),
         None => None,
@@ -344,7 +350,7 @@ fn write(
     let mut changed: Vec<(i64, Value, Value)> = Vec::with_capacity(updates);
     for (draft, plan) in drafts.iter().zip(plans) {
         if let Plan::Update { id, contract } = plan {
-            let before = api::contracts::current(conn, *id)?;
+            let before = contract_representation(conn, *id)?;
             contract_queries::update(
                 conn,
                 *id,
@@ -353,7 +359,7 @@ fn write(
                     service_area_ids: draft.service_area_ids.clone(),
                 },
             )?;
-            let after = api::contracts::current(conn, *id)?;
+            let after = contract_representation(conn, *id)?;
             changed.push((*id, before, after));
             progress.advance(1);
         }
@@ -364,8 +370,9 @@ fn write(
         ctx.suppliers.new.len() + created.len() + changed.len(),
     );
     for supplier in &ctx.suppliers.new {
-        let after = api::suppliers::current(conn, &supplier.id)?;
-        changes::record(
+        let after = wire::supplier::current(conn, &supplier.id)?
+            .ok_or_else(|| vanished("supplier", &supplier.id))?;
+        changelog::record(
             conn,
             actor,
             Resource::Suppliers,
@@ -377,12 +384,9 @@ fn write(
     }
     let mut records = store::records(conn, &created)?;
     for id in &created {
-        let record = records.remove(id).ok_or_else(|| {
-            ApiError::Internal(format!("contract {id} vanished during its import"))
-        })?;
-        let after = serde_json::to_value(api::contracts::Contract::view(record, true))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        changes::record(
+        let record = records.remove(id).ok_or_else(|| vanished("contract", &id.to_string()))?;
+        let after = wire::to_json(&Contract::view(record, true));
+        changelog::record(
             conn,
             actor,
             Resource::Contracts,
@@ -393,7 +397,7 @@ fn write(
         progress.advance(1);
     }
     for (id, before, after) in &changed {
-        changes::record(
+        changelog::record(
             conn,
             actor,
             Resource::Contracts,
@@ -404,4 +408,13 @@ fn write(
         progress.advance(1);
     }
     Ok(ids)
+}
+
+/// The current representation of a contract the import holds locked.
+fn contract_representation(conn: &mut PgConnection, id: i64) -> Result<Value, ImportError> {
+    wire::contract::current(conn, id)?.ok_or_else(|| vanished("contract", &id.to_string()))
+}
+
+fn vanished(what: &str, id: &str) -> ImportError {
+    ImportError::Vanished(format!("{what} {id} vanished during its import"))
 }
