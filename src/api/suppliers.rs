@@ -1,84 +1,35 @@
 //! `/suppliers`: companies that hold contracts or sell systems, with their other spellings.
 
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractQuery};
 use super::exports::ContractListBody;
-use super::input::{json_object, merge, Fields};
+use super::input::Fields;
 use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryBool, Sort,
 };
+use super::resource::{self, not_found, Intent, Resource};
 use super::respond::{self, list_envelope};
-use super::writes::{
-    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
-    Write,
+use super::responses::{
+    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
+    UnexpectedQuery, WriteErrors,
 };
+use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
+use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::import::normalize;
 use crate::models;
-use crate::changelog::Resource;
 use crate::queries::contracts::Within;
 use crate::queries::search_words;
-use crate::queries::suppliers::{
-    self as query, SupplierCriteria, SupplierRecord, SupplierSortKey, SupplierWrite,
-};
-
-/// A supplier of software or services to boroughs.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Supplier {
-    #[schema(example = "civica")]
-    pub id: String,
-    #[schema(example = "Civica")]
-    pub name: String,
-    /// Other spellings seen in source data, used to match imports.
-    #[schema(example = json!(["Civica UK Ltd", "Civica UK Limited"]))]
-    pub aliases: Vec<String>,
-    /// Companies House registration number.
-    pub companies_house_number: Option<String>,
-    pub website: Option<String>,
-    /// Whether the supplier is a small or medium-sized enterprise.
-    pub sme: Option<bool>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Changes on every write.
-    pub version: i32,
-}
-
-impl From<SupplierRecord> for Supplier {
-    fn from(record: SupplierRecord) -> Self {
-        let s = record.supplier;
-        Supplier {
-            id: s.id,
-            name: s.name,
-            aliases: record.aliases,
-            companies_house_number: s.companies_house_number,
-            website: s.website,
-            sme: s.sme,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-            version: s.version,
-        }
-    }
-}
-
-const CSV_COLUMNS: &[&str] = &[
-    "id",
-    "name",
-    "aliases",
-    "companies_house_number",
-    "website",
-    "sme",
-    "created_at",
-    "updated_at",
-    "version",
-];
+use crate::queries::suppliers::{self as query, SupplierCriteria, SupplierSortKey, SupplierWrite};
+use crate::representations::{self as wire, Supplier};
 
 list_envelope!(SupplierList, Supplier, "suppliers");
 
@@ -116,9 +67,7 @@ pub struct SupplierQuery {
     responses(
         (status = 200, description = "A page of suppliers, or all of them as CSV", content((SupplierList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/suppliers")]
@@ -143,7 +92,7 @@ pub async fn list_suppliers(
         return Ok(respond::csv(
             conn,
             "suppliers.csv",
-            CSV_COLUMNS.to_vec(),
+            wire::supplier::CSV_COLUMNS.to_vec(),
             move |conn, sink| {
                 filter.for_each(conn, sort, |row| sink.write(&Supplier::from(row)))?;
                 Ok(())
@@ -171,11 +120,54 @@ pub async fn list_suppliers(
     Ok(respond::page(&req, &body, total, paging))
 }
 
-async fn find_supplier(pool: &DbPool, id: &str) -> Result<SupplierRecord, ApiError> {
-    let key = id.to_owned();
-    db::run(pool, move |conn| Ok(query::find(conn, &key)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no supplier with id {id:?}")))
+/// Suppliers, as the resource flow writes them.
+pub struct Suppliers;
+
+impl Named for Suppliers {
+    const WHAT: &'static str = "supplier";
+}
+
+impl Resource for Suppliers {
+    const TABLE: &'static str = "suppliers";
+    const PATH: &'static str = "/api/v1/suppliers";
+    const LOG: changelog::Resource = changelog::Resource::Suppliers;
+    type Write = SupplierWrite;
+
+    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
+        wire::supplier::current(conn, key)?.ok_or_else(|| not_found::<Self>(key))
+    }
+
+    fn view(conn: &mut PgConnection, key: &str, _: &Caller) -> Result<Option<Value>, ApiError> {
+        Ok(wire::supplier::current(conn, key)?)
+    }
+
+    fn check(
+        conn: &mut PgConnection,
+        _: &Caller,
+        body: Map<String, Value>,
+        intent: &Intent,
+    ) -> Result<SupplierWrite, ApiError> {
+        // Stored aliases that a merge patch does not mention are kept as they are, even several
+        // spellings of one normalized form (as the seeds hold them).
+        let one_per_form = !matches!(intent, Intent::Patch { sent } if !sent.contains("aliases"));
+        supplier_input(conn, body, one_per_form)
+    }
+
+    fn insert(conn: &mut PgConnection, write: &SupplierWrite) -> Result<String, ApiError> {
+        query::insert(conn, write)?;
+        Ok(write.supplier.id.clone())
+    }
+
+    fn update(conn: &mut PgConnection, key: &str, write: &SupplierWrite) -> Result<(), ApiError> {
+        Ok(query::update(conn, key, write)?)
+    }
+
+    fn delete(conn: &mut PgConnection, key: &str) -> Result<(), ApiError> {
+        if let Some(detail) = query::references(conn, key)? {
+            return Err(ApiError::Conflict(detail));
+        }
+        Ok(query::delete(conn, key)?)
+    }
 }
 
 /// Get a supplier
@@ -185,23 +177,18 @@ async fn find_supplier(pool: &DbPool, id: &str) -> Result<SupplierRecord, ApiErr
     responses(
         (status = 200, description = "The supplier", body = Supplier,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        NotModified, ReadErrors, UnexpectedQuery, Missing<Suppliers>,
     )
 )]
 #[get("/suppliers/{id}")]
 pub async fn get_supplier(
     req: HttpRequest,
     pool: web::Data<DbPool>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let supplier = find_supplier(&pool, &id).await?;
-    respond::single(&req, &Supplier::from(supplier))
+    resource::get::<Suppliers>(&req, &pool, caller, id.into_inner()).await
 }
 
 /// List a supplier's contracts
@@ -213,10 +200,7 @@ pub async fn get_supplier(
     responses(
         (status = 200, description = "A page of the supplier's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery, Missing<Suppliers>,
     )
 )]
 #[get("/suppliers/{id}/contracts")]
@@ -227,15 +211,13 @@ pub async fn list_supplier_contracts(
     id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let supplier = find_supplier(&pool, &id).await?;
-    respond_with_contracts(
-        req,
-        &pool,
-        &caller,
-        query.0,
-        Some(Within::Supplier(supplier.supplier.id)),
-    )
-    .await
+    let key = id.into_inner();
+    let found = db::run(&pool, move |conn| {
+        Ok(query::find(conn, &key)?.ok_or_else(|| not_found::<Suppliers>(&key))?)
+    })
+    .await?;
+    let within = Within::Supplier(found.supplier.id);
+    respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
 }
 
 /// A supplier as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
@@ -346,16 +328,6 @@ fn supplier_input(
     })
 }
 
-/// The full representation (assessments included) that writes return and log.
-pub(crate) fn current(
-    conn: &mut diesel::PgConnection,
-    id: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let supplier = query::find(conn, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no supplier with id {id:?}")))?;
-    serde_json::to_value(Supplier::from(supplier)).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// Create a supplier
 #[utoipa::path(
     tag = "suppliers",
@@ -364,15 +336,8 @@ pub(crate) fn current(
     responses(
         (status = 201, description = "Created", body = Supplier,
          headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The supplier's address"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken, or an alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Invalid,
     )
 )]
 #[post("/suppliers")]
@@ -382,77 +347,7 @@ pub async fn create_supplier(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    let (id, after) = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Suppliers,
-            if_match: &IfMatch::default(),
-        };
-        write.create(conn, |conn| {
-            let input = supplier_input(conn, body, true)?;
-            query::insert(conn, &input)?;
-            let id = input.supplier.id;
-            let after = current(conn, &id)?;
-            Ok((id, after))
-        })
-    })
-    .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        Some(format!("/api/v1/suppliers/{id}")),
-        &after,
-    ))
-}
-
-async fn change_supplier(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: String,
-    body: Bytes,
-    partial: bool,
-) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    check_body_id(&body, &id)?;
-    let if_match = IfMatch::from_request(&req);
-    let after = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Suppliers,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "suppliers",
-            what: "supplier",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &id),
-            |_| Ok(()),
-            |conn, before| {
-                // Stored aliases that a merge patch does not mention are kept as they are, even
-                // several spellings of one normalized form (as the seeds hold them).
-                let one_per_form = !partial || body.contains_key("aliases");
-                let mut fields = if partial {
-                    merge(as_object(before.clone()), body)
-                } else {
-                    body
-                };
-                fields.insert("id".into(), id.clone().into());
-                let input = supplier_input(conn, fields, one_per_form)?;
-                query::update(conn, &id, &input)?;
-                Ok(Some(current(conn, &id)?))
-            },
-        )
-    })
-    .await?;
-    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
-    Ok(written(StatusCode::OK, None, &after))
+    resource::create::<Suppliers>(&pool, caller, body).await
 }
 
 /// Replace a supplier
@@ -468,17 +363,8 @@ async fn change_supplier(
     request_body(content = SupplierReplacement, description = "The whole supplier", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Supplier, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<Suppliers>, Stale, Invalid,
     )
 )]
 #[put("/suppliers/{id}")]
@@ -490,7 +376,7 @@ pub async fn replace_supplier(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_supplier(req, pool, caller, id.into_inner(), body, false).await
+    resource::change::<Suppliers>(&req, &pool, caller, id.into_inner(), body, false).await
 }
 
 /// Update a supplier
@@ -508,17 +394,8 @@ pub async fn replace_supplier(
                  example = json!({"sme": true})),
     responses(
         (status = 200, description = "Updated", body = Supplier, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<Suppliers>, Stale, Invalid,
     )
 )]
 #[patch("/suppliers/{id}")]
@@ -530,7 +407,7 @@ pub async fn update_supplier(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_supplier(req, pool, caller, id.into_inner(), body, true).await
+    resource::change::<Suppliers>(&req, &pool, caller, id.into_inner(), body, true).await
 }
 
 /// Delete a supplier
@@ -546,15 +423,8 @@ pub async fn update_supplier(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Systems or contracts still refer to the supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        WriteErrors, UnexpectedQuery, AdminOnly, Missing<Suppliers>, Stale,
     )
 )]
 #[delete("/suppliers/{id}")]
@@ -565,34 +435,5 @@ pub async fn delete_supplier(
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req);
-    db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Suppliers,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "suppliers",
-            what: "supplier",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &id),
-            |_| Ok(()),
-            |conn, _| {
-                if let Some(detail) = query::references(conn, &id)? {
-                    return Err(ApiError::Conflict(detail));
-                }
-                query::delete(conn, &id)?;
-                Ok(None)
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    resource::delete::<Suppliers>(&req, &pool, caller, id.into_inner()).await
 }
