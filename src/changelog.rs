@@ -113,4 +113,3 @@ pub fn record(
         .returning(changes::id)
         .get_result(conn)
 }
-

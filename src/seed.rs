@@ -65,14 +65,13 @@ impl Added {
         use crate::changelog::{self, Actor, Resource};
         use crate::representations as wire;
         let actor = Actor::cli("seed");
-        let log = |conn: &mut PgConnection,
-                   resource,
-                   id: &str,
-                   after: Option<serde_json::Value>| {
-            let after = after.ok_or_else(|| SeedError::Log(format!("{resource} {id} vanished")))?;
-            changelog::record(conn, &actor, resource, id, None, Some(&after))?;
-            Ok::<(), SeedError>(())
-        };
+        let log =
+            |conn: &mut PgConnection, resource, id: &str, after: Option<serde_json::Value>| {
+                let after =
+                    after.ok_or_else(|| SeedError::Log(format!("{resource} {id} vanished")))?;
+                changelog::record(conn, &actor, resource, id, None, Some(&after))?;
+                Ok::<(), SeedError>(())
+            };
         for id in &self.boroughs {
             let after = wire::borough::current(conn, id)?;
             log(conn, Resource::Boroughs, id, after)?;

@@ -1,94 +1,35 @@
 //! `/boroughs`: the 32 London boroughs and the City of London.
 
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractQuery};
 use super::exports::ContractListBody;
-use super::input::{json_object, merge, Fields};
+use super::input::Fields;
 use super::params::{
     ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, QueryBool, Sort,
 };
+use super::resource::{self, not_found, Intent, Resource};
 use super::respond::{self, list_envelope};
-use super::writes::{
-    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
-    Write,
+use super::responses::{
+    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
+    UnexpectedQuery, WriteErrors,
 };
+use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
+use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::models::{self, BoroughKind};
+use crate::models;
+use crate::models::BoroughKind;
 use crate::queries::boroughs::{self as query, BoroughFilter, BoroughSortKey};
-use crate::changelog::Resource;
 use crate::queries::contracts::Within;
 use crate::queries::search_words;
-
-/// A London authority.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Borough {
-    /// Slug; the GSS code is accepted wherever an id is.
-    #[schema(example = "camden")]
-    pub id: String,
-    /// ONS Government Statistical Service code.
-    #[schema(example = "E09000007")]
-    pub gss_code: String,
-    #[schema(example = "Camden")]
-    pub name: String,
-    #[schema(example = "London Borough of Camden")]
-    pub official_name: String,
-    #[schema(value_type = BoroughKind)]
-    pub kind: String,
-    /// Inner London as defined by the London Government Act 1963.
-    pub inner_london_statutory: bool,
-    /// Inner London as defined by the ONS for statistics.
-    pub inner_london_ons: bool,
-    /// Whether the borough answered the City Tools survey.
-    pub surveyed: bool,
-    #[schema(example = "https://www.camden.gov.uk")]
-    pub website: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Changes on every write.
-    pub version: i32,
-}
-
-impl From<models::Borough> for Borough {
-    fn from(b: models::Borough) -> Self {
-        Borough {
-            id: b.id,
-            gss_code: b.gss_code,
-            name: b.name,
-            official_name: b.official_name,
-            kind: b.kind,
-            inner_london_statutory: b.inner_london_statutory,
-            inner_london_ons: b.inner_london_ons,
-            surveyed: b.surveyed,
-            website: b.website,
-            created_at: b.created_at,
-            updated_at: b.updated_at,
-            version: b.version,
-        }
-    }
-}
-
-const CSV_COLUMNS: &[&str] = &[
-    "id",
-    "gss_code",
-    "name",
-    "official_name",
-    "kind",
-    "inner_london_statutory",
-    "inner_london_ons",
-    "surveyed",
-    "website",
-    "created_at",
-    "updated_at",
-    "version",
-];
+use crate::representations::{self as wire, Borough};
 
 list_envelope!(BoroughList, Borough, "boroughs");
 
@@ -134,9 +75,8 @@ pub struct BoroughQuery {
     responses(
         (status = 200, description = "A page of boroughs, or all of them as CSV", content((BoroughList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed value", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     )
 )]
 #[get("/boroughs")]
@@ -160,7 +100,7 @@ pub async fn list_boroughs(
         return Ok(respond::csv(
             conn,
             "boroughs.csv",
-            CSV_COLUMNS.to_vec(),
+            wire::borough::CSV_COLUMNS.to_vec(),
             move |conn, sink| {
                 filter.for_each(conn, sort, |row| sink.write(&Borough::from(row)))?;
                 Ok(())
@@ -187,13 +127,6 @@ pub async fn list_boroughs(
     Ok(respond::page(&req, &body, total, paging))
 }
 
-async fn find_borough(pool: &DbPool, id: &str) -> Result<models::Borough, ApiError> {
-    let key = id.to_owned();
-    db::run(pool, move |conn| Ok(query::find(conn, &key)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))
-}
-
 /// Get a borough
 ///
 /// By slug (`camden`) or GSS code (`E09000007`).
@@ -203,23 +136,18 @@ async fn find_borough(pool: &DbPool, id: &str) -> Result<models::Borough, ApiErr
     responses(
         (status = 200, description = "The borough", body = Borough,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, NotModified, UnexpectedQuery, Missing<Boroughs>,
     )
 )]
 #[get("/boroughs/{id}")]
 pub async fn get_borough(
     req: HttpRequest,
     pool: web::Data<DbPool>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let borough = find_borough(&pool, &id).await?;
-    respond::single(&req, &Borough::from(borough))
+    resource::get::<Boroughs>(&req, &pool, caller, id.into_inner()).await
 }
 
 /// List a borough's contracts
@@ -231,10 +159,7 @@ pub async fn get_borough(
     responses(
         (status = 200, description = "A page of the borough's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery, Missing<Boroughs>,
     )
 )]
 #[get("/boroughs/{id}/contracts")]
@@ -245,15 +170,67 @@ pub async fn list_borough_contracts(
     id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let borough = find_borough(&pool, &id).await?;
-    respond_with_contracts(
-        req,
-        &pool,
-        &caller,
-        query.0,
-        Some(Within::Borough(borough.id)),
-    )
-    .await
+    let key = id.into_inner();
+    let found = db::run(&pool, move |conn| {
+        Ok(query::find(conn, &key)?.ok_or_else(|| not_found::<Boroughs>(&key))?)
+    })
+    .await?;
+    let within = Within::Borough(found.id);
+    respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
+}
+
+/// Boroughs, as the resource flow writes them.
+pub struct Boroughs;
+
+impl Named for Boroughs {
+    const WHAT: &'static str = "borough";
+}
+
+impl Resource for Boroughs {
+    const TABLE: &'static str = "boroughs";
+    const PATH: &'static str = "/api/v1/boroughs";
+    const LOG: changelog::Resource = changelog::Resource::Boroughs;
+    type Write = models::NewBorough;
+
+    fn key(conn: &mut PgConnection, id: &str) -> Result<String, ApiError> {
+        // The URL may name the borough by GSS code; the row is keyed by slug.
+        query::find(conn, id)?
+            .map(|b| b.id)
+            .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))
+    }
+
+    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
+        wire::borough::current(conn, key)?.ok_or_else(|| not_found::<Self>(key))
+    }
+
+    fn view(conn: &mut PgConnection, key: &str, _: &Caller) -> Result<Option<Value>, ApiError> {
+        Ok(wire::borough::current(conn, key)?)
+    }
+
+    fn check(
+        _: &mut PgConnection,
+        _: &Caller,
+        body: Map<String, Value>,
+        _: &Intent,
+    ) -> Result<Self::Write, ApiError> {
+        borough_input(body)
+    }
+
+    fn insert(conn: &mut PgConnection, write: &Self::Write) -> Result<String, ApiError> {
+        query::insert(conn, write)?;
+        Ok(write.id.clone())
+    }
+
+    fn update(conn: &mut PgConnection, key: &str, write: &Self::Write) -> Result<(), ApiError> {
+        Ok(query::update(conn, key, write)?)
+    }
+
+    fn delete(conn: &mut PgConnection, key: &str) -> Result<(), ApiError> {
+        if let Some(detail) = query::references(conn, key)? {
+            return Err(ApiError::Conflict(detail));
+        }
+        Ok(query::delete(conn, key)?)
+    }
 }
 
 /// A borough as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
@@ -330,16 +307,6 @@ fn borough_input(
     })
 }
 
-/// The full representation (assessments included) that writes return and log.
-pub(crate) fn current(
-    conn: &mut diesel::PgConnection,
-    id: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let borough = query::find(conn, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no borough with id {id:?}")))?;
-    serde_json::to_value(Borough::from(borough)).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// Create a borough
 #[utoipa::path(
     tag = "boroughs",
@@ -348,15 +315,8 @@ pub(crate) fn current(
     responses(
         (status = 201, description = "Created", body = Borough,
          headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The borough's address"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id or GSS code is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Invalid,
     )
 )]
 #[post("/boroughs")]
@@ -366,75 +326,7 @@ pub async fn create_borough(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let input = borough_input(json_object(&body)?)?;
-    let (id, after) = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Boroughs,
-            if_match: &IfMatch::default(),
-        };
-        write.create(conn, |conn| {
-            query::insert(conn, &input)?;
-            Ok((input.id.clone(), current(conn, &input.id)?))
-        })
-    })
-    .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        Some(format!("/api/v1/boroughs/{id}")),
-        &after,
-    ))
-}
-
-async fn change_borough(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: String,
-    body: Bytes,
-    partial: bool,
-) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    let if_match = IfMatch::from_request(&req);
-    let after = db::run(&pool, move |conn| {
-        // The URL may name the borough by GSS code; the row is keyed by slug.
-        let slug = query::find(conn, &id)?
-            .map(|b| b.id)
-            .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))?;
-        check_body_id(&body, &slug)?;
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Boroughs,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "boroughs",
-            what: "borough",
-            id: &slug,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &slug),
-            |_| Ok(()),
-            |conn, before| {
-                let mut fields = if partial {
-                    merge(as_object(before.clone()), body)
-                } else {
-                    body
-                };
-                fields.insert("id".into(), slug.clone().into());
-                let input = borough_input(fields)?;
-                query::update(conn, &slug, &input)?;
-                Ok(Some(current(conn, &slug)?))
-            },
-        )
-    })
-    .await?;
-    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
-    Ok(written(StatusCode::OK, None, &after))
+    resource::create::<Boroughs>(&pool, caller, body).await
 }
 
 /// Replace a borough
@@ -450,17 +342,8 @@ async fn change_borough(
     request_body(content = BoroughReplacement, description = "The whole borough", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<Boroughs>, Stale, Invalid,
     )
 )]
 #[put("/boroughs/{id}")]
@@ -472,7 +355,7 @@ pub async fn replace_borough(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_borough(req, pool, caller, id.into_inner(), body, false).await
+    resource::change::<Boroughs>(&req, &pool, caller, id.into_inner(), body, false).await
 }
 
 /// Update a borough
@@ -489,17 +372,8 @@ pub async fn replace_borough(
                  example = json!({"surveyed": true})),
     responses(
         (status = 200, description = "Updated", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<Boroughs>, Stale, Invalid,
     )
 )]
 #[patch("/boroughs/{id}")]
@@ -511,7 +385,7 @@ pub async fn update_borough(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_borough(req, pool, caller, id.into_inner(), body, true).await
+    resource::change::<Boroughs>(&req, &pool, caller, id.into_inner(), body, true).await
 }
 
 /// Delete a borough
@@ -526,15 +400,8 @@ pub async fn update_borough(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Contracts or keys still refer to the borough", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        WriteErrors, UnexpectedQuery, AdminOnly, Missing<Boroughs>, Stale,
     )
 )]
 #[delete("/boroughs/{id}")]
@@ -545,37 +412,5 @@ pub async fn delete_borough(
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req);
-    db::run(&pool, move |conn| {
-        let slug = query::find(conn, &id)?
-            .map(|b| b.id)
-            .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))?;
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Boroughs,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "boroughs",
-            what: "borough",
-            id: &slug,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &slug),
-            |_| Ok(()),
-            |conn, _| {
-                if let Some(detail) = query::references(conn, &slug)? {
-                    return Err(ApiError::Conflict(detail));
-                }
-                query::delete(conn, &slug)?;
-                Ok(None)
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    resource::delete::<Boroughs>(&req, &pool, caller, id.into_inner()).await
 }

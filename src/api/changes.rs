@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::contracts::ASSESSMENT_FIELDS;
 use super::params::{ApiQuery, CommaList, PerPage};
 use crate::auth::Caller;
+use crate::changelog::Resource;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::changelog::Resource;
 use crate::queries::changes::{self as query, Change as ChangeRow};
 
 /// Who made a change.

@@ -1,217 +1,38 @@
 //! `/contracts`: one borough's use of one system from one supplier.
 
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use diesel::PgConnection;
 use serde::Serialize;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::exports::{self, ContractListBody};
 use super::filters::contract_filter_query;
-use super::input::{json_object, merge, Fields};
+use super::input::Fields;
 use super::params::{
     ApiQuery, ContractListFormat, CountMode, Cursor, CursorToken, NoQuery, PageNumber, Paging,
     PerPage, QueryMoney, Sort,
 };
+use super::resource::{self, not_found, Intent, Resource};
 use super::respond::{self, list_envelope, PagePosition};
-use super::writes::{
-    as_object, check_body_id, merge_patch_schema, written, IfMatch, Target, Write,
+use super::responses::{
+    BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale, UnexpectedQuery,
+    WriteErrors,
 };
-use crate::auth::Caller;
+use super::writes::merge_patch_schema;
+use crate::auth::{Actor, Caller};
+use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::models::NewContract;
 use crate::models::{DataAccess, Hosting, ProcurementRoute, Source};
-use crate::changelog::Resource;
 use crate::queries::contracts::{
     self as query, ContractRecord, ContractSortKey, ContractWrite, SortPosition, SortValue, Total,
 };
-
-/// A borough's own view of a contract, from the survey. Shown only to callers with an API key.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Assessment {
-    /// Satisfaction with the system, 1 (very poor) to 5 (very good).
-    #[schema(minimum = 1, maximum = 5, example = 4)]
-    pub satisfaction: Option<i16>,
-    /// Value for money, 1 to 5.
-    #[schema(minimum = 1, maximum = 5, example = 3)]
-    pub value_for_money: Option<i16>,
-    /// Confidence in supporting the system in house, 1 to 5.
-    #[schema(minimum = 1, maximum = 5, example = 4)]
-    pub support_confidence: Option<i16>,
-    /// Confidence in developing the system in house, 1 to 5.
-    #[schema(minimum = 1, maximum = 5, example = 2)]
-    pub development_confidence: Option<i16>,
-    /// Free-text remarks from the borough.
-    pub notes: Option<String>,
-}
-
-/// Fields that only callers with an API key see.
-pub const ASSESSMENT_FIELDS: &[&str] = &[
-    "satisfaction",
-    "value_for_money",
-    "support_confidence",
-    "development_confidence",
-    "notes",
-];
-
-/// A contract: one borough's use of one system (or service) from one supplier.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Contract {
-    #[schema(example = 42)]
-    pub id: i64,
-    #[schema(example = "camden")]
-    pub borough_id: String,
-    #[schema(example = "Camden")]
-    pub borough_name: String,
-    /// Who holds the contract: may be a reseller, not the system's vendor.
-    #[schema(example = "civica")]
-    pub supplier_id: String,
-    #[schema(example = "Civica")]
-    pub supplier_name: String,
-    #[schema(example = "civica-openrevenues")]
-    pub system_id: Option<String>,
-    #[schema(example = "Civica OpenRevenues")]
-    pub system_name: Option<String>,
-    /// The service areas the contract covers (never groups).
-    #[schema(example = json!(["council-tax", "business-rates"]))]
-    pub service_area_ids: Vec<String>,
-    #[schema(example = "Revenues and benefits system licence, support and maintenance")]
-    pub title: String,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    /// The end date with every extension option taken (OCDS `maxExtentDate`).
-    pub max_end_date: Option<NaiveDate>,
-    /// Pounds and pence per year, as an exact decimal string.
-    #[schema(example = "125000.00", pattern = r"^\d+\.\d{2}$")]
-    pub annual_value_gbp: Option<String>,
-    /// Pounds and pence over the whole contract, as an exact decimal string.
-    #[schema(example = "625000.00", pattern = r"^\d+\.\d{2}$")]
-    pub total_value_gbp: Option<String>,
-    #[schema(value_type = Hosting)]
-    pub hosting: String,
-    #[schema(value_type = ProcurementRoute)]
-    pub procurement_route: String,
-    /// The framework used, when procurement_route is `framework`.
-    #[schema(example = "G-Cloud 14")]
-    pub framework_name: Option<String>,
-    #[schema(value_type = DataAccess)]
-    pub data_access: String,
-    #[schema(value_type = Source)]
-    pub source: String,
-    /// The record's identifier in its source.
-    #[schema(example = "ILL-0042")]
-    pub source_reference: Option<String>,
-    pub source_url: Option<String>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub assessment: Option<Assessment>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Changes on every write.
-    #[schema(example = 1)]
-    pub version: i32,
-}
-
-/// Money as an exact string with pence: always two decimal places (`"0.00"`, never `"0"`),
-/// never in exponent notation.
-pub fn money(value: Option<bigdecimal::BigDecimal>) -> Option<String> {
-    value.map(|v| {
-        // The digits of the amount in pence; `BigDecimal`'s own Display drops the scale of zero.
-        let (pence, _) = v
-            .with_scale_round(2, bigdecimal::RoundingMode::HalfEven)
-            .into_bigint_and_exponent();
-        let sign = if pence.sign() == bigdecimal::num_bigint::Sign::Minus {
-            "-"
-        } else {
-            ""
-        };
-        let digits = format!("{:0>3}", pence.magnitude());
-        let (pounds, pence) = digits.split_at(digits.len() - 2);
-        format!("{sign}{pounds}.{pence}")
-    })
-}
-
-impl Contract {
-    /// The contract as a caller sees it: assessment fields only for callers with a key.
-    pub fn view(record: ContractRecord, sees_assessments: bool) -> Contract {
-        let c = record.contract;
-        let assessment = sees_assessments.then_some(Assessment {
-            satisfaction: c.satisfaction,
-            value_for_money: c.value_for_money,
-            support_confidence: c.support_confidence,
-            development_confidence: c.development_confidence,
-            notes: c.notes,
-        });
-        Contract {
-            id: c.id,
-            borough_id: c.borough_id,
-            borough_name: record.borough_name,
-            supplier_id: c.supplier_id,
-            supplier_name: record.supplier_name,
-            system_id: c.system_id,
-            system_name: record.system_name,
-            service_area_ids: record.service_area_ids,
-            title: c.title,
-            start_date: c.start_date,
-            end_date: c.end_date,
-            max_end_date: c.max_end_date,
-            annual_value_gbp: money(c.annual_value_gbp),
-            total_value_gbp: money(c.total_value_gbp),
-            hosting: c.hosting,
-            procurement_route: c.procurement_route,
-            framework_name: c.framework_name,
-            data_access: c.data_access,
-            source: c.source,
-            source_reference: c.source_reference,
-            source_url: c.source_url,
-            assessment,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            version: c.version,
-        }
-    }
-
-    /// CSV columns, in order, for a caller who may or may not see assessments.
-    pub fn csv_columns(sees_assessments: bool) -> Vec<&'static str> {
-        const COLUMNS: &[&str] = &[
-            "id",
-            "borough_id",
-            "borough_name",
-            "supplier_id",
-            "supplier_name",
-            "system_id",
-            "system_name",
-            "service_area_ids",
-            "title",
-            "start_date",
-            "end_date",
-            "max_end_date",
-            "annual_value_gbp",
-            "total_value_gbp",
-            "hosting",
-            "procurement_route",
-            "framework_name",
-            "data_access",
-            "source",
-            "source_reference",
-            "source_url",
-            "satisfaction",
-            "value_for_money",
-            "support_confidence",
-            "development_confidence",
-            "notes",
-            "created_at",
-            "updated_at",
-            "version",
-        ];
-        COLUMNS
-            .iter()
-            .copied()
-            .filter(|c| sees_assessments || !ASSESSMENT_FIELDS.contains(c))
-            .collect()
-    }
-}
+use crate::representations::{self as wire};
+pub use crate::representations::{money, Assessment, Contract, ASSESSMENT_FIELDS};
 
 /// Paging facts of a contract list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -535,9 +356,8 @@ pub(crate) async fn respond_with_contracts(
     responses(
         (status = 200, description = "A page of contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "An unknown parameter or a malformed or unknown value; `page` with `cursor`; a cursor from another sort", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     )
 )]
 #[get("/contracts")]
@@ -557,11 +377,7 @@ pub async fn list_contracts(
     responses(
         (status = 200, description = "The contract", body = Contract,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, NotModified, UnexpectedQuery, Missing<Contracts>,
     )
 )]
 #[get("/contracts/{id}")]
@@ -572,11 +388,76 @@ pub async fn get_contract(
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no contract with id {:?}", id.as_str()));
-    let numeric: i64 = id.parse().map_err(|_| not_found())?;
-    let record = db::run(&pool, move |conn| Ok(query::find(conn, numeric)?)).await?;
-    let record = record.ok_or_else(not_found)?;
-    respond::single(&req, &Contract::view(record, caller.sees_assessments()))
+    resource::get::<Contracts>(&req, &pool, caller, id.into_inner()).await
+}
+
+/// Contracts, as the resource flow writes them: admin keys for any borough, borough keys for
+/// their own.
+pub struct Contracts;
+
+impl Named for Contracts {
+    const WHAT: &'static str = "contract";
+}
+
+/// A contract's key: its id, which the flow carries as text.
+fn numeric(key: &str) -> Result<i64, ApiError> {
+    key.parse().map_err(|_| not_found::<Contracts>(key))
+}
+
+impl Resource for Contracts {
+    const TABLE: &'static str = "contracts";
+    const PATH: &'static str = "/api/v1/contracts";
+    const LOG: changelog::Resource = changelog::Resource::Contracts;
+    type Write = ContractWrite;
+
+    fn writer(caller: &Caller) -> Result<Actor, ApiError> {
+        caller.require_contract_writer()
+    }
+
+    fn may_change(caller: &Caller, current: &Value) -> Result<(), ApiError> {
+        caller.check_borough(current["borough_id"].as_str().unwrap_or_default())
+    }
+
+    fn parse_id(id: &str) -> Result<String, ApiError> {
+        numeric(id).map(|id| id.to_string())
+    }
+
+    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
+        wire::contract::current(conn, numeric(key)?)?
+            .ok_or_else(|| ApiError::NotFound(format!("no contract with id {key}")))
+    }
+
+    fn view(
+        conn: &mut PgConnection,
+        key: &str,
+        caller: &Caller,
+    ) -> Result<Option<Value>, ApiError> {
+        let record = query::find(conn, numeric(key)?)?;
+        Ok(record.map(|record| wire::to_json(&Contract::view(record, caller.sees_assessments()))))
+    }
+
+    fn check(
+        conn: &mut PgConnection,
+        caller: &Caller,
+        body: Map<String, Value>,
+        _: &Intent,
+    ) -> Result<ContractWrite, ApiError> {
+        let input = contract_input(conn, body)?;
+        caller.check_borough(&input.contract.borough_id)?;
+        Ok(input)
+    }
+
+    fn insert(conn: &mut PgConnection, write: &ContractWrite) -> Result<String, ApiError> {
+        Ok(query::insert(conn, write)?.to_string())
+    }
+
+    fn update(conn: &mut PgConnection, key: &str, write: &ContractWrite) -> Result<(), ApiError> {
+        Ok(query::update(conn, numeric(key)?, write)?)
+    }
+
+    fn delete(conn: &mut PgConnection, key: &str) -> Result<(), ApiError> {
+        Ok(query::delete(conn, numeric(key)?)?)
+    }
 }
 
 /// A contract as written with `POST`, `PUT` and `PATCH`. Read-only fields (`id`, names,
@@ -798,22 +679,6 @@ fn contract_input(
     })
 }
 
-/// The full representation (assessments included) that writes return and log.
-pub(crate) fn current(
-    conn: &mut diesel::PgConnection,
-    id: i64,
-) -> Result<serde_json::Value, ApiError> {
-    let record = query::find(conn, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no contract with id {id}")))?;
-    serde_json::to_value(Contract::view(record, true))
-        .map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-fn contract_id(id: &str) -> Result<i64, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::NotFound(format!("no contract with id {id:?}")))
-}
-
 /// Create a contract
 ///
 /// With an admin key, for any borough; with a borough key, for that borough only. Returns the
@@ -825,15 +690,9 @@ fn contract_id(id: &str) -> Result<i64, ApiError> {
     responses(
         (status = 201, description = "Created", body = Contract,
          headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The contract's address"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A reader key, or another borough's key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, Invalid,
     )
 )]
 #[post("/contracts")]
@@ -843,74 +702,7 @@ pub async fn create_contract(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_contract_writer()?;
-    let body = json_object(&body)?;
-    let (id, after) = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Contracts,
-            if_match: &IfMatch::default(),
-        };
-        write.create(conn, |conn| {
-            let input = contract_input(conn, body)?;
-            caller.check_borough(&input.contract.borough_id)?;
-            let id = query::insert(conn, &input)?;
-            Ok((id.to_string(), current(conn, id)?))
-        })
-    })
-    .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        Some(format!("/api/v1/contracts/{id}")),
-        &after,
-    ))
-}
-
-async fn change_contract(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: String,
-    body: Bytes,
-    partial: bool,
-) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_contract_writer()?;
-    let numeric = contract_id(&id)?;
-    let body = json_object(&body)?;
-    check_body_id(&body, &id)?;
-    let if_match = IfMatch::from_request(&req);
-    let after = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Contracts,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "contracts",
-            what: "contract",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, numeric),
-            |before| caller.check_borough(before["borough_id"].as_str().unwrap_or_default()),
-            |conn, before| {
-                let fields = if partial {
-                    merge(as_object(before.clone()), body)
-                } else {
-                    body
-                };
-                let input = contract_input(conn, fields)?;
-                caller.check_borough(&input.contract.borough_id)?;
-                query::update(conn, numeric, &input)?;
-                Ok(Some(current(conn, numeric)?))
-            },
-        )
-    })
-    .await?;
-    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
-    Ok(written(StatusCode::OK, None, &after))
+    resource::create::<Contracts>(&pool, caller, body).await
 }
 
 /// Replace a contract
@@ -928,17 +720,9 @@ async fn change_contract(
     responses(
         (status = 200, description = "Replaced", body = Contract,
          headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, Missing<Contracts>, Stale, Invalid,
     )
 )]
 #[put("/contracts/{id}")]
@@ -950,7 +734,7 @@ pub async fn replace_contract(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_contract(req, pool, caller, id.into_inner(), body, false).await
+    resource::change::<Contracts>(&req, &pool, caller, id.into_inner(), body, false).await
 }
 
 /// Update a contract
@@ -968,17 +752,9 @@ pub async fn replace_contract(
     responses(
         (status = 200, description = "Updated", body = Contract,
          headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, Missing<Contracts>, Stale, Invalid,
     )
 )]
 #[patch("/contracts/{id}")]
@@ -990,7 +766,7 @@ pub async fn update_contract(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_contract(req, pool, caller, id.into_inner(), body, true).await
+    resource::change::<Contracts>(&req, &pool, caller, id.into_inner(), body, true).await
 }
 
 /// Delete a contract
@@ -1003,14 +779,8 @@ pub async fn update_contract(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A reader key, or a key of another borough", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such contract", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        WriteErrors, UnexpectedQuery, Missing<Contracts>, Stale,
     )
 )]
 #[delete("/contracts/{id}")]
@@ -1021,57 +791,5 @@ pub async fn delete_contract(
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_contract_writer()?;
-    let id = id.into_inner();
-    let numeric = contract_id(&id)?;
-    let if_match = IfMatch::from_request(&req);
-    db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Contracts,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "contracts",
-            what: "contract",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, numeric),
-            |before| caller.check_borough(before["borough_id"].as_str().unwrap_or_default()),
-            |conn, _| {
-                query::delete(conn, numeric)?;
-                Ok(None)
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::str::FromStr;
-
-    fn shown(text: &str) -> String {
-        money(Some(bigdecimal::BigDecimal::from_str(text).unwrap())).unwrap()
-    }
-
-    #[test]
-    fn money_always_has_pence() {
-        assert_eq!(shown("0"), "0.00");
-        assert_eq!(shown("0.00"), "0.00");
-        assert_eq!(shown("0.5"), "0.50");
-        assert_eq!(shown("0.01"), "0.01");
-        assert_eq!(shown("7"), "7.00");
-        assert_eq!(shown("125000"), "125000.00");
-        assert_eq!(shown("1234.565"), "1234.56");
-        assert_eq!(shown("999999999999.99"), "999999999999.99");
-        assert_eq!(shown("100000000000000000000"), "100000000000000000000.00");
-        assert_eq!(shown("-12.3"), "-12.30");
-        assert_eq!(money(None), None);
-    }
+    resource::delete::<Contracts>(&req, &pool, caller, id.into_inner()).await
 }

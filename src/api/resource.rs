@@ -66,7 +66,8 @@ pub trait Resource: Named + Send + 'static {
     fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError>;
 
     /// The record as `caller` sees it; None when missing.
-    fn view(conn: &mut PgConnection, key: &str, caller: &Caller) -> Result<Option<Value>, ApiError>;
+    fn view(conn: &mut PgConnection, key: &str, caller: &Caller)
+        -> Result<Option<Value>, ApiError>;
 
     /// Reads and checks a body (a patch already merged over the stored record): every failing
     /// field in one 422, then conflicts.

@@ -105,15 +105,14 @@ pub struct WriteErrors;
 impl IntoResponses for WriteErrors {
     fn responses() -> Set {
         let retry_after = HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .build(),
-            )
+            .schema(ObjectBuilder::new().schema_type(Type::String).build())
             .description(Some("Seconds to wait before writing again"))
             .build();
         set([
-            (401, problem("No key, or a malformed, unknown or revoked one")),
+            (
+                401,
+                problem("No key, or a malformed, unknown or revoked one"),
+            ),
             (
                 429,
                 problem(

@@ -1,67 +1,29 @@
 //! `/service-areas`: a two-level tree of groups (such as `social-care`) and their areas.
 
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::input::{json_object, merge, Fields};
+use super::input::Fields;
 use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
+use super::resource::{self, not_found, Intent, Resource};
 use super::respond::{self, list_envelope};
-use super::writes::{
-    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
-    Write,
+use super::responses::{
+    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
+    UnexpectedQuery, WriteErrors,
 };
+use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
+use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::models;
-use crate::changelog::Resource;
 use crate::queries::search_words;
 use crate::queries::service_areas::{self as query, Level, ServiceAreaFilter, ServiceAreaSortKey};
-
-/// A service area, or a group of them when it has no parent.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ServiceArea {
-    #[schema(example = "adult-social-care")]
-    pub id: String,
-    #[schema(example = "Adult social care")]
-    pub name: String,
-    /// The group this area belongs to; null for a group.
-    #[schema(example = "social-care")]
-    pub parent_id: Option<String>,
-    pub description: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Changes on every write.
-    pub version: i32,
-}
-
-impl From<models::ServiceArea> for ServiceArea {
-    fn from(a: models::ServiceArea) -> Self {
-        ServiceArea {
-            id: a.id,
-            name: a.name,
-            parent_id: a.parent_id,
-            description: a.description,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-            version: a.version,
-        }
-    }
-}
-
-const CSV_COLUMNS: &[&str] = &[
-    "id",
-    "name",
-    "parent_id",
-    "description",
-    "created_at",
-    "updated_at",
-    "version",
-];
+use crate::representations::{self as wire, ServiceArea};
 
 list_envelope!(ServiceAreaList, ServiceArea, "service areas");
 
@@ -101,9 +63,7 @@ pub struct ServiceAreaQuery {
     responses(
         (status = 200, description = "A page of service areas, or all of them as CSV", content((ServiceAreaList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/service-areas")]
@@ -129,7 +89,7 @@ pub async fn list_service_areas(
         return Ok(respond::csv(
             conn,
             "service-areas.csv",
-            CSV_COLUMNS.to_vec(),
+            wire::service_area::CSV_COLUMNS.to_vec(),
             move |conn, sink| {
                 filter.for_each(conn, sort, |row| sink.write(&ServiceArea::from(row)))?;
                 Ok(())
@@ -164,26 +124,65 @@ pub async fn list_service_areas(
     responses(
         (status = 200, description = "The service area", body = ServiceArea,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, NotModified, UnexpectedQuery, Missing<ServiceAreas>,
     )
 )]
 #[get("/service-areas/{id}")]
 pub async fn get_service_area(
     req: HttpRequest,
     pool: web::Data<DbPool>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = id.clone();
-    let area = db::run(&pool, move |conn| Ok(query::find(conn, &key)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no service area with id {:?}", id.as_str())))?;
-    respond::single(&req, &ServiceArea::from(area))
+    resource::get::<ServiceAreas>(&req, &pool, caller, id.into_inner()).await
+}
+
+/// Service areas, as the resource flow writes them.
+pub struct ServiceAreas;
+
+impl Named for ServiceAreas {
+    const WHAT: &'static str = "service area";
+}
+
+impl Resource for ServiceAreas {
+    const TABLE: &'static str = "service_areas";
+    const PATH: &'static str = "/api/v1/service-areas";
+    const LOG: changelog::Resource = changelog::Resource::ServiceAreas;
+    type Write = models::NewServiceArea;
+
+    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
+        wire::service_area::current(conn, key)?.ok_or_else(|| not_found::<Self>(key))
+    }
+
+    fn view(conn: &mut PgConnection, key: &str, _: &Caller) -> Result<Option<Value>, ApiError> {
+        Ok(wire::service_area::current(conn, key)?)
+    }
+
+    fn check(
+        conn: &mut PgConnection,
+        _: &Caller,
+        body: Map<String, Value>,
+        intent: &Intent,
+    ) -> Result<Self::Write, ApiError> {
+        service_area_input(conn, body, *intent != Intent::Create)
+    }
+
+    fn insert(conn: &mut PgConnection, write: &Self::Write) -> Result<String, ApiError> {
+        query::insert(conn, write)?;
+        Ok(write.id.clone())
+    }
+
+    fn update(conn: &mut PgConnection, key: &str, write: &Self::Write) -> Result<(), ApiError> {
+        Ok(query::update(conn, key, write)?)
+    }
+
+    fn delete(conn: &mut PgConnection, key: &str) -> Result<(), ApiError> {
+        if let Some(detail) = query::references(conn, key)? {
+            return Err(ApiError::Conflict(detail));
+        }
+        Ok(query::delete(conn, key)?)
+    }
 }
 
 /// A service area or group as written with `POST`, `PUT` and `PATCH` (admin keys only).
@@ -275,16 +274,6 @@ fn service_area_input(
     })
 }
 
-/// The full representation (assessments included) that writes return and log.
-pub(crate) fn current(
-    conn: &mut diesel::PgConnection,
-    id: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let area = query::find(conn, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no service area with id {id:?}")))?;
-    serde_json::to_value(ServiceArea::from(area)).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// Create a service area
 ///
 /// A group when `parent_id` is null or absent; otherwise an area within that group.
@@ -295,15 +284,8 @@ pub(crate) fn current(
     responses(
         (status = 201, description = "Created", body = ServiceArea,
          headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The service area's address"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Invalid,
     )
 )]
 #[post("/service-areas")]
@@ -313,72 +295,7 @@ pub async fn create_service_area(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    let (id, after) = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::ServiceAreas,
-            if_match: &IfMatch::default(),
-        };
-        write.create(conn, |conn| {
-            let input = service_area_input(conn, body, false)?;
-            query::insert(conn, &input)?;
-            Ok((input.id.clone(), current(conn, &input.id)?))
-        })
-    })
-    .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        Some(format!("/api/v1/service-areas/{id}")),
-        &after,
-    ))
-}
-
-async fn change_service_area(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: String,
-    body: Bytes,
-    partial: bool,
-) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    check_body_id(&body, &id)?;
-    let if_match = IfMatch::from_request(&req);
-    let after = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::ServiceAreas,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "service_areas",
-            what: "service area",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &id),
-            |_| Ok(()),
-            |conn, before| {
-                let mut fields = if partial {
-                    merge(as_object(before.clone()), body)
-                } else {
-                    body
-                };
-                fields.insert("id".into(), id.clone().into());
-                let input = service_area_input(conn, fields, true)?;
-                query::update(conn, &id, &input)?;
-                Ok(Some(current(conn, &id)?))
-            },
-        )
-    })
-    .await?;
-    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
-    Ok(written(StatusCode::OK, None, &after))
+    resource::create::<ServiceAreas>(&pool, caller, body).await
 }
 
 /// Replace a service area
@@ -394,16 +311,7 @@ async fn change_service_area(
     request_body(content = ServiceAreaReplacement, description = "The whole service area or group", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = ServiceArea, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<ServiceAreas>, Stale, Invalid,
     )
 )]
 #[put("/service-areas/{id}")]
@@ -415,7 +323,7 @@ pub async fn replace_service_area(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_service_area(req, pool, caller, id.into_inner(), body, false).await
+    resource::change::<ServiceAreas>(&req, &pool, caller, id.into_inner(), body, false).await
 }
 
 /// Update a service area
@@ -432,16 +340,7 @@ pub async fn replace_service_area(
                  example = json!({"description": "Assessments, care planning, safeguarding and reviews for adults."})),
     responses(
         (status = 200, description = "Updated", body = ServiceArea, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<ServiceAreas>, Stale, Invalid,
     )
 )]
 #[patch("/service-areas/{id}")]
@@ -453,7 +352,7 @@ pub async fn update_service_area(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_service_area(req, pool, caller, id.into_inner(), body, true).await
+    resource::change::<ServiceAreas>(&req, &pool, caller, id.into_inner(), body, true).await
 }
 
 /// Delete a service area
@@ -469,15 +368,8 @@ pub async fn update_service_area(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such service area", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Service areas under it, systems or contracts still refer to it", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        WriteErrors, UnexpectedQuery, AdminOnly, Missing<ServiceAreas>, Stale,
     )
 )]
 #[delete("/service-areas/{id}")]
@@ -488,34 +380,5 @@ pub async fn delete_service_area(
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req);
-    db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::ServiceAreas,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "service_areas",
-            what: "service area",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &id),
-            |_| Ok(()),
-            |conn, _| {
-                if let Some(detail) = query::references(conn, &id)? {
-                    return Err(ApiError::Conflict(detail));
-                }
-                query::delete(conn, &id)?;
-                Ok(None)
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    resource::delete::<ServiceAreas>(&req, &pool, caller, id.into_inner()).await
 }

@@ -1,78 +1,33 @@
 //! `/systems`: products, each sold by one vendor and serving one or more service areas.
 
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractQuery};
 use super::exports::ContractListBody;
-use super::input::{json_object, merge, Fields};
+use super::input::Fields;
 use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
+use super::resource::{self, not_found, Intent, Resource};
 use super::respond::{self, list_envelope};
-use super::writes::{
-    as_object, check_body_id, merge_patch_schema, replacement_schema, written, IfMatch, Target,
-    Write,
+use super::responses::{
+    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
+    UnexpectedQuery, WriteErrors,
 };
+use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
+use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::models;
-use crate::changelog::Resource;
-use crate::queries::contracts::{check_areas, check_reference, Within};
+use crate::queries::contracts::Within;
+use crate::queries::contracts::{check_areas, check_reference};
 use crate::queries::search_words;
-use crate::queries::systems::{
-    self as query, SystemCriteria, SystemRecord, SystemSortKey, SystemWrite,
-};
-
-/// A product used by boroughs.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct System {
-    #[schema(example = "civica-openrevenues")]
-    pub id: String,
-    #[schema(example = "Civica OpenRevenues")]
-    pub name: String,
-    /// The vendor of the product.
-    #[schema(example = "civica")]
-    pub supplier_id: String,
-    /// The service areas the product serves.
-    #[schema(example = json!(["council-tax", "business-rates", "housing-benefit"]))]
-    pub service_area_ids: Vec<String>,
-    pub description: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Changes on every write.
-    pub version: i32,
-}
-
-impl From<SystemRecord> for System {
-    fn from(record: SystemRecord) -> Self {
-        let s = record.system;
-        System {
-            id: s.id,
-            name: s.name,
-            supplier_id: s.supplier_id,
-            service_area_ids: record.service_area_ids,
-            description: s.description,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-            version: s.version,
-        }
-    }
-}
-
-const CSV_COLUMNS: &[&str] = &[
-    "id",
-    "name",
-    "supplier_id",
-    "service_area_ids",
-    "description",
-    "created_at",
-    "updated_at",
-    "version",
-];
+use crate::queries::systems::{self as query, SystemCriteria, SystemSortKey, SystemWrite};
+use crate::representations::{self as wire, System};
 
 list_envelope!(SystemList, System, "systems");
 
@@ -110,9 +65,7 @@ pub struct SystemQuery {
     responses(
         (status = 200, description = "A page of systems, or all of them as CSV", content((SystemList = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/systems")]
@@ -140,7 +93,7 @@ pub async fn list_systems(
         return Ok(respond::csv(
             conn,
             "systems.csv",
-            CSV_COLUMNS.to_vec(),
+            wire::system::CSV_COLUMNS.to_vec(),
             move |conn, sink| {
                 filter.for_each(conn, sort, |row| sink.write(&System::from(row)))?;
                 Ok(())
@@ -168,13 +121,6 @@ pub async fn list_systems(
     Ok(respond::page(&req, &body, total, paging))
 }
 
-async fn find_system(pool: &DbPool, id: &str) -> Result<SystemRecord, ApiError> {
-    let key = id.to_owned();
-    db::run(pool, move |conn| Ok(query::find(conn, &key)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no system with id {id:?}")))
-}
-
 /// Get a system
 #[utoipa::path(
     tag = "systems",
@@ -182,23 +128,18 @@ async fn find_system(pool: &DbPool, id: &str) -> Result<SystemRecord, ApiError> 
     responses(
         (status = 200, description = "The system", body = System,
          headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, NotModified, UnexpectedQuery, Missing<Systems>,
     )
 )]
 #[get("/systems/{id}")]
 pub async fn get_system(
     req: HttpRequest,
     pool: web::Data<DbPool>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let system = find_system(&pool, &id).await?;
-    respond::single(&req, &System::from(system))
+    resource::get::<Systems>(&req, &pool, caller, id.into_inner()).await
 }
 
 /// List a system's contracts
@@ -210,10 +151,7 @@ pub async fn get_system(
     responses(
         (status = 200, description = "A page of the system's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
          headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery, Missing<Systems>,
     )
 )]
 #[get("/systems/{id}/contracts")]
@@ -224,15 +162,60 @@ pub async fn list_system_contracts(
     id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let system = find_system(&pool, &id).await?;
-    respond_with_contracts(
-        req,
-        &pool,
-        &caller,
-        query.0,
-        Some(Within::System(system.system.id)),
-    )
-    .await
+    let key = id.into_inner();
+    let found = db::run(&pool, move |conn| {
+        Ok(query::find(conn, &key)?.ok_or_else(|| not_found::<Systems>(&key))?)
+    })
+    .await?;
+    let within = Within::System(found.system.id);
+    respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
+}
+
+/// Systems, as the resource flow writes them.
+pub struct Systems;
+
+impl Named for Systems {
+    const WHAT: &'static str = "system";
+}
+
+impl Resource for Systems {
+    const TABLE: &'static str = "systems";
+    const PATH: &'static str = "/api/v1/systems";
+    const LOG: changelog::Resource = changelog::Resource::Systems;
+    type Write = SystemWrite;
+
+    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
+        wire::system::current(conn, key)?.ok_or_else(|| not_found::<Self>(key))
+    }
+
+    fn view(conn: &mut PgConnection, key: &str, _: &Caller) -> Result<Option<Value>, ApiError> {
+        Ok(wire::system::current(conn, key)?)
+    }
+
+    fn check(
+        conn: &mut PgConnection,
+        _: &Caller,
+        body: Map<String, Value>,
+        _: &Intent,
+    ) -> Result<Self::Write, ApiError> {
+        system_input(conn, body)
+    }
+
+    fn insert(conn: &mut PgConnection, write: &Self::Write) -> Result<String, ApiError> {
+        query::insert(conn, write)?;
+        Ok(write.system.id.clone())
+    }
+
+    fn update(conn: &mut PgConnection, key: &str, write: &Self::Write) -> Result<(), ApiError> {
+        Ok(query::update(conn, key, write)?)
+    }
+
+    fn delete(conn: &mut PgConnection, key: &str) -> Result<(), ApiError> {
+        if let Some(detail) = query::references(conn, key)? {
+            return Err(ApiError::Conflict(detail));
+        }
+        Ok(query::delete(conn, key)?)
+    }
 }
 
 /// A system as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
@@ -296,16 +279,6 @@ fn system_input(
     })
 }
 
-/// The full representation (assessments included) that writes return and log.
-pub(crate) fn current(
-    conn: &mut diesel::PgConnection,
-    id: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let system = query::find(conn, id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no system with id {id:?}")))?;
-    serde_json::to_value(System::from(system)).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// Create a system
 #[utoipa::path(
     tag = "systems",
@@ -314,15 +287,8 @@ pub(crate) fn current(
     responses(
         (status = 201, description = "Created", body = System,
          headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The system's address"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Invalid,
     )
 )]
 #[post("/systems")]
@@ -332,74 +298,7 @@ pub async fn create_system(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    let (id, after) = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Systems,
-            if_match: &IfMatch::default(),
-        };
-        write.create(conn, |conn| {
-            let input = system_input(conn, body)?;
-            query::insert(conn, &input)?;
-            let id = input.system.id;
-            let after = current(conn, &id)?;
-            Ok((id, after))
-        })
-    })
-    .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        Some(format!("/api/v1/systems/{id}")),
-        &after,
-    ))
-}
-
-async fn change_system(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: String,
-    body: Bytes,
-    partial: bool,
-) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let body = json_object(&body)?;
-    check_body_id(&body, &id)?;
-    let if_match = IfMatch::from_request(&req);
-    let after = db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Systems,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "systems",
-            what: "system",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &id),
-            |_| Ok(()),
-            |conn, before| {
-                let mut fields = if partial {
-                    merge(as_object(before.clone()), body)
-                } else {
-                    body
-                };
-                fields.insert("id".into(), id.clone().into());
-                let input = system_input(conn, fields)?;
-                query::update(conn, &id, &input)?;
-                Ok(Some(current(conn, &id)?))
-            },
-        )
-    })
-    .await?;
-    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
-    Ok(written(StatusCode::OK, None, &after))
+    resource::create::<Systems>(&pool, caller, body).await
 }
 
 /// Replace a system
@@ -415,16 +314,7 @@ async fn change_system(
     request_body(content = SystemReplacement, description = "The whole system", content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<Systems>, Stale, Invalid,
     )
 )]
 #[put("/systems/{id}")]
@@ -436,7 +326,7 @@ pub async fn replace_system(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_system(req, pool, caller, id.into_inner(), body, false).await
+    resource::change::<Systems>(&req, &pool, caller, id.into_inner(), body, false).await
 }
 
 /// Update a system
@@ -454,16 +344,7 @@ pub async fn replace_system(
                  example = json!({"service_area_ids": ["council-tax", "business-rates"]})),
     responses(
         (status = 200, description = "Updated", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than the service accepts", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        BodyWriteErrors, AdminOnly, Missing<Systems>, Stale, Invalid,
     )
 )]
 #[patch("/systems/{id}")]
@@ -475,7 +356,7 @@ pub async fn update_system(
     _query: ApiQuery<NoQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    change_system(req, pool, caller, id.into_inner(), body, true).await
+    resource::change::<Systems>(&req, &pool, caller, id.into_inner(), body, true).await
 }
 
 /// Delete a system
@@ -491,15 +372,8 @@ pub async fn update_system(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A query parameter was given", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such system", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Contracts still refer to the system", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many writes from this key or address; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = String, description = "Seconds to wait before writing again"))),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        WriteErrors, UnexpectedQuery, AdminOnly, Missing<Systems>, Stale,
     )
 )]
 #[delete("/systems/{id}")]
@@ -510,34 +384,5 @@ pub async fn delete_system(
     id: web::Path<String>,
     _query: ApiQuery<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require_admin()?;
-    let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req);
-    db::run(&pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: Resource::Systems,
-            if_match: &if_match,
-        };
-        let target = Target {
-            table: "systems",
-            what: "system",
-            id: &id,
-        };
-        write.modify(
-            conn,
-            target,
-            |conn| current(conn, &id),
-            |_| Ok(()),
-            |conn, _| {
-                if let Some(detail) = query::references(conn, &id)? {
-                    return Err(ApiError::Conflict(detail));
-                }
-                query::delete(conn, &id)?;
-                Ok(None)
-            },
-        )
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    resource::delete::<Systems>(&req, &pool, caller, id.into_inner()).await
 }

@@ -22,9 +22,9 @@ use super::suppliers::SupplierIndex;
 use super::{contracts_finder, ocds, register, store, survey, Format, Options};
 use crate::changelog::{self, Actor, Resource};
 use crate::models::{NewContract, NewSupplier};
-use crate::representations::{self as wire, Contract};
 use crate::queries::contracts::{self as contract_queries, ContractWrite};
 use crate::queries::suppliers::{self as supplier_queries, SupplierWrite};
+use crate::representations::{self as wire, Contract};
 
 /// Hears how far an import has got (a progress bar on a terminal; nothing over HTTP).
 pub trait Progress {
@@ -384,7 +384,9 @@ fn write(
     }
     let mut records = store::records(conn, &created)?;
     for id in &created {
-        let record = records.remove(id).ok_or_else(|| vanished("contract", &id.to_string()))?;
+        let record = records
+            .remove(id)
+            .ok_or_else(|| vanished("contract", &id.to_string()))?;
         let after = wire::to_json(&Contract::view(record, true));
         changelog::record(
             conn,
