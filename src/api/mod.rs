@@ -12,6 +12,7 @@ pub mod insights;
 pub mod params;
 pub mod respond;
 pub mod service_areas;
+pub mod stream;
 pub mod suppliers;
 pub mod systems;
 pub mod writes;
