@@ -7,6 +7,7 @@ pub mod changelog;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod guard;
 pub mod import;
 pub mod insights;

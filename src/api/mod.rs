@@ -14,6 +14,7 @@ pub mod resource;
 pub mod respond;
 pub mod responses;
 pub mod service_areas;
+pub mod stream;
 pub mod suppliers;
 pub mod systems;
 pub mod writes;

@@ -1,20 +1,16 @@
 //! Shared response building: JSON pages with `Link` headers, streamed CSV, ETags.
 
-use std::io;
-
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::web::Bytes;
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
 
 use super::params::{ListFormat, Paging};
-use crate::db::DbConn;
 use crate::error::ApiError;
+
+pub use super::stream::{csv, CsvSink};
+pub use crate::export::csv::{cell, TEXT_CSV};
 
 /// Paging facts of a list response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,9 +43,6 @@ macro_rules! list_envelope {
     };
 }
 pub(crate) use list_envelope;
-
-/// The media type of CSV responses.
-pub const TEXT_CSV: &str = "text/csv; charset=utf-8";
 
 /// Whether the caller asked for CSV: `format=csv`, or `Accept: text/csv` without `format`.
 pub fn wants_csv(req: &HttpRequest, format: Option<ListFormat>) -> bool {
@@ -182,138 +175,4 @@ pub fn single<T: Serialize>(req: &HttpRequest, body: &T) -> Result<HttpResponse,
     } else {
         response.content_type("application/json").body(json)
     })
-}
-
-/// Bytes of CSV gathered before a chunk is sent to the client.
-const CSV_CHUNK: usize = 64 * 1024;
-/// Chunks buffered between the database thread and the client.
-const CSV_CHUNKS_IN_FLIGHT: usize = 8;
-
-/// Collects CSV bytes and hands them to the response stream in chunks.
-struct ChunkWriter {
-    buffer: Vec<u8>,
-    tx: mpsc::Sender<Result<Bytes, io::Error>>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CSV_CHUNK + 4096));
-        self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-}
-
-impl io::Write for ChunkWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.buffer.extend_from_slice(bytes);
-        if self.buffer.len() >= CSV_CHUNK {
-            self.send()?;
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.send()
-    }
-}
-
-/// Writes records as CSV rows, named by their JSON field names, to a streamed response.
-pub struct CsvSink {
-    columns: Vec<&'static str>,
-    writer: csv::Writer<ChunkWriter>,
-}
-
-impl CsvSink {
-    /// Writes one record; false once the client has gone away or the stream has failed.
-    pub fn write<T: Serialize>(&mut self, record: &T) -> bool {
-        let value = match serde_json::to_value(record) {
-            Ok(Value::Object(map)) => map,
-            _ => return self.fail("a record did not serialise to an object"),
-        };
-        let row = self
-            .columns
-            .iter()
-            .map(|column| cell(value.get(*column).unwrap_or(&Value::Null)));
-        match self.writer.write_record(row) {
-            Ok(()) => true,
-            Err(e) => self.fail(&e.to_string()),
-        }
-    }
-
-    /// Ends the stream with an error, so the client sees a broken transfer, not a short file.
-    fn fail(&mut self, reason: &str) -> bool {
-        let tx = &self.writer.get_ref().tx;
-        if !tx.is_closed() {
-            log::error!("CSV export stopped: {reason}");
-            let _ = tx.blocking_send(Err(io::Error::other("CSV export failed")));
-        }
-        false
-    }
-}
-
-/// One CSV cell: null is empty, lists are joined with `|`, everything else as in JSON.
-pub fn cell(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => text.clone(),
-        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("|"),
-        other => other.to_string(),
-    }
-}
-
-/// Streams every row `produce` writes as a CSV download named `filename`, with a header row of
-/// `columns`. Rows are read from the database one at a time, so memory stays flat however many
-/// match.
-pub fn csv<F>(conn: DbConn, filename: &str, columns: Vec<&'static str>, produce: F) -> HttpResponse
-where
-    F: FnOnce(&mut DbConn, &mut CsvSink) -> Result<(), ApiError> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel(CSV_CHUNKS_IN_FLIGHT);
-    tokio::task::spawn_blocking(move || {
-        let mut conn = conn;
-        let chunks = ChunkWriter {
-            buffer: Vec::with_capacity(CSV_CHUNK + 4096),
-            tx,
-        };
-        let mut sink = CsvSink {
-            writer: csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(chunks),
-            columns,
-        };
-        if let Err(e) = sink.writer.write_record(&sink.columns) {
-            sink.fail(&e.to_string());
-            return;
-        }
-        let outcome = produce(&mut conn, &mut sink).map_err(|e| e.to_string());
-        if let Err(reason) = outcome.and_then(|()| sink.writer.flush().map_err(|e| e.to_string())) {
-            sink.fail(&reason);
-        }
-    });
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CSV)))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .streaming(ReceiverStream::new(rx))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn cells_flatten_json_values() {
-        assert_eq!(cell(&json!(null)), "");
-        assert_eq!(cell(&json!(["a", "b"])), "a|b");
-        assert_eq!(cell(&json!(true)), "true");
-        assert_eq!(cell(&json!(12)), "12");
-        assert_eq!(cell(&json!("x,y")), "x,y");
-    }
 }

@@ -8,8 +8,10 @@ use diesel::RunQueryDsl;
 use icalendar::{Calendar, Component, DatePerhapsTime};
 use serde_json::Value;
 
-use citytools::api::exports::{OcdsContext, CALENDAR_NAME, GSS_SCHEME, SERVICE_AREA_SCHEME};
+use citytools::api::exports::ocds_context;
 use citytools::config;
+use citytools::export::ical::CALENDAR_NAME;
+use citytools::export::ocds::{GSS_SCHEME, SERVICE_AREA_SCHEME};
 
 use crate::helpers::{TestApp, TestResponse};
 
@@ -568,8 +570,7 @@ async fn ocds_release_builder_takes_any_prefix_and_validates() {
         .unwrap()
         .unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-    let context =
-        OcdsContext::load(&mut conn, "ocds-a1b2c3", "https://api.example", today).unwrap();
+    let context = ocds_context(&mut conn, "ocds-a1b2c3", "https://api.example", today).unwrap();
     let release = serde_json::to_value(context.release(&record)).unwrap();
     assert_eq!(release["ocid"], format!("ocds-a1b2c3-{id}"));
     assert_valid_package(&serde_json::json!({
