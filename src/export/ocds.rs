@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use bigdecimal::{BigDecimal, RoundingMode};
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -403,10 +403,8 @@ impl OcdsContext {
 /// An amount as a JSON number with exactly two decimal places, written from the stored decimal
 /// without passing through a float.
 fn pounds(amount: &BigDecimal) -> Box<RawValue> {
-    let text = amount
-        .with_scale_round(2, RoundingMode::HalfEven)
-        .to_plain_string();
-    RawValue::from_string(text).expect("a plain decimal is a JSON number")
+    let text = crate::representations::money(Some(amount.clone())).unwrap_or_default();
+    RawValue::from_string(text).expect("pounds and pence are a JSON number")
 }
 
 /// OCDS contract status on `today`.
