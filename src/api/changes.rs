@@ -7,7 +7,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::ASSESSMENT_FIELDS;
-use super::params::{ApiQuery, CommaList, PerPage};
+use super::pagination::{PerPage, DEFAULT_PER_PAGE};
+use super::params::{ApiQuery, CommaList};
 use crate::auth::Caller;
 use crate::changelog::Resource;
 use crate::db::{self, DbPool};
@@ -163,9 +164,7 @@ pub async fn list_changes(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let after = query.after.map_or(0, |a| a.0);
-    let per_page = query
-        .per_page
-        .map_or(super::params::DEFAULT_PER_PAGE, |p| p.0);
+    let per_page = query.per_page.map_or(DEFAULT_PER_PAGE, |p| p.0);
     let resources = query
         .resource
         .map(CommaList::into_inner)

@@ -11,12 +11,13 @@ use utoipa::ToSchema;
 use super::exports::{self, ContractListBody};
 use super::filters::contract_filter_query;
 use super::input::Fields;
-use super::params::{
-    ApiQuery, ContractListFormat, CountMode, Cursor, CursorToken, NoQuery, PageNumber, Paging,
-    PerPage, QueryMoney, Sort,
+use super::pagination::{
+    check_cursor_sort, garbled_cursor, list_page, sort_name, CountMode, Cursor, CursorToken, Page,
+    PageNumber, Paged, PerPage,
 };
+use super::params::{ApiQuery, ContractListFormat, NoQuery, QueryMoney, Sort};
 use super::resource::{self, not_found, Intent, Resource};
-use super::respond::{self, list_envelope, PagePosition};
+use super::respond::{self, list_envelope};
 use super::responses::{
     BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale, UnexpectedQuery,
     WriteErrors,
@@ -25,12 +26,13 @@ use super::writes::merge_patch_schema;
 use crate::auth::{Actor, Caller};
 use crate::changelog;
 use crate::db::{self, DbPool};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::models::NewContract;
 use crate::models::{DataAccess, Hosting, ProcurementRoute, Source};
 use crate::queries::contracts::{
     self as query, ContractRecord, ContractSortKey, ContractWrite, SortPosition, SortValue, Total,
 };
+use crate::queries::list::SortKeyName;
 use crate::representations::{self as wire};
 pub use crate::representations::{money, Assessment, Contract, ASSESSMENT_FIELDS};
 
@@ -96,126 +98,19 @@ contract_filter_query! {
 /// Matches counted before `meta.total` becomes an estimate.
 const COUNTED_AT_LEAST: i64 = 1000;
 
-/// How a JSON contract list is paged.
-#[derive(Debug, Clone)]
-enum Paged {
-    /// By page number.
-    Numbered(Paging),
-    /// By keyset cursor: the page after `after` (the first page when None).
-    Cursor {
-        after: Option<SortPosition>,
-        per_page: u32,
-    },
+/// How many matches to count before estimating: past the end of the page asked for, and at
+/// least [`COUNTED_AT_LEAST`], plus one to tell "exactly that many" from "more".
+fn count_cap(paged: &Paged, mode: Option<CountMode>) -> Option<i64> {
+    let end = match paged {
+        Paged::Numbered(paging) => paging.offset() + paging.limit(),
+        Paged::Cursor { per_page, .. } => i64::from(*per_page),
+    };
+    (mode != Some(CountMode::Exact)).then_some(end.max(COUNTED_AT_LEAST) + 1)
 }
 
-impl Paged {
-    /// The paging a query asks for; a 400 for `page` with `cursor`, or a cursor that is not
-    /// for this sort.
-    fn of(query: &ContractQuery, sort: Option<(ContractSortKey, bool)>) -> Result<Paged, ApiError> {
-        let paging = Paging::new(query.page, query.per_page);
-        let Some(Cursor(token)) = &query.cursor else {
-            return Ok(Paged::Numbered(paging));
-        };
-        if query.page.is_some() {
-            return Err(ApiError::invalid_params(vec![
-                FieldError::new(
-                    "page",
-                    "page cannot be combined with cursor; use one or the other",
-                ),
-                FieldError::new(
-                    "cursor",
-                    "cursor cannot be combined with page; use one or the other",
-                ),
-            ]));
-        }
-        let after = token
-            .as_ref()
-            .map(|token| cursor_position(token, sort))
-            .transpose()?;
-        Ok(Paged::Cursor {
-            after,
-            per_page: paging.per_page,
-        })
-    }
-
-    /// The total, when a page of `rows` records shows it: a short page that starts the list, or
-    /// any short page with records on it, ends the list.
-    fn total_shown_by(&self, rows: usize) -> Option<i64> {
-        let rows = rows as i64;
-        match self {
-            Paged::Numbered(paging) => (rows < paging.limit()
-                && (rows > 0 || paging.offset() == 0))
-                .then_some(paging.offset() + rows),
-            Paged::Cursor {
-                after: None,
-                per_page,
-            } => (rows <= i64::from(*per_page)).then_some(rows),
-            Paged::Cursor { .. } => None,
-        }
-    }
-
-    /// The meta and `Link` position of a page read with this paging; in cursor mode, drops the
-    /// one record read past the page, which only tells that another page follows.
-    fn describe(
-        self,
-        total: Total,
-        records: &mut Vec<ContractRecord>,
-        sort: Option<(ContractSortKey, bool)>,
-    ) -> (ContractListMeta, PagePosition) {
-        match self {
-            Paged::Numbered(paging) => (
-                ContractListMeta {
-                    total: total.value,
-                    total_exact: total.exact,
-                    page: Some(paging.page),
-                    per_page: paging.per_page,
-                    next_cursor: None,
-                },
-                PagePosition::Numbered {
-                    paging,
-                    total: total.value,
-                    exact: total.exact,
-                },
-            ),
-            Paged::Cursor { per_page, .. } => {
-                let more = records.len() > per_page as usize;
-                records.truncate(per_page as usize);
-                let next = records
-                    .last()
-                    .filter(|_| more)
-                    .map(|last| cursor_after(sort, last));
-                (
-                    ContractListMeta {
-                        total: total.value,
-                        total_exact: total.exact,
-                        page: None,
-                        per_page,
-                        next_cursor: Some(next.clone()),
-                    },
-                    PagePosition::Cursor { next },
-                )
-            }
-        }
-    }
-
-    /// How many matches to count before estimating: past the end of this page, and at least
-    /// [`COUNTED_AT_LEAST`], plus one to tell "exactly that many" from "more".
-    fn count_cap(&self, mode: Option<CountMode>) -> Option<i64> {
-        let end = match self {
-            Paged::Numbered(paging) => paging.offset() + paging.limit(),
-            Paged::Cursor { per_page, .. } => i64::from(*per_page),
-        };
-        (mode != Some(CountMode::Exact)).then_some(end.max(COUNTED_AT_LEAST) + 1)
-    }
-}
-
-/// The `sort` a cursor is made for, as the caller wrote it; `id` for the default order.
-fn sort_name(sort: Option<(ContractSortKey, bool)>) -> String {
-    match sort {
-        None => "id".to_owned(),
-        Some((key, false)) => key.name().to_owned(),
-        Some((key, true)) => format!("-{}", key.name()),
-    }
+/// The `sort` parameter as written, which a cursor must be made for.
+fn sort_text(sort: Option<(ContractSortKey, bool)>) -> String {
+    sort_name(sort.map(|(key, descending)| (key.name(), descending)))
 }
 
 /// The token continuing a list sorted by `sort` after `last`.
@@ -227,9 +122,9 @@ fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &ContractRecord) ->
         Some(SortValue::Text(text)) => text.into(),
     };
     CursorToken {
-        sort: sort_name(sort),
+        sort: sort_text(sort),
         value,
-        id: last.contract.id,
+        id: last.contract.id.into(),
     }
     .encode()
 }
@@ -240,29 +135,7 @@ fn cursor_position(
     token: &CursorToken,
     sort: Option<(ContractSortKey, bool)>,
 ) -> Result<SortPosition, ApiError> {
-    let expected = sort_name(sort);
-    if token.sort != expected {
-        let made_for = |name: &str| match name {
-            "id" => "the default order (no sort)".to_owned(),
-            name => format!("sort={name}"),
-        };
-        return Err(ApiError::invalid_param(
-            "cursor",
-            format!(
-                "this cursor was made for {}, not {}; keep the sort of the page it came from, \
-                 or start again with an empty cursor",
-                made_for(&token.sort),
-                made_for(&expected)
-            ),
-        ));
-    }
-    let garbled = || {
-        ApiError::invalid_param(
-            "cursor",
-            "not a cursor this list gave out; pass meta.next_cursor of the previous page \
-             unchanged, or an empty cursor for the first page",
-        )
-    };
+    check_cursor_sort(token, &sort_text(sort))?;
     let text = token.value.as_str();
     let value = match (sort.map(|(key, _)| key), &token.value) {
         (None, serde_json::Value::Null) => SortValue::Null,
@@ -270,20 +143,18 @@ fn cursor_position(
         (Some(ContractSortKey::EndDate | ContractSortKey::StartDate), _) => text
             .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
             .map(SortValue::Date)
-            .ok_or_else(garbled)?,
+            .ok_or_else(garbled_cursor)?,
         (Some(ContractSortKey::AnnualValue), _) => text
             .and_then(|text| text.parse::<QueryMoney>().ok())
             .map(|amount| SortValue::Money(amount.0))
-            .ok_or_else(garbled)?,
+            .ok_or_else(garbled_cursor)?,
         (Some(ContractSortKey::Borough | ContractSortKey::Supplier), _) => text
             .map(|text| SortValue::Text(text.to_owned()))
-            .ok_or_else(garbled)?,
-        (None, _) => return Err(garbled()),
+            .ok_or_else(garbled_cursor)?,
+        (None, _) => return Err(garbled_cursor()),
     };
-    Ok(SortPosition {
-        value,
-        id: token.id,
-    })
+    let id = token.id.as_i64().ok_or_else(garbled_cursor)?;
+    Ok(SortPosition { value, id })
 }
 
 /// Lists contracts matching `query`, within `within` (a borough, supplier or system) when nested.
@@ -316,16 +187,21 @@ pub(crate) async fn respond_with_contracts(
             },
         ));
     }
-    let paged = Paged::of(&query, sort)?;
-    let cap = paged.count_cap(query.count);
+    let paged = Paged::of(query.page, query.per_page, query.cursor)?;
+    let after = match &paged {
+        Paged::Cursor {
+            after: Some(token), ..
+        } => Some(cursor_position(token, sort)?),
+        _ => None,
+    };
+    let cap = count_cap(&paged, query.count);
     let read = paged.clone();
     let (mut records, total) = db::run(pool, move |conn| {
         let filter = criteria.resolve(conn)?;
         let records = match &read {
             Paged::Numbered(paging) => filter.page(conn, sort, paging.offset(), paging.limit())?,
-            // One more than a page, to know whether another follows.
-            Paged::Cursor { after, per_page } => {
-                filter.page_after(conn, sort, after.as_ref(), i64::from(*per_page) + 1)?
+            Paged::Cursor { .. } => {
+                filter.page_after(conn, sort, after.as_ref(), read.read_limit())?
             }
         };
         let total = match read.total_shown_by(records.len()) {
@@ -335,15 +211,23 @@ pub(crate) async fn respond_with_contracts(
         Ok((records, total))
     })
     .await?;
-    let (meta, position) = paged.describe(total, &mut records, sort);
-    let body = ContractList {
+    let end = paged.end(total.value, total.exact, &mut records, |last| {
+        cursor_after(sort, last)
+    });
+    let body = Page {
         items: records
             .into_iter()
             .map(|r| Contract::view(r, viewer))
             .collect(),
-        meta,
+        meta: ContractListMeta {
+            total: total.value,
+            total_exact: total.exact,
+            page: end.page,
+            per_page: end.per_page,
+            next_cursor: end.next_cursor,
+        },
     };
-    Ok(respond::list_page(&req, &body, &position))
+    Ok(list_page(&req, &body, &end.position))
 }
 
 /// List contracts

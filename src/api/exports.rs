@@ -26,6 +26,7 @@ use crate::queries::boroughs::BoroughFilter;
 use crate::queries::contracts::{
     ContractCriteria, ContractFilter, ContractRecord, ContractSortKey,
 };
+use crate::queries::list::ListFilter;
 use crate::queries::service_areas::ServiceAreaFilter;
 use crate::queries::suppliers::SupplierCriteria;
 
@@ -167,16 +168,16 @@ pub fn ocds_context(
     today: NaiveDate,
 ) -> Result<OcdsContext, ApiError> {
     let mut context = OcdsContext::new(ocid_prefix, origin, today);
-    BoroughFilter::default().for_each(conn, None, |borough| {
+    BoroughFilter::default().for_each(conn, None, &mut |borough| {
         context.add_borough(borough);
         true
     })?;
     let suppliers = SupplierCriteria::default().resolve(conn)?;
-    suppliers.for_each(conn, None, |record| {
+    suppliers.for_each(conn, None, &mut |record| {
         context.add_supplier(record.supplier);
         true
     })?;
-    ServiceAreaFilter::default().for_each(conn, None, |area| {
+    ServiceAreaFilter::default().for_each(conn, None, &mut |area| {
         context.add_service_area(area);
         true
     })?;

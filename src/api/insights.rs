@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 use super::contracts::{money, Contract};
 use super::exports::{self, write_failed};
 use super::filters::contract_filter_query;
-use super::params::{ApiQuery, ListFormat, PageNumber, Paging, PerPage};
+use super::pagination::{self, PageNumber, Paging, PerPage};
+use super::params::{ApiQuery, ListFormat};
 use super::respond;
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
@@ -654,7 +655,7 @@ pub async fn opportunities(
             ends_before,
         },
     };
-    Ok(respond::page(&req, &body, total, paging))
+    Ok(pagination::page(&req, &body, total, paging))
 }
 
 contract_filter_query! {

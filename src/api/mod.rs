@@ -9,6 +9,7 @@ pub mod health;
 pub mod imports;
 pub mod input;
 pub mod insights;
+pub mod pagination;
 pub mod params;
 pub mod resource;
 pub mod respond;

@@ -15,10 +15,6 @@ use crate::error::ApiError;
 
 /// Longest query string accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 8 * 1024;
-/// Default page size of every list.
-pub const DEFAULT_PER_PAGE: u32 = 50;
-/// Largest page size of every list.
-pub const MAX_PER_PAGE: u32 = 500;
 
 /// A query string parsed into `T`, which should `deny_unknown_fields`.
 pub struct ApiQuery<T>(pub T);
@@ -138,6 +134,7 @@ macro_rules! deserialize_from_str {
         }
     };
 }
+pub(crate) use deserialize_from_str;
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,42 +174,6 @@ impl FromStr for QueryMoney {
     }
 }
 deserialize_from_str!(QueryMoney);
-
-/// A 1-based page number.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PageNumber(pub u32);
-
-impl FromStr for PageNumber {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value.trim().parse::<u32>() {
-            Ok(page) if (1..=1_000_000).contains(&page) => Ok(PageNumber(page)),
-            _ => Err(format!(
-                "expected a page number from 1 to 1000000, got {value:?}"
-            )),
-        }
-    }
-}
-deserialize_from_str!(PageNumber);
-
-/// A page size from 1 to [`MAX_PER_PAGE`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PerPage(pub u32);
-
-impl FromStr for PerPage {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value.trim().parse::<u32>() {
-            Ok(size) if (1..=MAX_PER_PAGE).contains(&size) => Ok(PerPage(size)),
-            _ => Err(format!(
-                "expected a page size from 1 to {MAX_PER_PAGE}, got {value:?}"
-            )),
-        }
-    }
-}
-deserialize_from_str!(PerPage);
 
 /// `true` or `false`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -295,104 +256,10 @@ where
     }
 }
 
-/// How a list's `meta.total` is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CountMode {
-    /// Exact up to 1,000 matches (or to the end of the page asked for, if further); beyond
-    /// that PostgreSQL's estimate, with `total_exact: false`.
-    Auto,
-    /// Every match counted, however many there are.
-    Exact,
-}
-
-/// Longest cursor accepted, in characters; the service's own are far shorter.
-const MAX_CURSOR_LEN: usize = 1024;
-
-/// A keyset cursor as given: empty for the first page, else a token from `meta.next_cursor`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cursor(pub Option<CursorToken>);
-
-/// What a cursor token holds: the sort it was made for, and the sort value and id of the last
-/// record of the page it follows. Sent as base64url (no padding) of the JSON array
-/// `[sort, value, id]`; callers treat it as opaque.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CursorToken {
-    /// The `sort` parameter it was made for (`-end_date`, ...); `id` for the default order.
-    pub sort: String,
-    /// The last record's value of the sort key (null when it has none, or in id order).
-    pub value: serde_json::Value,
-    /// The last record's id.
-    pub id: i64,
-}
-
-impl CursorToken {
-    /// The token as sent in `meta.next_cursor` and `cursor=`.
-    pub fn encode(&self) -> String {
-        use base64::Engine;
-        let json = serde_json::json!([self.sort, self.value, self.id]);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
-    }
-
-    fn decode(text: &str) -> Option<CursorToken> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()?;
-        let (sort, value, id): (String, serde_json::Value, i64) =
-            serde_json::from_slice(&bytes).ok()?;
-        Some(CursorToken { sort, value, id })
-    }
-}
-
-impl FromStr for Cursor {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        let text = value.trim();
-        if text.is_empty() {
-            return Ok(Cursor(None));
-        }
-        (text.len() <= MAX_CURSOR_LEN)
-            .then(|| CursorToken::decode(text))
-            .flatten()
-            .map(|token| Cursor(Some(token)))
-            .ok_or_else(|| {
-                "not a cursor this list gave out; pass meta.next_cursor of the previous page \
-                 unchanged, or an empty cursor for the first page"
-                    .to_owned()
-            })
-    }
-}
-deserialize_from_str!(Cursor);
-
-/// Page number and size, with their defaults applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Paging {
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl Paging {
-    pub fn new(page: Option<PageNumber>, per_page: Option<PerPage>) -> Paging {
-        Paging {
-            page: page.map_or(1, |p| p.0),
-            per_page: per_page.map_or(DEFAULT_PER_PAGE, |p| p.0),
-        }
-    }
-
-    pub fn offset(&self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.per_page)
-    }
-
-    pub fn limit(&self) -> i64 {
-        i64::from(self.per_page)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::pagination::{Cursor, CursorToken, PerPage, MAX_CURSOR_LEN};
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -460,7 +327,7 @@ mod tests {
         let token = CursorToken {
             sort: "-annual_value_gbp".to_owned(),
             value: serde_json::json!("125000.00"),
-            id: 42,
+            id: 42.into(),
         };
         let text = token.encode();
         assert!(text

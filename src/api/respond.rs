@@ -4,33 +4,23 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
-use super::params::{ListFormat, Paging};
+use super::params::ListFormat;
 use crate::error::ApiError;
 
 pub use super::stream::{csv, CsvSink};
 pub use crate::export::csv::{cell, TEXT_CSV};
 
-/// Paging facts of a list response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListMeta {
-    /// Every matching record, over all pages.
-    #[schema(example = 612)]
-    pub total: i64,
-    /// This page, from 1.
-    #[schema(example = 1)]
-    pub page: u32,
-    /// Records per page.
-    #[schema(example = 50)]
-    pub per_page: u32,
-}
-
 /// Declares the JSON envelope of a list: `{"items": [...], "meta": {...}}`, with [`ListMeta`]
 /// unless another meta type is named.
 macro_rules! list_envelope {
     ($name:ident, $item:ty, $what:literal) => {
-        $crate::api::respond::list_envelope!($name, $item, $what, $crate::api::respond::ListMeta);
+        $crate::api::respond::list_envelope!(
+            $name,
+            $item,
+            $what,
+            $crate::api::pagination::ListMeta
+        );
     };
     ($name:ident, $item:ty, $what:literal, $meta:ty) => {
         #[doc = concat!("A page of ", $what, ".")]
@@ -55,90 +45,6 @@ pub fn wants_csv(req: &HttpRequest, format: Option<ListFormat>) -> bool {
             .flat_map(|value| value.split(','))
             .any(|media| media.trim().starts_with("text/csv")),
     }
-}
-
-/// Where a page sits in its list, for its `Link` header.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PagePosition {
-    /// Page `paging.page` of a list of `total` records. When `exact` is false, `total` is an
-    /// estimate and more records are known to follow this page: no `last` link, and a `next`.
-    Numbered {
-        paging: Paging,
-        total: i64,
-        exact: bool,
-    },
-    /// A keyset page: `next` is the cursor of the following page, None on the last page.
-    Cursor { next: Option<String> },
-}
-
-/// A JSON page with an RFC 8288 `Link` header (`first`, `prev`, `next`, `last`).
-pub fn page<T: Serialize>(req: &HttpRequest, body: &T, total: i64, paging: Paging) -> HttpResponse {
-    let position = PagePosition::Numbered {
-        paging,
-        total,
-        exact: true,
-    };
-    list_page(req, body, &position)
-}
-
-/// A JSON page with an RFC 8288 `Link` header: `first`, `prev`, `next` and `last` by page
-/// number (no `last` when the total is an estimate), or `first` and `next` by cursor.
-pub fn list_page<T: Serialize>(
-    req: &HttpRequest,
-    body: &T,
-    position: &PagePosition,
-) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::LINK, link_header(req, position)))
-        .json(body)
-}
-
-fn link_header(req: &HttpRequest, position: &PagePosition) -> String {
-    let others: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .filter(|(key, _)| key != "page" && key != "cursor")
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let url = |name: &str, value: &str| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.extend_pairs(&others);
-        query.append_pair(name, value);
-        format!("<{}?{}>", req.path(), query.finish())
-    };
-    let page_url = |page: i64| url("page", &page.to_string());
-    let mut links = Vec::new();
-    match position {
-        PagePosition::Numbered {
-            paging,
-            total,
-            exact,
-        } => {
-            let page = i64::from(paging.page);
-            links.push(format!("{}; rel=\"first\"", page_url(1)));
-            if *exact {
-                let per_page = i64::from(paging.per_page);
-                let last = ((total + per_page - 1) / per_page).max(1);
-                links.push(format!("{}; rel=\"last\"", page_url(last)));
-                if page > 1 {
-                    links.push(format!("{}; rel=\"prev\"", page_url((page - 1).min(last))));
-                }
-                if page < last {
-                    links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
-                }
-            } else {
-                if page > 1 {
-                    links.push(format!("{}; rel=\"prev\"", page_url(page - 1)));
-                }
-                links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
-            }
-        }
-        PagePosition::Cursor { next } => {
-            links.push(format!("{}; rel=\"first\"", url("cursor", "")));
-            if let Some(next) = next {
-                links.push(format!("{}; rel=\"next\"", url("cursor", next)));
-            }
-        }
-    }
-    links.join(", ")
 }
 
 /// The strong ETag of a representation: a hash of its JSON. Field order is the struct's, both

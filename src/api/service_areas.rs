@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::input::Fields;
-use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
+use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
+use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, Sort};
 use super::resource::{self, not_found, Intent, Resource};
-use super::respond::{self, list_envelope};
+use super::respond::list_envelope;
 use super::responses::{
     AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
     UnexpectedQuery, WriteErrors,
@@ -18,7 +19,7 @@ use super::responses::{
 use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
 use crate::error::{ApiError, Problem};
 use crate::models;
 use crate::queries::search_words;
@@ -49,6 +50,11 @@ pub struct ServiceAreaQuery {
     /// Records per page, 1 to 500 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub per_page: Option<PerPage>,
+    /// Keyset paging: empty (`cursor=`) for the first page, then each page's `meta.next_cursor`
+    /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
+    /// with `page`; ignored by CSV, which holds every matching record.
+    #[param(value_type = Option<String>, example = "")]
+    pub cursor: Option<Cursor>,
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
@@ -79,42 +85,22 @@ pub async fn list_service_areas(
         level: query.level,
         words: query.q.as_deref().map(search_words).unwrap_or_default(),
     };
-    let sort = query.sort.map(|s| (s.key, s.descending));
-    if respond::wants_csv(&req, query.format) {
-        let (conn, filter) = db::run_holding(&pool, move |conn| {
-            filter.check(conn)?;
-            Ok(filter)
-        })
-        .await?;
-        return Ok(respond::csv(
-            conn,
-            "service-areas.csv",
-            wire::service_area::CSV_COLUMNS.to_vec(),
-            move |conn, sink| {
-                filter.for_each(conn, sort, |row| sink.write(&ServiceArea::from(row)))?;
-                Ok(())
-            },
-        ));
-    }
-    let paging = Paging::new(query.page, query.per_page);
-    let (rows, total) = db::run(&pool, move |conn| {
-        filter.check(conn)?;
-        let total = filter.count(conn)?;
-        Ok((
-            filter.page(conn, sort, paging.offset(), paging.limit())?,
-            total,
-        ))
-    })
-    .await?;
-    let body = ServiceAreaList {
-        items: rows.into_iter().map(ServiceArea::from).collect(),
-        meta: respond::ListMeta {
-            total,
-            page: paging.page,
-            per_page: paging.per_page,
-        },
+    let request = ListRequest {
+        sort: query.sort.map(|s| (s.key, s.descending)),
+        page: query.page,
+        per_page: query.per_page,
+        cursor: query.cursor,
+        format: query.format,
     };
-    Ok(respond::page(&req, &body, total, paging))
+    let csv = CsvFile {
+        name: "service-areas.csv",
+        columns: wire::service_area::CSV_COLUMNS,
+    };
+    respond_list::<_, ServiceArea>(&req, &pool, request, csv, move |conn| {
+        filter.check(conn)?;
+        Ok(filter)
+    })
+    .await
 }
 
 /// Get a service area

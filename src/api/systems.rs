@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::contracts::{respond_with_contracts, ContractQuery};
 use super::exports::ContractListBody;
 use super::input::Fields;
-use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, PageNumber, Paging, PerPage, Sort};
+use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
+use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, Sort};
 use super::resource::{self, not_found, Intent, Resource};
-use super::respond::{self, list_envelope};
+use super::respond::list_envelope;
 use super::responses::{
     AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
     UnexpectedQuery, WriteErrors,
@@ -53,6 +54,11 @@ pub struct SystemQuery {
     /// Records per page, 1 to 500 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub per_page: Option<PerPage>,
+    /// Keyset paging: empty (`cursor=`) for the first page, then each page's `meta.next_cursor`
+    /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
+    /// with `page`; ignored by CSV, which holds every matching record.
+    #[param(value_type = Option<String>, example = "")]
+    pub cursor: Option<Cursor>,
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,
@@ -87,38 +93,21 @@ pub async fn list_systems(
             .unwrap_or_default(),
         words: query.q.as_deref().map(search_words).unwrap_or_default(),
     };
-    let sort = query.sort.map(|s| (s.key, s.descending));
-    if respond::wants_csv(&req, query.format) {
-        let (conn, filter) = db::run_holding(&pool, move |conn| criteria.resolve(conn)).await?;
-        return Ok(respond::csv(
-            conn,
-            "systems.csv",
-            wire::system::CSV_COLUMNS.to_vec(),
-            move |conn, sink| {
-                filter.for_each(conn, sort, |row| sink.write(&System::from(row)))?;
-                Ok(())
-            },
-        ));
-    }
-    let paging = Paging::new(query.page, query.per_page);
-    let (rows, total) = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        let total = filter.count(conn)?;
-        Ok((
-            filter.page(conn, sort, paging.offset(), paging.limit())?,
-            total,
-        ))
-    })
-    .await?;
-    let body = SystemList {
-        items: rows.into_iter().map(System::from).collect(),
-        meta: respond::ListMeta {
-            total,
-            page: paging.page,
-            per_page: paging.per_page,
-        },
+    let request = ListRequest {
+        sort: query.sort.map(|s| (s.key, s.descending)),
+        page: query.page,
+        per_page: query.per_page,
+        cursor: query.cursor,
+        format: query.format,
     };
-    Ok(respond::page(&req, &body, total, paging))
+    let csv = CsvFile {
+        name: "systems.csv",
+        columns: wire::system::CSV_COLUMNS,
+    };
+    respond_list::<_, System>(&req, &pool, request, csv, move |conn| {
+        criteria.resolve(conn)
+    })
+    .await
 }
 
 /// Get a system
@@ -164,7 +153,7 @@ pub async fn list_system_contracts(
 ) -> Result<HttpResponse, ApiError> {
     let key = id.into_inner();
     let found = db::run(&pool, move |conn| {
-        Ok(query::find(conn, &key)?.ok_or_else(|| not_found::<Systems>(&key))?)
+        query::find(conn, &key)?.ok_or_else(|| not_found::<Systems>(&key))
     })
     .await?;
     let within = Within::System(found.system.id);

@@ -1,10 +1,9 @@
 //! Boroughs: filters, lookup by slug or GSS code.
 
-use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
-use super::{contains_pattern, for_each_row};
+use super::contains_pattern;
 use crate::db::schema::boroughs;
 use crate::models::{Borough, BoroughKind, NewBorough};
 
@@ -50,48 +49,21 @@ impl BoroughFilter {
         }
         query
     }
-
-    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
-        self.apply(boroughs::table.select(count_star()).into_boxed())
-            .get_result(conn)
-    }
-
-    fn rows(
-        &self,
-        sort: Option<(BoroughSortKey, bool)>,
-    ) -> Boxed<'_, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Borough, Pg>>> {
-        let query = self.apply(boroughs::table.select(Borough::as_select()).into_boxed());
-        let query = match sort {
-            None => query,
-            Some((BoroughSortKey::Name, false)) => query.order(boroughs::name.asc()),
-            Some((BoroughSortKey::Name, true)) => query.order(boroughs::name.desc()),
-            Some((BoroughSortKey::GssCode, false)) => query.order(boroughs::gss_code.asc()),
-            Some((BoroughSortKey::GssCode, true)) => query.order(boroughs::gss_code.desc()),
-            Some((BoroughSortKey::Id, false)) => query.order(boroughs::id.asc()),
-            Some((BoroughSortKey::Id, true)) => query.order(boroughs::id.desc()),
-        };
-        query.then_order_by(boroughs::id.asc())
-    }
-
-    pub fn page(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(BoroughSortKey, bool)>,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Borough>> {
-        self.rows(sort).offset(offset).limit(limit).load(conn)
-    }
-
-    pub fn for_each(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(BoroughSortKey, bool)>,
-        each: impl FnMut(Borough) -> bool,
-    ) -> QueryResult<()> {
-        for_each_row(conn, self.rows(sort), each)
-    }
 }
+
+super::list::catalogue_list!(
+    BoroughFilter,
+    boroughs,
+    Borough,
+    Borough::as_select(),
+    BoroughSortKey { Name => name, GssCode => gss_code, Id => id },
+    id: |row| row.id,
+    value: |row, key| match key {
+        BoroughSortKey::Name => row.name.clone(),
+        BoroughSortKey::GssCode => row.gss_code.clone(),
+        BoroughSortKey::Id => row.id.clone(),
+    },
+);
 
 /// A borough by slug or by GSS code (in any case).
 pub fn find(conn: &mut PgConnection, id_or_gss: &str) -> QueryResult<Option<Borough>> {

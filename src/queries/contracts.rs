@@ -216,17 +216,6 @@ pub struct ContractRecord {
 }
 
 impl ContractSortKey {
-    /// The key as `sort` names it.
-    pub fn name(self) -> &'static str {
-        match self {
-            ContractSortKey::EndDate => "end_date",
-            ContractSortKey::StartDate => "start_date",
-            ContractSortKey::AnnualValue => "annual_value_gbp",
-            ContractSortKey::Borough => "borough",
-            ContractSortKey::Supplier => "supplier",
-        }
-    }
-
     /// Whether contracts may lack a value of this key (they sort last, either way).
     pub fn is_nullable(self) -> bool {
         self.is_null().is_some()
@@ -885,6 +874,7 @@ impl ContractFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queries::list::SortKeyName;
 
     #[test]
     fn every_sort_key_is_named_as_sort_parses_it() {

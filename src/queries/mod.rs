@@ -5,6 +5,7 @@ pub mod changes;
 pub mod contracts;
 pub mod insights;
 pub mod keys;
+pub mod list;
 pub mod rollups;
 pub mod service_areas;
 pub mod suppliers;
@@ -74,6 +75,14 @@ macro_rules! sort_keys {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $name { $($variant),+ }
+
+        impl $crate::queries::list::SortKeyName for $name {
+            fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
 
         impl std::str::FromStr for $name {
             type Err = String;

@@ -1,11 +1,10 @@
 //! Service areas: the two-level tree of groups and areas.
 
-use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
+use super::contains_pattern;
 use super::contracts::check_exist;
-use super::{contains_pattern, for_each_row};
 use crate::db::schema::service_areas;
 use crate::error::ApiError;
 use crate::models::{NewServiceArea, ServiceArea};
@@ -68,50 +67,20 @@ impl ServiceAreaFilter {
         }
         query
     }
-
-    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
-        self.apply(service_areas::table.select(count_star()).into_boxed())
-            .get_result(conn)
-    }
-
-    fn rows(
-        &self,
-        sort: Option<(ServiceAreaSortKey, bool)>,
-    ) -> Boxed<'_, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ServiceArea, Pg>>> {
-        let query = self.apply(
-            service_areas::table
-                .select(ServiceArea::as_select())
-                .into_boxed(),
-        );
-        let query = match sort {
-            None => query,
-            Some((ServiceAreaSortKey::Name, false)) => query.order(service_areas::name.asc()),
-            Some((ServiceAreaSortKey::Name, true)) => query.order(service_areas::name.desc()),
-            Some((ServiceAreaSortKey::Id, false)) => query.order(service_areas::id.asc()),
-            Some((ServiceAreaSortKey::Id, true)) => query.order(service_areas::id.desc()),
-        };
-        query.then_order_by(service_areas::id.asc())
-    }
-
-    pub fn page(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(ServiceAreaSortKey, bool)>,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<ServiceArea>> {
-        self.rows(sort).offset(offset).limit(limit).load(conn)
-    }
-
-    pub fn for_each(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(ServiceAreaSortKey, bool)>,
-        each: impl FnMut(ServiceArea) -> bool,
-    ) -> QueryResult<()> {
-        for_each_row(conn, self.rows(sort), each)
-    }
 }
+
+super::list::catalogue_list!(
+    ServiceAreaFilter,
+    service_areas,
+    ServiceArea,
+    ServiceArea::as_select(),
+    ServiceAreaSortKey { Name => name, Id => id },
+    id: |row| row.id,
+    value: |row, key| match key {
+        ServiceAreaSortKey::Name => row.name.clone(),
+        ServiceAreaSortKey::Id => row.id.clone(),
+    },
+);
 
 /// One service area or group by id.
 pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<ServiceArea>> {

@@ -1,12 +1,12 @@
 //! Suppliers with their aliases.
 
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
+use super::contains_pattern;
 use super::contracts::expand_service_areas;
-use super::{contains_pattern, for_each_row};
 use crate::db::schema::{supplier_aliases, suppliers, system_service_areas, systems};
 use crate::error::ApiError;
 use crate::models::{NewSupplier, Supplier, SupplierAlias};
@@ -103,46 +103,20 @@ impl SupplierFilter {
         }
         query
     }
-
-    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
-        self.apply(suppliers::table.select(count_star()).into_boxed())
-            .get_result(conn)
-    }
-
-    fn rows(
-        &self,
-        sort: Option<(SupplierSortKey, bool)>,
-    ) -> Boxed<'_, <RecordSelection as Expression>::SqlType> {
-        let query = self.apply(suppliers::table.select(record_selection()).into_boxed());
-        let query = match sort {
-            None => query,
-            Some((SupplierSortKey::Name, false)) => query.order(suppliers::name.asc()),
-            Some((SupplierSortKey::Name, true)) => query.order(suppliers::name.desc()),
-            Some((SupplierSortKey::Id, false)) => query.order(suppliers::id.asc()),
-            Some((SupplierSortKey::Id, true)) => query.order(suppliers::id.desc()),
-        };
-        query.then_order_by(suppliers::id.asc())
-    }
-
-    pub fn page(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(SupplierSortKey, bool)>,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<SupplierRecord>> {
-        self.rows(sort).offset(offset).limit(limit).load(conn)
-    }
-
-    pub fn for_each(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(SupplierSortKey, bool)>,
-        each: impl FnMut(SupplierRecord) -> bool,
-    ) -> QueryResult<()> {
-        for_each_row(conn, self.rows(sort), each)
-    }
 }
+
+super::list::catalogue_list!(
+    SupplierFilter,
+    suppliers,
+    SupplierRecord,
+    record_selection(),
+    SupplierSortKey { Name => name, Id => id },
+    id: |row| row.supplier.id,
+    value: |row, key| match key {
+        SupplierSortKey::Name => row.supplier.name.clone(),
+        SupplierSortKey::Id => row.supplier.id.clone(),
+    },
+);
 
 /// One supplier by id, with its aliases.
 pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SupplierRecord>> {

@@ -1,12 +1,12 @@
 //! Systems with their service areas.
 
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Text};
 
+use super::contains_pattern;
 use super::contracts::{check_exist, expand_service_areas};
-use super::{contains_pattern, for_each_row};
 use crate::db::schema::{suppliers, system_service_areas, systems};
 use crate::error::ApiError;
 use crate::models::{NewSystem, System, SystemServiceArea};
@@ -111,48 +111,21 @@ impl SystemFilter {
         }
         query
     }
-
-    pub fn count(&self, conn: &mut PgConnection) -> QueryResult<i64> {
-        self.apply(systems::table.select(count_star()).into_boxed())
-            .get_result(conn)
-    }
-
-    fn rows(
-        &self,
-        sort: Option<(SystemSortKey, bool)>,
-    ) -> Boxed<'_, <RecordSelection as Expression>::SqlType> {
-        let query = self.apply(systems::table.select(record_selection()).into_boxed());
-        let query = match sort {
-            None => query,
-            Some((SystemSortKey::Name, false)) => query.order(systems::name.asc()),
-            Some((SystemSortKey::Name, true)) => query.order(systems::name.desc()),
-            Some((SystemSortKey::Id, false)) => query.order(systems::id.asc()),
-            Some((SystemSortKey::Id, true)) => query.order(systems::id.desc()),
-            Some((SystemSortKey::Supplier, false)) => query.order(systems::supplier_id.asc()),
-            Some((SystemSortKey::Supplier, true)) => query.order(systems::supplier_id.desc()),
-        };
-        query.then_order_by(systems::id.asc())
-    }
-
-    pub fn page(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(SystemSortKey, bool)>,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<SystemRecord>> {
-        self.rows(sort).offset(offset).limit(limit).load(conn)
-    }
-
-    pub fn for_each(
-        &self,
-        conn: &mut PgConnection,
-        sort: Option<(SystemSortKey, bool)>,
-        each: impl FnMut(SystemRecord) -> bool,
-    ) -> QueryResult<()> {
-        for_each_row(conn, self.rows(sort), each)
-    }
 }
+
+super::list::catalogue_list!(
+    SystemFilter,
+    systems,
+    SystemRecord,
+    record_selection(),
+    SystemSortKey { Name => name, Id => id, Supplier => supplier_id },
+    id: |row| row.system.id,
+    value: |row, key| match key {
+        SystemSortKey::Name => row.system.name.clone(),
+        SystemSortKey::Id => row.system.id.clone(),
+        SystemSortKey::Supplier => row.system.supplier_id.clone(),
+    },
+);
 
 /// One system by id, with its service areas.
 pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SystemRecord>> {
