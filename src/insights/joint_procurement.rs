@@ -8,7 +8,28 @@
 
 use std::collections::BTreeSet;
 
+use bigdecimal::BigDecimal;
 use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::queries::insights::AreaContract;
+
+/// How joint-procurement groups are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// One service area.
+    #[default]
+    ServiceArea,
+    /// One service area and one supplier.
+    Supplier,
+}
+
+/// The sum of the known values (zero when none is known).
+pub fn total_value<'a>(values: impl IntoIterator<Item = &'a Option<BigDecimal>>) -> BigDecimal {
+    values.into_iter().flatten().sum()
+}
 
 /// Contracts of one key ending within one window: their ids, in order of end date then id.
 /// The contracts themselves are read afterwards, a group at a time, so that memory holds ids
@@ -88,6 +109,18 @@ impl Grouper {
         }
     }
 
+    /// Adds the next row of the scan, keyed as `group_by` says.
+    pub fn push_row(&mut self, row: &AreaContract, group_by: GroupBy) {
+        let supplier = (group_by == GroupBy::Supplier).then_some(row.supplier_id.as_str());
+        self.push(
+            &row.service_area_id,
+            supplier,
+            row.id,
+            &row.borough_id,
+            row.end_date,
+        );
+    }
+
     fn close(&mut self) {
         if let Some(Open {
             mut group,
@@ -119,6 +152,20 @@ impl Grouper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_total_is_of_the_known_values() {
+        let values = [
+            Some("100.50".parse().unwrap()),
+            None,
+            Some("0.25".parse().unwrap()),
+        ];
+        assert_eq!(
+            total_value(&values),
+            "100.75".parse::<BigDecimal>().unwrap()
+        );
+        assert_eq!(total_value(&[None]), BigDecimal::from(0));
+    }
 
     fn push(
         grouper: &mut Grouper,
