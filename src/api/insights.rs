@@ -9,7 +9,8 @@ use std::io::Write;
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
+use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,16 +24,17 @@ use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::insights::data_access::{self as access, DataAccessInsight};
 use crate::insights::expertise::{self as know_how, Expertise};
-use crate::insights::expiry_timeline::Interval;
-use crate::insights::joint_procurement::{total_value, Group, GroupBy, Grouper};
+use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
+use crate::insights::joint_procurement::{group_answer, GroupBy, Grouper, JointProcurement};
 use crate::insights::market_share::{self as shares, MarketShare};
-use crate::insights::opportunities::window;
+use crate::insights::opportunities::{self as window, AreaTotal, OpportunitiesMeta};
+use crate::insights::params::{ConfidenceLevel, SmallCount, WindowMonths};
 use crate::insights::peers::{self as peer, Peers};
 use crate::insights::summary::{self as headline, Summary};
 use crate::insights::vendor_satisfaction::{self as satisfaction, VendorSatisfaction};
-use crate::queries::contracts::{ContractCriteria, ContractSortKey, Within};
+use crate::queries::contracts::{ContractCriteria, ContractFilter, ContractSortKey, Within};
 use crate::queries::insight_rows::BoroughFootprint;
-use crate::queries::insights::{self as query, GroupMember};
+use crate::queries::insights as query;
 
 /// A small table as a CSV download (for insights, whose results are already aggregated).
 fn csv_table<T: Serialize>(
@@ -67,6 +69,19 @@ fn csv_table<T: Serialize>(
         .body(body))
 }
 
+/// Resolves the contract filters and reads with `read`, off the async workers.
+async fn filtered<T: Send + 'static>(
+    pool: &DbPool,
+    criteria: ContractCriteria,
+    read: impl FnOnce(&mut PgConnection, &ContractFilter) -> QueryResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    db::run(pool, move |conn| {
+        let filter = criteria.resolve(conn)?;
+        Ok(read(conn, &filter)?)
+    })
+    .await
+}
+
 /// `rows` as a CSV download when the caller asks for CSV (by `format` or `Accept`), else `body`.
 fn csv_or_json<T: Serialize, B: Serialize>(
     req: &HttpRequest,
@@ -80,41 +95,6 @@ fn csv_or_json<T: Serialize, B: Serialize>(
     }
     Ok(HttpResponse::Ok().json(body))
 }
-
-/// Declares a whole-number query parameter from `$min` to `$max`, read from its text.
-macro_rules! bounded_number {
-    ($(#[$meta:meta])* $name:ident, $min:literal..=$max:literal, $what:literal) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy)]
-        pub struct $name(pub u32);
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                match text.trim().parse::<u32>() {
-                    Ok(value) if ($min..=$max).contains(&value) => Ok($name(value)),
-                    _ => Err(serde::de::Error::custom(format!(
-                        concat!("expected ", $what, " from ", $min, " to ", $max, ", got {:?}"),
-                        text
-                    ))),
-                }
-            }
-        }
-    };
-}
-
-bounded_number!(
-    /// A window length in months, 1 to 120.
-    WindowMonths, 1..=120, "a number of months"
-);
-bounded_number!(
-    /// A small count, 1 to 100 (boroughs, suppliers...).
-    SmallCount, 1..=100, "a whole number"
-);
-bounded_number!(
-    /// A confidence level, 1 to 5, as the assessments rate it.
-    ConfidenceLevel, 1..=5, "a confidence level"
-);
 
 // ---------------------------------------------------------------------------------------------
 // 1. Joint procurement
@@ -132,71 +112,6 @@ contract_filter_query! {
         #[param(value_type = Option<GroupBy>)]
         group_by: Option<GroupBy>,
     }
-}
-
-/// A contract in a joint-procurement group.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct GroupContract {
-    pub id: i64,
-    pub borough_id: String,
-    pub supplier_id: String,
-    pub system_id: Option<String>,
-    pub end_date: NaiveDate,
-    #[schema(example = "125000.00")]
-    pub annual_value_gbp: Option<String>,
-}
-
-/// Contracts in one service area (and with one supplier, when grouped so) ending close together.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JointProcurementGroup {
-    #[schema(example = "council-tax")]
-    pub service_area_id: String,
-    /// Null unless grouped by supplier.
-    pub supplier_id: Option<String>,
-    pub first_end_date: NaiveDate,
-    pub last_end_date: NaiveDate,
-    #[schema(example = json!(["camden", "islington"]))]
-    pub borough_ids: Vec<String>,
-    pub contracts: Vec<GroupContract>,
-    /// The sum of the known annual values.
-    #[schema(example = "310000.00")]
-    pub total_annual_value_gbp: String,
-}
-
-impl JointProcurementGroup {
-    /// The group with its contracts, as read.
-    fn new(group: Group, members: Vec<GroupMember>) -> JointProcurementGroup {
-        let total = total_value(members.iter().map(|c| &c.annual_value_gbp));
-        let contracts = members
-            .into_iter()
-            .map(|c| GroupContract {
-                id: c.id,
-                borough_id: c.borough_id,
-                supplier_id: c.supplier_id,
-                system_id: c.system_id,
-                end_date: c.end_date,
-                annual_value_gbp: money(c.annual_value_gbp),
-            })
-            .collect();
-        JointProcurementGroup {
-            service_area_id: group.service_area_id,
-            supplier_id: group.supplier_id,
-            first_end_date: group.first_end_date,
-            last_end_date: group.last_end_date,
-            borough_ids: group.borough_ids,
-            contracts,
-            total_annual_value_gbp: money(Some(total)).unwrap_or_default(),
-        }
-    }
-}
-
-/// Joint-procurement groups, ordered by first end date then service area.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JointProcurement {
-    pub items: Vec<JointProcurementGroup>,
-    pub window_months: u32,
-    pub min_boroughs: u32,
-    pub group_by: GroupBy,
 }
 
 /// Joint procurement
@@ -268,7 +183,7 @@ pub async fn joint_procurement(
                 if n > 0 {
                     out.write_all(b",").map_err(write_failed)?;
                 }
-                serde_json::to_writer(&mut *out, &JointProcurementGroup::new(group, members))
+                serde_json::to_writer(&mut *out, &group_answer(group, members, money))
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
             }
             write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)?;
@@ -327,9 +242,8 @@ pub async fn expertise(
         _ => return Err(ApiError::invalid_param("system", "name exactly one system")),
     };
     let id = system_id.clone();
-    let (system_name, rows) = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        let rows = query::confidence_by_borough(conn, &filter)?;
+    let (system_name, rows) = filtered(&pool, criteria, move |conn, filter| {
+        let rows = query::confidence_by_borough(conn, filter)?;
         let name = match rows.first() {
             Some(row) => Some(row.system_name.clone()),
             None => crate::queries::systems::find(conn, &id)?.map(|s| s.system.name),
@@ -428,26 +342,6 @@ contract_filter_query! {
     }
 }
 
-/// Contracts, boroughs and annual value of the contracts in one service area.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AreaTotal {
-    pub service_area_id: String,
-    pub contracts: i64,
-    pub boroughs: i64,
-    #[schema(example = "1250000.00")]
-    pub annual_value_gbp: Option<String>,
-}
-
-/// The window searched.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OpportunitiesMeta {
-    pub total: i64,
-    pub page: u32,
-    pub per_page: u32,
-    pub ends_after: NaiveDate,
-    pub ends_before: NaiveDate,
-}
-
 /// Contracts ending in a window, soonest first, with totals by service area.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Opportunities {
@@ -489,34 +383,24 @@ pub async fn opportunities(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let mut criteria = query.criteria();
-    let (ends_after, ends_before) = window(
+    let (ends_after, ends_before) = window::window(
         Utc::now().date_naive(),
         criteria.ends_after,
         criteria.ends_before,
     );
     (criteria.ends_after, criteria.ends_before) = (Some(ends_after), Some(ends_before));
     let sees = caller.sees_assessments();
-    let sort = Some((ContractSortKey::EndDate, false));
     if respond::wants_csv(&req, query.format) {
-        let (conn, filter) = db::run_holding(&pool, move |conn| criteria.resolve(conn)).await?;
-        return Ok(respond::csv(
-            conn,
-            "opportunities.csv",
-            Contract::csv_columns(sees),
-            move |conn, sink| {
-                filter.for_each(conn, sort, |record| {
-                    sink.write(&Contract::view(record, sees))
-                })?;
-                Ok(())
-            },
-        ));
+        return opportunities_csv(&pool, criteria, sees).await;
     }
     let paging = Paging::new(query.page, query.per_page);
-    let (records, total, areas) = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        let total = filter.count(conn)?;
-        let records = filter.page(conn, sort, paging.offset(), paging.limit())?;
-        Ok((records, total, query::totals_by_area(conn, &filter)?))
+    let (records, total, areas) = filtered(&pool, criteria, move |conn, filter| {
+        let records = filter.page(conn, SOONEST_FIRST, paging.offset(), paging.limit())?;
+        Ok((
+            records,
+            filter.count(conn)?,
+            query::totals_by_area(conn, filter)?,
+        ))
     })
     .await?;
     let body = Opportunities {
@@ -524,15 +408,7 @@ pub async fn opportunities(
             .into_iter()
             .map(|r| Contract::view(r, sees))
             .collect(),
-        by_service_area: areas
-            .into_iter()
-            .map(|a| AreaTotal {
-                service_area_id: a.service_area_id,
-                contracts: a.contracts,
-                boroughs: a.boroughs,
-                annual_value_gbp: money(a.annual_value_gbp),
-            })
-            .collect(),
+        by_service_area: window::area_totals(areas, money),
         meta: OpportunitiesMeta {
             total,
             page: paging.page,
@@ -542,6 +418,30 @@ pub async fn opportunities(
         },
     };
     Ok(respond::page(&req, &body, total, paging))
+}
+
+/// Opportunities are listed soonest first.
+const SOONEST_FIRST: Option<(ContractSortKey, bool)> = Some((ContractSortKey::EndDate, false));
+
+/// Every contract in the window as CSV, streamed.
+async fn opportunities_csv(
+    pool: &DbPool,
+    criteria: ContractCriteria,
+    sees: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (conn, filter) = db::run_holding(pool, move |conn| criteria.resolve(conn)).await?;
+    let columns = Contract::csv_columns(sees);
+    Ok(respond::csv(
+        conn,
+        "opportunities.csv",
+        columns,
+        move |conn, sink| {
+            filter.for_each(conn, SOONEST_FIRST, |record| {
+                sink.write(&Contract::view(record, sees))
+            })?;
+            Ok(())
+        },
+    ))
 }
 
 contract_filter_query! {
@@ -582,12 +482,7 @@ pub async fn market_share(
     query: ApiQuery<MarketShareQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::suppliers_by_area(conn, &filter)?)
-    })
-    .await?;
+    let rows = filtered(&pool, query.criteria(), query::suppliers_by_area).await?;
     let body = MarketShare {
         items: shares::markets(rows),
     };
@@ -694,12 +589,7 @@ pub async fn vendor_satisfaction(
     query: ApiQuery<VendorSatisfactionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::ratings_by_borough(conn, &filter)?)
-    })
-    .await?;
+    let rows = filtered(&pool, query.criteria(), query::ratings_by_borough).await?;
     let sees = caller.sees_assessments();
     let body = satisfaction::vendor_satisfaction(rows, sees);
     let columns = satisfaction::csv_columns(sees);
@@ -720,26 +610,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// Contracts ending in one period.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Period {
-    #[schema(example = "2027-Q2")]
-    pub period: String,
-    pub start_date: NaiveDate,
-    pub contracts: i64,
-    pub boroughs: i64,
-    #[schema(example = "2310000.00")]
-    pub annual_value_gbp: Option<String>,
-}
-
-/// Contract end dates by period.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExpiryTimeline {
-    pub interval: Interval,
-    /// Periods with at least one contract ending, in order.
-    pub items: Vec<Period>,
 }
 
 /// Expiry timeline
@@ -768,31 +638,12 @@ pub async fn expiry_timeline(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let interval = query.interval.unwrap_or_default();
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::expiry_timeline(conn, &filter, interval.unit())?)
+    let rows = filtered(&pool, query.criteria(), move |conn, filter| {
+        query::expiry_timeline(conn, filter, interval.unit())
     })
     .await?;
-    let items: Vec<Period> = rows
-        .into_iter()
-        .map(|row| Period {
-            period: interval.label(row.period_start),
-            start_date: row.period_start,
-            contracts: row.contracts,
-            boroughs: row.boroughs,
-            annual_value_gbp: money(row.annual_value_gbp),
-        })
-        .collect();
-    let columns = [
-        "period",
-        "start_date",
-        "contracts",
-        "boroughs",
-        "annual_value_gbp",
-    ];
-    let body = ExpiryTimeline { interval, items };
-    let csv = ("expiry-timeline.csv", columns.as_slice());
+    let body = expiry::timeline(rows, interval, money);
+    let csv = ("expiry-timeline.csv", expiry::CSV_COLUMNS);
     csv_or_json(&req, query.format, csv, &body.items, &body)
 }
 
@@ -831,12 +682,10 @@ pub async fn summary(
     query: ApiQuery<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let top = query.0.top.map_or(15, |t| t.0);
-    let criteria = query.0.criteria();
-    let (counts, top_suppliers) = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
+    let (counts, top_suppliers) = filtered(&pool, query.0.criteria(), move |conn, filter| {
         Ok((
-            query::counts(conn, &filter)?,
-            query::top_suppliers(conn, &filter, i64::from(top))?,
+            query::counts(conn, filter)?,
+            query::top_suppliers(conn, filter, i64::from(top))?,
         ))
     })
     .await?;
@@ -879,12 +728,7 @@ pub async fn data_access(
     query: ApiQuery<DataAccessQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::data_access_by_supplier(conn, &filter)?)
-    })
-    .await?;
+    let rows = filtered(&pool, query.criteria(), query::data_access_by_supplier).await?;
     let body = DataAccessInsight {
         items: access::by_supplier(rows),
     };

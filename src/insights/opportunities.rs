@@ -1,6 +1,31 @@
 //! Opportunities: contracts ending soon, where, and who holds them.
 
 use chrono::{Months, NaiveDate};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::MoneyFormat;
+use crate::queries::insight_rows::AreaTotals;
+
+/// Contracts, boroughs and annual value of the contracts in one service area.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AreaTotal {
+    pub service_area_id: String,
+    pub contracts: i64,
+    pub boroughs: i64,
+    #[schema(example = "1250000.00")]
+    pub annual_value_gbp: Option<String>,
+}
+
+/// The window searched.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpportunitiesMeta {
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub ends_after: NaiveDate,
+    pub ends_before: NaiveDate,
+}
 
 /// How far ahead the window reaches when the caller does not say.
 const DEFAULT_MONTHS: u32 = 18;
@@ -19,6 +44,18 @@ pub fn window(
             .unwrap_or(after)
     });
     (after, before)
+}
+
+/// The totals by service area, as the answer lists them.
+pub fn area_totals(rows: Vec<AreaTotals>, money: MoneyFormat) -> Vec<AreaTotal> {
+    rows.into_iter()
+        .map(|a| AreaTotal {
+            service_area_id: a.service_area_id,
+            contracts: a.contracts,
+            boroughs: a.boroughs,
+            annual_value_gbp: money(a.annual_value_gbp),
+        })
+        .collect()
 }
 
 #[cfg(test)]
