@@ -48,29 +48,35 @@ impl<'f> Source<'f> {
     }
 }
 
-pub fn totals_by_area(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<AreaTotals>> {
-    Source::for_filter(filter, Shortcut::AreaEndDates).read(
-        conn,
-        rollups::totals_by_area,
-        totals_by_area_from_contracts,
-    )
+/// Declares insights read through [`Source`]: `name(conn, filter)` reads the shortcut's table
+/// with `rollups::name` when the filter allows it, the contracts with `name_from_contracts`
+/// otherwise.
+macro_rules! read_through_source {
+    ($($(#[$meta:meta])* $name:ident: $shortcut:ident, $from_contracts:ident -> $answer:ty;)*) => {$(
+        $(#[$meta])*
+        pub fn $name(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<$answer> {
+            Source::for_filter(filter, Shortcut::$shortcut).read(conn, rollups::$name, $from_contracts)
+        }
+    )*};
 }
 
-pub fn suppliers_by_area(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<AreaSupplier>> {
-    Source::for_filter(filter, Shortcut::AreaSupplierBorough).read(
-        conn,
-        rollups::suppliers_by_area,
-        suppliers_by_area_from_contracts,
-    )
+read_through_source! {
+    /// Per service area: contracts, boroughs and annual value.
+    totals_by_area: AreaEndDates, totals_by_area_from_contracts -> Vec<AreaTotals>;
+    /// Per service area, each supplier's contracts and boroughs, largest first.
+    suppliers_by_area: AreaSupplierBorough, suppliers_by_area_from_contracts -> Vec<AreaSupplier>;
+    /// Per borough: suppliers, contracts and mean ratings.
+    ratings_by_borough: BoroughSupplier, ratings_by_borough_from_contracts -> Vec<BoroughRatings>;
+    /// Per supplier: contracts by data access.
+    data_access_by_supplier: BoroughSupplier, data_access_by_supplier_from_contracts -> Vec<DataAccessCounts>;
+    /// The headline counts.
+    counts: BoroughSupplier, counts_from_contracts -> Counts;
+    /// Per borough: contracts, service areas and systems.
+    footprint: BoroughSupplier, footprint_from_contracts -> Vec<BoroughFootprint>;
 }
 
-/// `unit` is `quarter` or `year` (checked by the caller's type, never free text).
+/// Per period of `unit` (`quarter` or `year`, checked by the caller's type, never free text):
+/// contracts, boroughs and annual value ending in it.
 pub fn expiry_timeline(
     conn: &mut PgConnection,
     filter: &ContractFilter,
@@ -83,36 +89,7 @@ pub fn expiry_timeline(
     )
 }
 
-pub fn ratings_by_borough(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<BoroughRatings>> {
-    Source::for_filter(filter, Shortcut::BoroughSupplier).read(
-        conn,
-        rollups::ratings_by_borough,
-        ratings_by_borough_from_contracts,
-    )
-}
-
-pub fn data_access_by_supplier(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<DataAccessCounts>> {
-    Source::for_filter(filter, Shortcut::BoroughSupplier).read(
-        conn,
-        rollups::data_access_by_supplier,
-        data_access_by_supplier_from_contracts,
-    )
-}
-
-pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<Counts> {
-    Source::for_filter(filter, Shortcut::BoroughSupplier).read(
-        conn,
-        rollups::counts,
-        counts_from_contracts,
-    )
-}
-
+/// The `top` suppliers by matching contracts (ties by id).
 pub fn top_suppliers(
     conn: &mut PgConnection,
     filter: &ContractFilter,
@@ -122,17 +99,6 @@ pub fn top_suppliers(
         conn,
         |conn, n| rollups::top_suppliers(conn, n, top),
         |conn, filter| top_suppliers_from_contracts(conn, filter, top),
-    )
-}
-
-pub fn footprint(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<BoroughFootprint>> {
-    Source::for_filter(filter, Shortcut::BoroughSupplier).read(
-        conn,
-        rollups::footprint,
-        footprint_from_contracts,
     )
 }
 
