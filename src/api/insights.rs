@@ -1,15 +1,16 @@
 //! `/insights`: the four uses of the data, one request each, over the contracts the standard
 //! contract filters select. Per-borough assessment figures are shown only to callers with a key;
 //! aggregates over three or more boroughs are public.
+//!
+//! The HTTP edge only: parameters, one call into the query layer, one into `crate::insights`
+//! for the analysis, and the response as JSON or CSV.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-
-use bigdecimal::BigDecimal;
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{Months, NaiveDate, Utc};
+use chrono::Utc;
+use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -22,13 +23,19 @@ use super::respond;
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::insights::joint_procurement::Grouper;
-use crate::insights::stats::{hhi, pearson, period_label, round};
-use crate::queries::contracts::{ContractSortKey, Within};
+use crate::insights::data_access::{self as access, DataAccessInsight};
+use crate::insights::expertise::{self as know_how, Expertise};
+use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
+use crate::insights::joint_procurement::{group_answer, GroupBy, Grouper, JointProcurement};
+use crate::insights::market_share::{self as shares, MarketShare};
+use crate::insights::opportunities::{self as window, AreaTotal, OpportunitiesMeta};
+use crate::insights::params::{ConfidenceLevel, SmallCount, WindowMonths};
+use crate::insights::peers::{self as peer, Peers};
+use crate::insights::summary::{self as headline, Summary};
+use crate::insights::vendor_satisfaction::{self as satisfaction, VendorSatisfaction};
+use crate::queries::contracts::{ContractCriteria, ContractFilter, ContractSortKey, Within};
+use crate::queries::insight_rows::BoroughFootprint;
 use crate::queries::insights as query;
-
-/// Aggregates over fewer boroughs than this are shown only to callers with a key.
-const PUBLIC_AGGREGATE_MIN_BOROUGHS: usize = 3;
 
 /// A small table as a CSV download (for insights, whose results are already aggregated).
 fn csv_table<T: Serialize>(
@@ -63,67 +70,35 @@ fn csv_table<T: Serialize>(
         .body(body))
 }
 
+/// Resolves the contract filters and reads with `read`, off the async workers.
+async fn filtered<T: Send + 'static>(
+    pool: &DbPool,
+    criteria: ContractCriteria,
+    read: impl FnOnce(&mut PgConnection, &ContractFilter) -> QueryResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    db::run(pool, move |conn| {
+        let filter = criteria.resolve(conn)?;
+        Ok(read(conn, &filter)?)
+    })
+    .await
+}
+
+/// `rows` as a CSV download when the caller asks for CSV (by `format` or `Accept`), else `body`.
+fn csv_or_json<T: Serialize, B: Serialize>(
+    req: &HttpRequest,
+    format: Option<ListFormat>,
+    (filename, columns): (&str, &[&str]),
+    rows: &[T],
+    body: &B,
+) -> Result<HttpResponse, ApiError> {
+    if respond::wants_csv(req, format) {
+        return csv_table(filename, columns, rows);
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Joint procurement
-
-/// How joint-procurement groups are keyed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupBy {
-    /// One service area.
-    #[default]
-    ServiceArea,
-    /// One service area and one supplier.
-    Supplier,
-}
-
-/// A window length in months, 1 to 120.
-#[derive(Debug, Clone, Copy)]
-pub struct WindowMonths(pub u32);
-
-impl<'de> Deserialize<'de> for WindowMonths {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        match text.trim().parse::<u32>() {
-            Ok(months) if (1..=120).contains(&months) => Ok(WindowMonths(months)),
-            _ => Err(serde::de::Error::custom(format!(
-                "expected a number of months from 1 to 120, got {text:?}"
-            ))),
-        }
-    }
-}
-
-/// A small count, 1 to 100 (boroughs, suppliers...).
-#[derive(Debug, Clone, Copy)]
-pub struct SmallCount(pub u32);
-
-impl<'de> Deserialize<'de> for SmallCount {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        match text.trim().parse::<u32>() {
-            Ok(count) if (1..=100).contains(&count) => Ok(SmallCount(count)),
-            _ => Err(serde::de::Error::custom(format!(
-                "expected a whole number from 1 to 100, got {text:?}"
-            ))),
-        }
-    }
-}
-
-/// A confidence level, 1 to 5, as the assessments rate it.
-#[derive(Debug, Clone, Copy)]
-pub struct ConfidenceLevel(pub u32);
-
-impl<'de> Deserialize<'de> for ConfidenceLevel {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        match text.trim().parse::<u32>() {
-            Ok(level) if (1..=5).contains(&level) => Ok(ConfidenceLevel(level)),
-            _ => Err(serde::de::Error::custom(format!(
-                "expected a confidence level from 1 to 5, got {text:?}"
-            ))),
-        }
-    }
-}
 
 contract_filter_query! {
     /// Joint-procurement parameters and the contract filters.
@@ -138,44 +113,6 @@ contract_filter_query! {
         #[param(value_type = Option<GroupBy>)]
         group_by: Option<GroupBy>,
     }
-}
-
-/// A contract in a joint-procurement group.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct GroupContract {
-    pub id: i64,
-    pub borough_id: String,
-    pub supplier_id: String,
-    pub system_id: Option<String>,
-    pub end_date: NaiveDate,
-    #[schema(example = "125000.00")]
-    pub annual_value_gbp: Option<String>,
-}
-
-/// Contracts in one service area (and with one supplier, when grouped so) ending close together.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JointProcurementGroup {
-    #[schema(example = "council-tax")]
-    pub service_area_id: String,
-    /// Null unless grouped by supplier.
-    pub supplier_id: Option<String>,
-    pub first_end_date: NaiveDate,
-    pub last_end_date: NaiveDate,
-    #[schema(example = json!(["camden", "islington"]))]
-    pub borough_ids: Vec<String>,
-    pub contracts: Vec<GroupContract>,
-    /// The sum of the known annual values.
-    #[schema(example = "310000.00")]
-    pub total_annual_value_gbp: String,
-}
-
-/// Joint-procurement groups, ordered by first end date then service area.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JointProcurement {
-    pub items: Vec<JointProcurementGroup>,
-    pub window_months: u32,
-    pub min_boroughs: u32,
-    pub group_by: GroupBy,
 }
 
 /// Joint procurement
@@ -219,24 +156,22 @@ pub async fn joint_procurement(
     let min_boroughs = query.min_boroughs.map_or(2, |m| m.0);
     let group_by = query.group_by.unwrap_or_default();
     let criteria = query.criteria();
-    let by_supplier = group_by == GroupBy::Supplier;
     let (conn, groups) = db::run_holding(&pool, move |conn| {
         let filter = criteria.resolve(conn)?;
         let mut grouper = Grouper::new(window_months, min_boroughs as usize);
+        let by_supplier = group_by == GroupBy::Supplier;
         query::area_contracts(conn, &filter, by_supplier, |row| {
-            let supplier = by_supplier.then_some(row.supplier_id.as_str());
-            grouper.push(
-                &row.service_area_id,
-                supplier,
-                row.id,
-                &row.borough_id,
-                row.end_date,
-            );
+            grouper.push_row(&row, group_by);
             true
         })?;
         Ok(grouper.finish())
     })
     .await?;
+    let tail = serde_json::json!({
+        "window_months": window_months,
+        "min_boroughs": min_boroughs,
+        "group_by": group_by,
+    });
     // Streamed a group at a time: only the groups' contract ids are held, however many match.
     Ok(exports::stream(
         conn,
@@ -246,43 +181,12 @@ pub async fn joint_procurement(
             out.write_all(b"{\"items\":[").map_err(write_failed)?;
             for (n, group) in groups.into_iter().enumerate() {
                 let members = query::group_members(conn, &group.contract_ids)?;
-                let mut total = BigDecimal::from(0);
-                let contracts = members
-                    .into_iter()
-                    .map(|c| {
-                        if let Some(value) = &c.annual_value_gbp {
-                            total += value;
-                        }
-                        GroupContract {
-                            id: c.id,
-                            borough_id: c.borough_id,
-                            supplier_id: c.supplier_id,
-                            system_id: c.system_id,
-                            end_date: c.end_date,
-                            annual_value_gbp: money(c.annual_value_gbp),
-                        }
-                    })
-                    .collect();
-                let item = JointProcurementGroup {
-                    service_area_id: group.service_area_id,
-                    supplier_id: group.supplier_id,
-                    first_end_date: group.first_end_date,
-                    last_end_date: group.last_end_date,
-                    borough_ids: group.borough_ids,
-                    contracts,
-                    total_annual_value_gbp: money(Some(total)).unwrap_or_default(),
-                };
                 if n > 0 {
                     out.write_all(b",").map_err(write_failed)?;
                 }
-                serde_json::to_writer(&mut *out, &item)
+                serde_json::to_writer(&mut *out, &group_answer(group, members, money))
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
             }
-            let tail = serde_json::json!({
-                "window_months": window_months,
-                "min_boroughs": min_boroughs,
-                "group_by": group_by,
-            });
             write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)?;
             Ok(())
         },
@@ -299,32 +203,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// A borough using a system, with its confidence in supporting and developing it (the highest
-/// over its contracts for the system; shown to callers with a key).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SystemUser {
-    pub borough_id: String,
-    pub borough_name: String,
-    /// Its contracts for the system.
-    pub contracts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 5)]
-    pub support_confidence: Option<i16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 5)]
-    pub development_confidence: Option<i16>,
-}
-
-/// The boroughs using one system.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Expertise {
-    pub system_id: String,
-    pub system_name: String,
-    /// Most confident first (by support plus development confidence) for callers with a key;
-    /// by borough id for anonymous callers, who see no confidence figures.
-    pub items: Vec<SystemUser>,
 }
 
 /// Expertise in a system
@@ -364,54 +242,24 @@ pub async fn expertise(
         }
         _ => return Err(ApiError::invalid_param("system", "name exactly one system")),
     };
-    let sees = caller.sees_assessments();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::confidence_by_borough(conn, &filter)?)
+    let id = system_id.clone();
+    let (system_name, rows) = filtered(&pool, criteria, move |conn, filter| {
+        let rows = query::confidence_by_borough(conn, filter)?;
+        let name = match rows.first() {
+            Some(row) => Some(row.system_name.clone()),
+            None => crate::queries::systems::find(conn, &id)?.map(|s| s.system.name),
+        };
+        Ok((name.unwrap_or_default(), rows))
     })
     .await?;
-    let system_name = rows.first().map(|r| r.system_name.clone());
-    let mut items: Vec<SystemUser> = rows
-        .into_iter()
-        .map(|row| SystemUser {
-            borough_id: row.borough_id,
-            borough_name: row.borough_name,
-            contracts: row.contracts,
-            support_confidence: row.support_confidence.filter(|_| sees),
-            development_confidence: row.development_confidence.filter(|_| sees),
-        })
-        .collect();
-    if !sees {
-        // The order by confidence would itself reveal the ratings.
-        items.sort_by(|a, b| a.borough_id.cmp(&b.borough_id));
-    }
-    if respond::wants_csv(&req, query.format) {
-        return csv_table(
-            "expertise.csv",
-            &[
-                "borough_id",
-                "borough_name",
-                "contracts",
-                "support_confidence",
-                "development_confidence",
-            ],
-            &items,
-        );
-    }
-    let system_name = match system_name {
-        Some(name) => name,
-        None => db::run(&pool, {
-            let id = system_id.clone();
-            move |conn| Ok(crate::queries::systems::find(conn, &id)?.map(|s| s.system.name))
-        })
-        .await?
-        .unwrap_or_default(),
-    };
-    Ok(HttpResponse::Ok().json(Expertise {
+    let items = know_how::system_users(rows, caller.sees_assessments());
+    let body = Expertise {
         system_id,
         system_name,
         items,
-    }))
+    };
+    let csv = ("expertise.csv", know_how::CSV_COLUMNS);
+    csv_or_json(&req, query.format, csv, &body.items, &body)
 }
 
 /// The minimum confidence for peers.
@@ -422,31 +270,6 @@ pub struct PeersQuery {
     /// Peers need a support or development confidence of at least this, 1 to 5 (default 4).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 5)]
     pub min_confidence: Option<ConfidenceLevel>,
-}
-
-/// Another borough confident with a system.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Peer {
-    pub borough_id: String,
-    pub borough_name: String,
-    pub support_confidence: Option<i16>,
-    pub development_confidence: Option<i16>,
-}
-
-/// A system the borough uses, with the peers who know it well.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SystemPeers {
-    pub system_id: String,
-    pub system_name: String,
-    pub peers: Vec<Peer>,
-}
-
-/// Peers for each system a borough uses.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Peers {
-    pub borough_id: String,
-    pub min_confidence: u32,
-    pub items: Vec<SystemPeers>,
 }
 
 /// Peers of a borough
@@ -487,7 +310,7 @@ pub async fn list_borough_peers(
         if systems.is_empty() {
             return Ok((borough.id, Vec::new()));
         }
-        let criteria = crate::queries::contracts::ContractCriteria {
+        let criteria = ContractCriteria {
             system: systems,
             ..Default::default()
         };
@@ -495,31 +318,10 @@ pub async fn list_borough_peers(
         Ok((borough.id, query::confidence_by_borough(conn, &filter)?))
     })
     .await?;
-    let threshold = min_confidence as i16;
-    let mut by_system: BTreeMap<String, SystemPeers> = BTreeMap::new();
-    for row in rows {
-        let entry = by_system
-            .entry(row.system_id.clone())
-            .or_insert_with(|| SystemPeers {
-                system_id: row.system_id.clone(),
-                system_name: row.system_name.clone(),
-                peers: Vec::new(),
-            });
-        let confident = row.support_confidence.is_some_and(|c| c >= threshold)
-            || row.development_confidence.is_some_and(|c| c >= threshold);
-        if row.borough_id != borough_id && confident {
-            entry.peers.push(Peer {
-                borough_id: row.borough_id,
-                borough_name: row.borough_name,
-                support_confidence: row.support_confidence,
-                development_confidence: row.development_confidence,
-            });
-        }
-    }
     Ok(HttpResponse::Ok().json(Peers {
+        items: peer::peers(rows, &borough_id, min_confidence),
         borough_id,
         min_confidence,
-        items: by_system.into_values().collect(),
     }))
 }
 
@@ -539,26 +341,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// Contracts, boroughs and annual value of the contracts in one service area.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AreaTotal {
-    pub service_area_id: String,
-    pub contracts: i64,
-    pub boroughs: i64,
-    #[schema(example = "1250000.00")]
-    pub annual_value_gbp: Option<String>,
-}
-
-/// The window searched.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OpportunitiesMeta {
-    pub total: i64,
-    pub page: u32,
-    pub per_page: u32,
-    pub ends_after: NaiveDate,
-    pub ends_before: NaiveDate,
 }
 
 /// Contracts ending in a window, soonest first, with totals by service area.
@@ -602,35 +384,24 @@ pub async fn opportunities(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let mut criteria = query.criteria();
-    let today = Utc::now().date_naive();
-    let ends_after = *criteria.ends_after.get_or_insert(today);
-    let ends_before = *criteria.ends_before.get_or_insert(
-        ends_after
-            .checked_add_months(Months::new(18))
-            .unwrap_or(ends_after),
+    let (ends_after, ends_before) = window::window(
+        Utc::now().date_naive(),
+        criteria.ends_after,
+        criteria.ends_before,
     );
+    (criteria.ends_after, criteria.ends_before) = (Some(ends_after), Some(ends_before));
     let sees = caller.sees_assessments();
-    let sort = Some((ContractSortKey::EndDate, false));
     if respond::wants_csv(&req, query.format) {
-        let (conn, filter) = db::run_holding(&pool, move |conn| criteria.resolve(conn)).await?;
-        return Ok(respond::csv(
-            conn,
-            "opportunities.csv",
-            Contract::csv_columns(sees),
-            move |conn, sink| {
-                filter.for_each(conn, sort, |record| {
-                    sink.write(&Contract::view(record, sees))
-                })?;
-                Ok(())
-            },
-        ));
+        return opportunities_csv(&pool, criteria, sees).await;
     }
     let paging = Paging::new(query.page, query.per_page);
-    let (records, total, areas) = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        let total = filter.count(conn)?;
-        let records = filter.page(conn, sort, paging.offset(), paging.limit())?;
-        Ok((records, total, query::totals_by_area(conn, &filter)?))
+    let (records, total, areas) = filtered(&pool, criteria, move |conn, filter| {
+        let records = filter.page(conn, SOONEST_FIRST, paging.offset(), paging.limit())?;
+        Ok((
+            records,
+            filter.count(conn)?,
+            query::totals_by_area(conn, filter)?,
+        ))
     })
     .await?;
     let body = Opportunities {
@@ -638,15 +409,7 @@ pub async fn opportunities(
             .into_iter()
             .map(|r| Contract::view(r, sees))
             .collect(),
-        by_service_area: areas
-            .into_iter()
-            .map(|a| AreaTotal {
-                service_area_id: a.service_area_id,
-                contracts: a.contracts,
-                boroughs: a.boroughs,
-                annual_value_gbp: money(a.annual_value_gbp),
-            })
-            .collect(),
+        by_service_area: window::area_totals(areas, money),
         meta: OpportunitiesMeta {
             total,
             page: paging.page,
@@ -658,6 +421,30 @@ pub async fn opportunities(
     Ok(pagination::page(&req, &body, total, paging))
 }
 
+/// Opportunities are listed soonest first.
+const SOONEST_FIRST: Option<(ContractSortKey, bool)> = Some((ContractSortKey::EndDate, false));
+
+/// Every contract in the window as CSV, streamed.
+async fn opportunities_csv(
+    pool: &DbPool,
+    criteria: ContractCriteria,
+    sees: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (conn, filter) = db::run_holding(pool, move |conn| criteria.resolve(conn)).await?;
+    let columns = Contract::csv_columns(sees);
+    Ok(respond::csv(
+        conn,
+        "opportunities.csv",
+        columns,
+        move |conn, sink| {
+            filter.for_each(conn, SOONEST_FIRST, |record| {
+                sink.write(&Contract::view(record, sees))
+            })?;
+            Ok(())
+        },
+    ))
+}
+
 contract_filter_query! {
     /// The contract filters.
     MarketShareQuery {
@@ -665,50 +452,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// One supplier's place in a service area.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SupplierShare {
-    pub supplier_id: String,
-    pub supplier_name: String,
-    /// Distinct boroughs where it holds contracts in the area.
-    pub boroughs: i64,
-    pub contracts: i64,
-    /// Its fraction of the area's contracts, 0 to 1.
-    #[schema(example = 0.4167)]
-    pub share: f64,
-}
-
-/// The market in one service area.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AreaMarket {
-    pub service_area_id: String,
-    pub contracts: i64,
-    /// Herfindahl-Hirschman index: the sum of the squared percentage shares, 0 to 10,000.
-    #[schema(example = 2847.2)]
-    pub hhi: f64,
-    /// Largest first.
-    pub suppliers: Vec<SupplierShare>,
-}
-
-/// Market share by service area.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MarketShare {
-    pub items: Vec<AreaMarket>,
-}
-
-/// A flat row of the market-share CSV.
-#[derive(Serialize)]
-struct MarketShareRow<'a> {
-    service_area_id: &'a str,
-    area_contracts: i64,
-    hhi: f64,
-    supplier_id: &'a str,
-    supplier_name: &'a str,
-    boroughs: i64,
-    contracts: i64,
-    share: f64,
 }
 
 /// Market share
@@ -740,94 +483,23 @@ pub async fn market_share(
     query: ApiQuery<MarketShareQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::suppliers_by_area(conn, &filter)?)
-    })
-    .await?;
-    let mut areas: Vec<AreaMarket> = Vec::new();
-    for row in rows {
-        if areas
-            .last()
-            .is_none_or(|area| area.service_area_id != row.service_area_id)
-        {
-            areas.push(AreaMarket {
-                service_area_id: row.service_area_id.clone(),
-                contracts: 0,
-                hhi: 0.0,
-                suppliers: Vec::new(),
-            });
-        }
-        let area = areas.last_mut().expect("an area");
-        area.contracts += row.contracts;
-        area.suppliers.push(SupplierShare {
-            supplier_id: row.supplier_id,
-            supplier_name: row.supplier_name,
-            boroughs: row.boroughs,
-            contracts: row.contracts,
-            share: 0.0,
-        });
-    }
-    for area in &mut areas {
-        let total = area.contracts as f64;
-        let shares: Vec<f64> = area
-            .suppliers
-            .iter()
-            .map(|s| s.contracts as f64 / total)
-            .collect();
-        area.hhi = round(hhi(&shares), 1);
-        for (supplier, share) in area.suppliers.iter_mut().zip(shares) {
-            supplier.share = round(share, 4);
-        }
-    }
-    if respond::wants_csv(&req, query.format) {
-        let rows: Vec<MarketShareRow> = areas
-            .iter()
-            .flat_map(|area| {
-                area.suppliers.iter().map(move |s| MarketShareRow {
-                    service_area_id: &area.service_area_id,
-                    area_contracts: area.contracts,
-                    hhi: area.hhi,
-                    supplier_id: &s.supplier_id,
-                    supplier_name: &s.supplier_name,
-                    boroughs: s.boroughs,
-                    contracts: s.contracts,
-                    share: s.share,
-                })
-            })
-            .collect();
-        return csv_table(
-            "market-share.csv",
-            &[
-                "service_area_id",
-                "area_contracts",
-                "hhi",
-                "supplier_id",
-                "supplier_name",
-                "boroughs",
-                "contracts",
-                "share",
-            ],
-            &rows,
-        );
-    }
-    Ok(HttpResponse::Ok().json(MarketShare { items: areas }))
+    let rows = filtered(&pool, query.criteria(), query::suppliers_by_area).await?;
+    let body = MarketShare {
+        items: shares::markets(rows),
+    };
+    let csv = ("market-share.csv", shares::CSV_COLUMNS);
+    csv_or_json(
+        &req,
+        query.format,
+        csv,
+        &shares::csv_rows(&body.items),
+        &body,
+    )
 }
 
 contract_filter_query! {
     /// The contract filters, within the supplier's contracts.
     FootprintQuery {}
-}
-
-/// Where a supplier holds contracts in one borough.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BoroughFootprint {
-    pub borough_id: String,
-    pub borough_name: String,
-    pub contracts: i64,
-    pub service_area_ids: Vec<String>,
-    pub system_ids: Vec<String>,
 }
 
 /// A supplier's footprint.
@@ -862,25 +534,18 @@ pub async fn get_supplier_footprint(
 ) -> Result<HttpResponse, ApiError> {
     let mut criteria = query.0.criteria();
     let id = id.into_inner();
-    let (supplier_id, items) = db::run(&pool, move |conn| {
+    let body = db::run(&pool, move |conn| {
         let supplier = crate::queries::suppliers::find(conn, &id)?
             .ok_or_else(|| ApiError::NotFound(format!("no supplier with id {id:?}")))?;
         criteria.within = Some(Within::Supplier(supplier.supplier.id.clone()));
         let filter = criteria.resolve(conn)?;
-        let items: Vec<BoroughFootprint> = query::footprint(conn, &filter)?
-            .into_iter()
-            .map(|b| BoroughFootprint {
-                borough_id: b.borough_id,
-                borough_name: b.borough_name,
-                contracts: b.contracts,
-                service_area_ids: b.service_area_ids,
-                system_ids: b.system_ids,
-            })
-            .collect();
-        Ok((supplier.supplier.id, items))
+        Ok(Footprint {
+            items: query::footprint(conn, &filter)?,
+            supplier_id: supplier.supplier.id,
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Footprint { supplier_id, items }))
+    Ok(HttpResponse::Ok().json(body))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -893,40 +558,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// A borough's suppliers and its mean ratings (the means shown to callers with a key).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BoroughSatisfaction {
-    pub borough_id: String,
-    pub borough_name: String,
-    /// Distinct suppliers holding its contracts.
-    pub suppliers: i64,
-    pub contracts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = 3.6)]
-    pub mean_satisfaction: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = 3.1)]
-    pub mean_value_for_money: Option<f64>,
-}
-
-/// Pearson's r of each borough's supplier count against its mean ratings.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Correlation {
-    /// Null when fewer than 2 boroughs have ratings, when nothing varies, or (for anonymous
-    /// callers) when fewer than 3 boroughs have ratings.
-    pub suppliers_vs_satisfaction: Option<f64>,
-    pub suppliers_vs_value_for_money: Option<f64>,
-    /// Boroughs with both mean ratings.
-    pub n: usize,
-}
-
-/// Supplier counts and satisfaction by borough.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VendorSatisfaction {
-    pub items: Vec<BoroughSatisfaction>,
-    pub correlation: Correlation,
 }
 
 /// Vendor satisfaction
@@ -959,69 +590,16 @@ pub async fn vendor_satisfaction(
     query: ApiQuery<VendorSatisfactionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::ratings_by_borough(conn, &filter)?)
-    })
-    .await?;
-    let rated: Vec<(f64, f64, f64)> = rows
-        .iter()
-        .filter_map(|row| {
-            Some((
-                row.suppliers as f64,
-                row.mean_satisfaction?,
-                row.mean_value_for_money?,
-            ))
-        })
-        .collect();
-    let n = rated.len();
+    let rows = filtered(&pool, query.criteria(), query::ratings_by_borough).await?;
     let sees = caller.sees_assessments();
-    let public = sees || n >= PUBLIC_AGGREGATE_MIN_BOROUGHS;
-    let r = |pick: fn(&(f64, f64, f64)) -> (f64, f64)| {
-        let pairs: Vec<(f64, f64)> = rated.iter().map(pick).collect();
-        pearson(&pairs).filter(|_| public).map(|r| round(r, 4))
-    };
-    let correlation = Correlation {
-        suppliers_vs_satisfaction: r(|t| (t.0, t.1)),
-        suppliers_vs_value_for_money: r(|t| (t.0, t.2)),
-        n,
-    };
-    let items: Vec<BoroughSatisfaction> = rows
-        .into_iter()
-        .map(|row| BoroughSatisfaction {
-            borough_id: row.borough_id,
-            borough_name: row.borough_name,
-            suppliers: row.suppliers,
-            contracts: row.contracts,
-            mean_satisfaction: row.mean_satisfaction.filter(|_| sees).map(|m| round(m, 2)),
-            mean_value_for_money: row
-                .mean_value_for_money
-                .filter(|_| sees)
-                .map(|m| round(m, 2)),
-        })
-        .collect();
-    if respond::wants_csv(&req, query.format) {
-        let mut columns = vec!["borough_id", "borough_name", "suppliers", "contracts"];
-        if sees {
-            columns.extend(["mean_satisfaction", "mean_value_for_money"]);
-        }
-        return csv_table("vendor-satisfaction.csv", &columns, &items);
-    }
-    Ok(HttpResponse::Ok().json(VendorSatisfaction { items, correlation }))
+    let body = satisfaction::vendor_satisfaction(rows, sees);
+    let columns = satisfaction::csv_columns(sees);
+    let csv = ("vendor-satisfaction.csv", columns.as_slice());
+    csv_or_json(&req, query.format, csv, &body.items, &body)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Also: expiry timeline, summary, data access
-
-/// The length of a timeline period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Interval {
-    #[default]
-    Quarter,
-    Year,
-}
 
 contract_filter_query! {
     /// The period length and the contract filters.
@@ -1033,26 +611,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// Contracts ending in one period.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Period {
-    #[schema(example = "2027-Q2")]
-    pub period: String,
-    pub start_date: NaiveDate,
-    pub contracts: i64,
-    pub boroughs: i64,
-    #[schema(example = "2310000.00")]
-    pub annual_value_gbp: Option<String>,
-}
-
-/// Contract end dates by period.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExpiryTimeline {
-    pub interval: Interval,
-    /// Periods with at least one contract ending, in order.
-    pub items: Vec<Period>,
 }
 
 /// Expiry timeline
@@ -1081,40 +639,13 @@ pub async fn expiry_timeline(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let interval = query.interval.unwrap_or_default();
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        let unit = match interval {
-            Interval::Quarter => "quarter",
-            Interval::Year => "year",
-        };
-        Ok(query::expiry_timeline(conn, &filter, unit)?)
+    let rows = filtered(&pool, query.criteria(), move |conn, filter| {
+        query::expiry_timeline(conn, filter, interval.unit())
     })
     .await?;
-    let items: Vec<Period> = rows
-        .into_iter()
-        .map(|row| Period {
-            period: period_label(row.period_start, interval == Interval::Quarter),
-            start_date: row.period_start,
-            contracts: row.contracts,
-            boroughs: row.boroughs,
-            annual_value_gbp: money(row.annual_value_gbp),
-        })
-        .collect();
-    if respond::wants_csv(&req, query.format) {
-        return csv_table(
-            "expiry-timeline.csv",
-            &[
-                "period",
-                "start_date",
-                "contracts",
-                "boroughs",
-                "annual_value_gbp",
-            ],
-            &items,
-        );
-    }
-    Ok(HttpResponse::Ok().json(ExpiryTimeline { interval, items }))
+    let body = expiry::timeline(rows, interval, money);
+    let csv = ("expiry-timeline.csv", expiry::CSV_COLUMNS);
+    csv_or_json(&req, query.format, csv, &body.items, &body)
 }
 
 contract_filter_query! {
@@ -1124,33 +655,6 @@ contract_filter_query! {
         #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
         top: Option<SmallCount>,
     }
-}
-
-/// A supplier among the top.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TopSupplier {
-    pub supplier_id: String,
-    pub supplier_name: String,
-    pub contracts: i64,
-    /// Its fraction of the contracts.
-    pub share: f64,
-}
-
-/// Headline figures.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Summary {
-    /// Authorities with at least one matching contract.
-    pub authorities: i64,
-    /// Distinct suppliers holding matching contracts.
-    pub suppliers: i64,
-    /// Distinct systems named by matching contracts.
-    pub systems: i64,
-    pub contracts: i64,
-    /// The suppliers with the most contracts (ties by id).
-    pub top: Vec<TopSupplier>,
-    /// The fraction of contracts the top suppliers hold together.
-    #[schema(example = 0.836)]
-    pub top_share: f64,
 }
 
 /// Summary
@@ -1179,39 +683,14 @@ pub async fn summary(
     query: ApiQuery<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let top = query.0.top.map_or(15, |t| t.0);
-    let criteria = query.0.criteria();
-    let (counts, top_suppliers) = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
+    let (counts, top_suppliers) = filtered(&pool, query.0.criteria(), move |conn, filter| {
         Ok((
-            query::counts(conn, &filter)?,
-            query::top_suppliers(conn, &filter, i64::from(top))?,
+            query::counts(conn, filter)?,
+            query::top_suppliers(conn, filter, i64::from(top))?,
         ))
     })
     .await?;
-    let share = |contracts: i64| {
-        if counts.contracts == 0 {
-            0.0
-        } else {
-            contracts as f64 / counts.contracts as f64
-        }
-    };
-    let held: i64 = top_suppliers.iter().map(|s| s.contracts).sum();
-    Ok(HttpResponse::Ok().json(Summary {
-        authorities: counts.authorities,
-        suppliers: counts.suppliers,
-        systems: counts.systems,
-        contracts: counts.contracts,
-        top: top_suppliers
-            .into_iter()
-            .map(|s| TopSupplier {
-                share: round(share(s.contracts), 4),
-                supplier_id: s.supplier_id,
-                supplier_name: s.supplier_name,
-                contracts: s.contracts,
-            })
-            .collect(),
-        top_share: round(share(held), 4),
-    }))
+    Ok(HttpResponse::Ok().json(headline::summary(counts, top_suppliers)))
 }
 
 contract_filter_query! {
@@ -1221,28 +700,6 @@ contract_filter_query! {
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
     }
-}
-
-/// How boroughs get their data out of one supplier's systems.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SupplierDataAccess {
-    pub supplier_id: String,
-    pub supplier_name: String,
-    pub contracts: i64,
-    pub included: i64,
-    pub charged: i64,
-    pub unavailable: i64,
-    pub unknown: i64,
-    /// The fraction of its contracts where the borough is charged for, or cannot get, its data.
-    #[schema(example = 0.3333)]
-    pub share_charged_or_unavailable: f64,
-}
-
-/// Data access by supplier.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DataAccessInsight {
-    /// Highest share charged or unavailable first, then most contracts.
-    pub items: Vec<SupplierDataAccess>,
 }
 
 /// Data access
@@ -1272,49 +729,10 @@ pub async fn data_access(
     query: ApiQuery<DataAccessQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let criteria = query.criteria();
-    let rows = db::run(&pool, move |conn| {
-        let filter = criteria.resolve(conn)?;
-        Ok(query::data_access_by_supplier(conn, &filter)?)
-    })
-    .await?;
-    let mut items: Vec<SupplierDataAccess> = rows
-        .into_iter()
-        .map(|row| SupplierDataAccess {
-            share_charged_or_unavailable: round(
-                (row.charged + row.unavailable) as f64 / row.contracts as f64,
-                4,
-            ),
-            supplier_id: row.supplier_id,
-            supplier_name: row.supplier_name,
-            contracts: row.contracts,
-            included: row.included,
-            charged: row.charged,
-            unavailable: row.unavailable,
-            unknown: row.unknown,
-        })
-        .collect();
-    items.sort_by(|a, b| {
-        b.share_charged_or_unavailable
-            .total_cmp(&a.share_charged_or_unavailable)
-            .then(b.contracts.cmp(&a.contracts))
-            .then(a.supplier_id.cmp(&b.supplier_id))
-    });
-    if respond::wants_csv(&req, query.format) {
-        return csv_table(
-            "data-access.csv",
-            &[
-                "supplier_id",
-                "supplier_name",
-                "contracts",
-                "included",
-                "charged",
-                "unavailable",
-                "unknown",
-                "share_charged_or_unavailable",
-            ],
-            &items,
-        );
-    }
-    Ok(HttpResponse::Ok().json(DataAccessInsight { items }))
+    let rows = filtered(&pool, query.criteria(), query::data_access_by_supplier).await?;
+    let body = DataAccessInsight {
+        items: access::by_supplier(rows),
+    };
+    let csv = ("data-access.csv", access::CSV_COLUMNS);
+    csv_or_json(&req, query.format, csv, &body.items, &body)
 }

@@ -8,7 +8,96 @@
 
 use std::collections::BTreeSet;
 
+use bigdecimal::BigDecimal;
 use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::MoneyFormat;
+use crate::queries::insights::{AreaContract, GroupMember};
+
+/// How joint-procurement groups are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// One service area.
+    #[default]
+    ServiceArea,
+    /// One service area and one supplier.
+    Supplier,
+}
+
+/// A contract in a joint-procurement group.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct GroupContract {
+    pub id: i64,
+    pub borough_id: String,
+    pub supplier_id: String,
+    pub system_id: Option<String>,
+    pub end_date: NaiveDate,
+    #[schema(example = "125000.00")]
+    pub annual_value_gbp: Option<String>,
+}
+
+/// Contracts in one service area (and with one supplier, when grouped so) ending close together.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct JointProcurementGroup {
+    #[schema(example = "council-tax")]
+    pub service_area_id: String,
+    /// Null unless grouped by supplier.
+    pub supplier_id: Option<String>,
+    pub first_end_date: NaiveDate,
+    pub last_end_date: NaiveDate,
+    #[schema(example = json!(["camden", "islington"]))]
+    pub borough_ids: Vec<String>,
+    pub contracts: Vec<GroupContract>,
+    /// The sum of the known annual values.
+    #[schema(example = "310000.00")]
+    pub total_annual_value_gbp: String,
+}
+
+/// Joint-procurement groups, ordered by first end date then service area.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JointProcurement {
+    pub items: Vec<JointProcurementGroup>,
+    pub window_months: u32,
+    pub min_boroughs: u32,
+    pub group_by: GroupBy,
+}
+
+/// The sum of the known values (zero when none is known).
+pub fn total_value<'a>(values: impl IntoIterator<Item = &'a Option<BigDecimal>>) -> BigDecimal {
+    values.into_iter().flatten().sum()
+}
+
+/// A group as the answer lists it, with its contracts (`members`, as read).
+pub fn group_answer(
+    group: Group,
+    members: Vec<GroupMember>,
+    money: MoneyFormat,
+) -> JointProcurementGroup {
+    let total = total_value(members.iter().map(|c| &c.annual_value_gbp));
+    let contracts = members
+        .into_iter()
+        .map(|c| GroupContract {
+            id: c.id,
+            borough_id: c.borough_id,
+            supplier_id: c.supplier_id,
+            system_id: c.system_id,
+            end_date: c.end_date,
+            annual_value_gbp: money(c.annual_value_gbp),
+        })
+        .collect();
+    JointProcurementGroup {
+        service_area_id: group.service_area_id,
+        supplier_id: group.supplier_id,
+        first_end_date: group.first_end_date,
+        last_end_date: group.last_end_date,
+        borough_ids: group.borough_ids,
+        contracts,
+        total_annual_value_gbp: money(Some(total)).unwrap_or_default(),
+    }
+}
 
 /// Contracts of one key ending within one window: their ids, in order of end date then id.
 /// The contracts themselves are read afterwards, a group at a time, so that memory holds ids
@@ -88,6 +177,18 @@ impl Grouper {
         }
     }
 
+    /// Adds the next row of the scan, keyed as `group_by` says.
+    pub fn push_row(&mut self, row: &AreaContract, group_by: GroupBy) {
+        let supplier = (group_by == GroupBy::Supplier).then_some(row.supplier_id.as_str());
+        self.push(
+            &row.service_area_id,
+            supplier,
+            row.id,
+            &row.borough_id,
+            row.end_date,
+        );
+    }
+
     fn close(&mut self) {
         if let Some(Open {
             mut group,
@@ -119,6 +220,48 @@ impl Grouper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_total_is_of_the_known_values() {
+        let values = [
+            Some("100.50".parse().unwrap()),
+            None,
+            Some("0.25".parse().unwrap()),
+        ];
+        assert_eq!(
+            total_value(&values),
+            "100.75".parse::<BigDecimal>().unwrap()
+        );
+        assert_eq!(total_value(&[None]), BigDecimal::from(0));
+    }
+
+    #[test]
+    fn a_group_answer_lists_its_contracts_and_their_total() {
+        let mut grouper = Grouper::new(12, 2);
+        push(&mut grouper, "parking", None, 7, "camden", "2027-01-31");
+        push(&mut grouper, "parking", None, 8, "hackney", "2027-03-31");
+        let group = grouper.finish().remove(0);
+        let member = |id: i64, borough: &str, value: Option<&str>| GroupMember {
+            id,
+            borough_id: borough.into(),
+            supplier_id: "civica".into(),
+            system_id: None,
+            end_date: "2027-01-31".parse().unwrap(),
+            annual_value_gbp: value.map(|v| v.parse().unwrap()),
+        };
+        let members = vec![
+            member(7, "camden", Some("10.5")),
+            member(8, "hackney", None),
+        ];
+        let answer = group_answer(group, members, |v| v.map(|d| format!("£{d}")));
+        assert_eq!(answer.total_annual_value_gbp, "£10.5");
+        assert_eq!(
+            answer.contracts[0].annual_value_gbp.as_deref(),
+            Some("£10.5")
+        );
+        assert_eq!(answer.contracts[1].annual_value_gbp, None);
+        assert_eq!(answer.borough_ids, vec!["camden", "hackney"]);
+    }
 
     fn push(
         grouper: &mut Grouper,

@@ -1,4 +1,21 @@
-//! The analyses behind `/insights`, as plain functions over query results (no HTTP, no SQL).
+//! The analyses behind `/insights`, as plain functions over query results (no HTTP, no SQL),
+//! one file per insight, with the result types they answer in.
 
+pub mod data_access;
+pub mod expertise;
+pub mod expiry_timeline;
 pub mod joint_procurement;
+pub mod market_share;
+pub mod opportunities;
+pub mod params;
+pub mod peers;
 pub mod stats;
+pub mod summary;
+pub mod vendor_satisfaction;
+
+/// How an answer writes an amount of money (`Some("1250.00")`): the caller's, which owns the
+/// API's money format, so that every answer writes money alike.
+pub type MoneyFormat = fn(Option<bigdecimal::BigDecimal>) -> Option<String>;
+
+/// Aggregates over fewer boroughs than this are shown only to callers with a key.
+pub const PUBLIC_AGGREGATE_MIN_BOROUGHS: usize = 3;

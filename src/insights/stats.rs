@@ -1,6 +1,4 @@
-//! Small statistics: Pearson's r, the Herfindahl-Hirschman index, period labels.
-
-use chrono::{Datelike, NaiveDate};
+//! Small statistics: Pearson's r, the Herfindahl-Hirschman index, rounding.
 
 /// Pearson's correlation coefficient of paired samples; None with fewer than 2 pairs or when
 /// either side does not vary.
@@ -35,15 +33,6 @@ pub fn round(value: f64, places: i32) -> f64 {
     (value * factor).round() / factor
 }
 
-/// The label of the period starting on `start`: `2026-Q1` for a quarter, `2026` for a year.
-pub fn period_label(start: NaiveDate, quarterly: bool) -> String {
-    if quarterly {
-        format!("{}-Q{}", start.year(), start.month0() / 3 + 1)
-    } else {
-        start.year().to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,16 +56,5 @@ mod tests {
         assert_eq!(hhi(&[1.0]), 10_000.0);
         assert_eq!(hhi(&[0.5, 0.5]), 5_000.0);
         assert!((hhi(&[0.25; 4]) - 2_500.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn periods_are_labelled() {
-        let date = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-        assert_eq!(period_label(date, true), "2026-Q4");
-        assert_eq!(period_label(date, false), "2026");
-        assert_eq!(
-            period_label(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), true),
-            "2027-Q1"
-        );
     }
 }

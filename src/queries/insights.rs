@@ -1,15 +1,351 @@
-//! The aggregates behind `/insights`: each one query over the contracts a filter selects.
+//! The aggregates behind `/insights`: each one query over the contracts a filter selects, or
+//! over a narrower table when [`Source::for_filter`] finds that one answers the same.
 
 use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
-use diesel::dsl::sql;
+use diesel::dsl::{sql, EqAny, Or};
+use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Double, Nullable, Numeric, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Nullable, Numeric, SmallInt, Text};
 
-use super::contracts::{ContractFilter, Dimensions};
-use super::rollups::{self, BY_AREA_SUPPLIER_BOROUGH, BY_BOROUGH, BY_BOROUGH_SUPPLIER};
+use super::contracts::ContractFilter;
+use super::insight_rows::{
+    AreaSupplier, AreaTotals, BoroughFootprint, BoroughRatings, Counts, DataAccessCounts,
+    PeriodTotals, SupplierCount,
+};
+use super::rollups::{self, Narrowing, Shortcut};
 use crate::db::schema::{contract_service_areas, contracts};
+
+/// Where an insight reads from: the one place that chooses between a shortcut and the contracts.
+#[derive(Debug)]
+pub enum Source<'f> {
+    /// The shortcut's table, narrowed so.
+    Shortcut(Narrowing),
+    /// The contracts the filter selects.
+    Contracts(&'f ContractFilter),
+}
+
+impl<'f> Source<'f> {
+    /// `shortcut` when the filter narrows only by what it keys on, the contracts otherwise.
+    pub fn for_filter(filter: &'f ContractFilter, shortcut: Shortcut) -> Source<'f> {
+        shortcut
+            .narrowing(filter)
+            .map_or(Source::Contracts(filter), Source::Shortcut)
+    }
+
+    /// Reads with `shortcut` or with `contracts`, as the source says.
+    pub fn read<T>(
+        self,
+        conn: &mut PgConnection,
+        shortcut: impl FnOnce(&mut PgConnection, &Narrowing) -> QueryResult<T>,
+        contracts: impl FnOnce(&mut PgConnection, &ContractFilter) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        match self {
+            Source::Shortcut(narrowing) => shortcut(conn, &narrowing),
+            Source::Contracts(filter) => contracts(conn, filter),
+        }
+    }
+}
+
+/// Declares insights read through [`Source`]: `name(conn, filter)` reads the shortcut's table
+/// with `rollups::name` when the filter allows it, the contracts with `name_from_contracts`
+/// otherwise.
+macro_rules! read_through_source {
+    ($($(#[$meta:meta])* $name:ident: $shortcut:ident, $from_contracts:ident -> $answer:ty;)*) => {$(
+        $(#[$meta])*
+        pub fn $name(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<$answer> {
+            Source::for_filter(filter, Shortcut::$shortcut).read(conn, rollups::$name, $from_contracts)
+        }
+    )*};
+}
+
+read_through_source! {
+    /// Per service area: contracts, boroughs and annual value.
+    totals_by_area: AreaEndDates, totals_by_area_from_contracts -> Vec<AreaTotals>;
+    /// Per service area, each supplier's contracts and boroughs, largest first.
+    suppliers_by_area: AreaSupplierBorough, suppliers_by_area_from_contracts -> Vec<AreaSupplier>;
+    /// Per borough: suppliers, contracts and mean ratings.
+    ratings_by_borough: BoroughSupplier, ratings_by_borough_from_contracts -> Vec<BoroughRatings>;
+    /// Per supplier: contracts by data access.
+    data_access_by_supplier: BoroughSupplier, data_access_by_supplier_from_contracts -> Vec<DataAccessCounts>;
+    /// The headline counts.
+    counts: BoroughSupplier, counts_from_contracts -> Counts;
+    /// Per borough: contracts, service areas and systems.
+    footprint: BoroughSupplier, footprint_from_contracts -> Vec<BoroughFootprint>;
+}
+
+/// Per period of `unit` (`quarter` or `year`, checked by the caller's type, never free text):
+/// contracts, boroughs and annual value ending in it.
+pub fn expiry_timeline(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    unit: &'static str,
+) -> QueryResult<Vec<PeriodTotals>> {
+    Source::for_filter(filter, Shortcut::BoroughQuarter).read(
+        conn,
+        |conn, n| rollups::expiry_timeline(conn, n, unit),
+        |conn, filter| expiry_timeline_from_contracts(conn, filter, unit),
+    )
+}
+
+/// The `top` suppliers by matching contracts (ties by id).
+pub fn top_suppliers(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    top: i64,
+) -> QueryResult<Vec<SupplierCount>> {
+    Source::for_filter(filter, Shortcut::BoroughSupplier).read(
+        conn,
+        |conn, n| rollups::top_suppliers(conn, n, top),
+        |conn, filter| top_suppliers_from_contracts(conn, filter, top),
+    )
+}
+
+// The `_from_contracts` functions below answer for any filter; they are also the reference the
+// shortcuts are tested against.
+
+/// The matching contracts' ids, as a condition on `id` (a contract id column): `true` when the
+/// filter selects every contract, so PostgreSQL folds `true OR id IN (...)` away and never runs
+/// the subquery; `false OR id IN (...)` otherwise.
+fn selected<'f, C>(
+    id: C,
+    filter: &'f ContractFilter,
+) -> Or<SqlLiteral<Bool>, EqAny<C, contracts::BoxedQuery<'f, Pg, BigInt>>>
+where
+    C: Expression<SqlType = BigInt>,
+{
+    let all = sql::<Bool>(if filter.is_unfiltered() {
+        "true"
+    } else {
+        "false"
+    });
+    all.or(id.eq_any(filter.ids()))
+}
+
+/// The name of the contract's supplier, for a select list.
+fn supplier_name() -> SqlLiteral<Text> {
+    sql("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)")
+}
+
+/// The name of the contract's borough, for a select list.
+fn borough_name() -> SqlLiteral<Text> {
+    sql("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)")
+}
+
+/// The service areas an area-based insight covers: those the filter names, or every area.
+fn area_restriction(filter: &ContractFilter) -> (Vec<String>, SqlLiteral<Bool>) {
+    match filter.service_areas() {
+        Some(areas) => (areas.to_vec(), sql("false")),
+        None => (Vec::new(), sql("true")),
+    }
+}
+
+/// The matching contracts joined to their service areas, within the areas the filter names.
+macro_rules! matching_area_rows {
+    ($filter:expr) => {{
+        let (areas, all_areas) = area_restriction($filter);
+        contract_service_areas::table
+            .inner_join(contracts::table)
+            .filter(selected(contract_service_areas::contract_id, $filter))
+            .filter(
+                contract_service_areas::service_area_id
+                    .eq_any(areas)
+                    .or(all_areas),
+            )
+    }};
+}
+
+pub fn totals_by_area_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<AreaTotals>> {
+    matching_area_rows!(filter)
+        .group_by(contract_service_areas::service_area_id)
+        .select((
+            contract_service_areas::service_area_id,
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
+        ))
+        .order(contract_service_areas::service_area_id)
+        .load(conn)
+}
+
+pub fn suppliers_by_area_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<AreaSupplier>> {
+    matching_area_rows!(filter)
+        .group_by((
+            contract_service_areas::service_area_id,
+            contracts::supplier_id,
+        ))
+        .select((
+            contract_service_areas::service_area_id,
+            contracts::supplier_id,
+            supplier_name(),
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+        ))
+        .order((
+            contract_service_areas::service_area_id.asc(),
+            sql::<BigInt>("count(*)").desc(),
+            contracts::supplier_id.asc(),
+        ))
+        .load(conn)
+}
+
+/// `unit` is `quarter` or `year` (checked by the caller's type, never free text).
+pub fn expiry_timeline_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    unit: &'static str,
+) -> QueryResult<Vec<PeriodTotals>> {
+    let period = format!("date_trunc('{unit}', contracts.end_date)::date");
+    contracts::table
+        .filter(selected(contracts::id, filter))
+        .select((
+            sql::<Date>(&period),
+            sql::<BigInt>("count(*)"),
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
+        ))
+        .filter(contracts::end_date.is_not_null())
+        .group_by(sql::<Date>("1"))
+        .order(sql::<Date>("1"))
+        .load(conn)
+}
+
+pub fn ratings_by_borough_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<BoroughRatings>> {
+    contracts::table
+        .filter(selected(contracts::id, filter))
+        .select((
+            contracts::borough_id,
+            borough_name(),
+            sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
+            sql::<BigInt>("count(*)"),
+            sql::<Nullable<Double>>("avg(contracts.satisfaction)::float8"),
+            sql::<Nullable<Double>>("avg(contracts.value_for_money)::float8"),
+        ))
+        .group_by(contracts::borough_id)
+        .order(contracts::borough_id)
+        .load(conn)
+}
+
+pub fn data_access_by_supplier_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<DataAccessCounts>> {
+    let of = |value: &str| {
+        sql::<BigInt>(&format!(
+            "count(*) FILTER (WHERE contracts.data_access = '{value}')"
+        ))
+    };
+    contracts::table
+        .filter(selected(contracts::id, filter))
+        .select((
+            contracts::supplier_id,
+            supplier_name(),
+            sql::<BigInt>("count(*)"),
+            of("included"),
+            of("charged"),
+            of("unavailable"),
+            of("unknown"),
+        ))
+        .group_by(contracts::supplier_id)
+        .order(contracts::supplier_id)
+        .load(conn)
+}
+
+pub fn counts_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Counts> {
+    contracts::table
+        .filter(selected(contracts::id, filter))
+        .select((
+            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
+            sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
+            sql::<BigInt>("count(DISTINCT contracts.system_id)"),
+            sql::<BigInt>("count(*)"),
+        ))
+        .get_result(conn)
+}
+
+/// The `top` suppliers by matching contracts (ties by id).
+pub fn top_suppliers_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    top: i64,
+) -> QueryResult<Vec<SupplierCount>> {
+    contracts::table
+        .filter(selected(contracts::id, filter))
+        .select((
+            contracts::supplier_id,
+            supplier_name(),
+            sql::<BigInt>("count(*)"),
+        ))
+        .group_by(contracts::supplier_id)
+        .order((
+            sql::<BigInt>("count(*)").desc(),
+            contracts::supplier_id.asc(),
+        ))
+        .limit(top)
+        .load(conn)
+}
+
+/// Per borough, the matching contracts with their service areas and systems.
+pub fn footprint_from_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<BoroughFootprint>> {
+    type Row = (String, String, i64, Vec<String>, Vec<String>);
+    let rows: Vec<Row> = contracts::table
+        .filter(selected(contracts::id, filter))
+        .group_by(contracts::borough_id)
+        .select((
+            contracts::borough_id,
+            borough_name(),
+            sql::<BigInt>("count(*)"),
+            sql::<Array<Text>>(
+                "ARRAY(SELECT DISTINCT csa.service_area_id FROM contract_service_areas csa \
+                 WHERE csa.contract_id = ANY(array_agg(contracts.id)))",
+            ),
+            sql::<Array<Text>>(
+                "coalesce(array_agg(DISTINCT contracts.system_id) \
+                 FILTER (WHERE contracts.system_id IS NOT NULL), '{}')",
+            ),
+        ))
+        .order(contracts::borough_id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(borough_id, borough_name, contracts, mut service_area_ids, mut system_ids)| {
+                service_area_ids.sort();
+                system_ids.sort();
+                BoroughFootprint {
+                    borough_id,
+                    borough_name,
+                    contracts,
+                    service_area_ids,
+                    system_ids,
+                }
+            },
+        )
+        .collect())
+}
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    contract_service_areas::service_area_id,
+    contracts::supplier_id,
+    contracts::borough_id,
+    contracts::system_id,
+);
 
 /// One (service area, contract) pair for the joint-procurement scan.
 #[derive(Debug, Clone, PartialEq, Queryable)]
@@ -31,7 +367,7 @@ pub fn area_contracts(
 ) -> QueryResult<()> {
     let mut query = contract_service_areas::table
         .inner_join(contracts::table)
-        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
+        .filter(selected(contract_service_areas::contract_id, filter))
         .filter(contracts::end_date.is_not_null())
         .select((
             contract_service_areas::service_area_id,
@@ -81,421 +417,6 @@ pub fn group_members(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Gr
         .load(conn)
 }
 
-/// Contracts, distinct boroughs and annual value of matching contracts, per service area.
-/// Read by position from the contracts, by name from the rollups.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
-pub struct AreaTotals {
-    #[diesel(sql_type = Text)]
-    pub service_area_id: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    pub boroughs: i64,
-    #[diesel(sql_type = Nullable<Numeric>)]
-    pub annual_value_gbp: Option<BigDecimal>,
-}
-
-pub fn totals_by_area(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<AreaTotals>> {
-    match filter.end_window() {
-        Some((after, before, dimensions))
-            if dimensions.suppliers.is_none() && dimensions.systems.is_none() =>
-        {
-            totals_by_area_in_window(conn, after, before, &dimensions)
-        }
-        _ => totals_by_area_from_contracts(conn, filter),
-    }
-}
-
-/// [`totals_by_area`] for a filter of an end-date window, boroughs and areas only: one range
-/// scan of the service-area rows, which carry their contract's end date, borough and value.
-pub fn totals_by_area_in_window(
-    conn: &mut PgConnection,
-    after: Option<NaiveDate>,
-    before: Option<NaiveDate>,
-    dimensions: &Dimensions,
-) -> QueryResult<Vec<AreaTotals>> {
-    let mut conditions = vec!["true".to_owned()];
-    let mut binds = 0;
-    let mut next = || {
-        binds += 1;
-        binds
-    };
-    if after.is_some() {
-        conditions.push(format!("end_date >= ${}", next()));
-    }
-    if before.is_some() {
-        conditions.push(format!("end_date <= ${}", next()));
-    }
-    if dimensions.service_areas.is_some() {
-        conditions.push(format!("service_area_id = ANY(${})", next()));
-    }
-    if dimensions.boroughs.is_some() {
-        conditions.push(format!("borough_id = ANY(${})", next()));
-    }
-    // Per (area, borough) first, so that distinct boroughs are a count of groups.
-    let mut query = diesel::sql_query(format!(
-        "SELECT service_area_id, sum(contracts)::int8 AS contracts, count(*) AS boroughs, \
-         sum(annual_value_gbp) AS annual_value_gbp \
-         FROM (SELECT service_area_id, borough_id, count(*) AS contracts, \
-         sum(annual_value_gbp) AS annual_value_gbp FROM contract_service_areas \
-         WHERE {} GROUP BY 1, 2) t GROUP BY 1 ORDER BY 1",
-        conditions.join(" AND ")
-    ))
-    .into_boxed::<Pg>();
-    for day in [after, before].into_iter().flatten() {
-        query = query.bind::<Date, _>(day);
-    }
-    for ids in [&dimensions.service_areas, &dimensions.boroughs]
-        .into_iter()
-        .flatten()
-    {
-        query = query.bind::<Array<Text>, _>(ids.clone());
-    }
-    query.load(conn)
-}
-
-/// [`totals_by_area`] over the contracts, for any filter.
-pub fn totals_by_area_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<AreaTotals>> {
-    let (areas, all_areas) = area_restriction(filter);
-    contract_service_areas::table
-        .inner_join(contracts::table)
-        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
-        .filter(
-            contract_service_areas::service_area_id
-                .eq_any(areas)
-                .or(all_areas),
-        )
-        .group_by(contract_service_areas::service_area_id)
-        .select((
-            contract_service_areas::service_area_id,
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
-            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
-        ))
-        .order(contract_service_areas::service_area_id)
-        .load(conn)
-}
-
-/// `true` when the filter selects every contract, so PostgreSQL folds `true OR id IN (...)` away
-/// and never runs the subquery; `false` otherwise, leaving just the subquery.
-fn matches_all(filter: &ContractFilter) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    sql(if filter.is_unfiltered() {
-        "true"
-    } else {
-        "false"
-    })
-}
-
-/// The service areas an area-based insight covers: those the filter names, or every area.
-fn area_restriction(
-    filter: &ContractFilter,
-) -> (
-    Vec<String>,
-    diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
-) {
-    match filter.service_areas() {
-        Some(areas) => (areas.to_vec(), sql("false")),
-        None => (Vec::new(), sql("true")),
-    }
-}
-
-// Each insight below reads the rollups when the filter narrows only by their keys, and the
-// contracts otherwise; the `_from_contracts` functions are the reference the rollups are
-// tested against.
-
-pub fn suppliers_by_area(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<AreaSupplier>> {
-    match rollups::usable(filter, BY_AREA_SUPPLIER_BOROUGH) {
-        Some(dimensions) => rollups::suppliers_by_area(conn, &dimensions),
-        None => suppliers_by_area_from_contracts(conn, filter),
-    }
-}
-
-pub fn expiry_timeline(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-    unit: &'static str,
-) -> QueryResult<Vec<PeriodTotals>> {
-    match rollups::usable(filter, BY_BOROUGH) {
-        Some(dimensions) => rollups::expiry_timeline(conn, &dimensions, unit),
-        None => expiry_timeline_from_contracts(conn, filter, unit),
-    }
-}
-
-pub fn ratings_by_borough(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<BoroughRatings>> {
-    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
-        Some(dimensions) => rollups::ratings_by_borough(conn, &dimensions),
-        None => ratings_by_borough_from_contracts(conn, filter),
-    }
-}
-
-pub fn data_access_by_supplier(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<SupplierDataAccess>> {
-    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
-        Some(dimensions) => rollups::data_access_by_supplier(conn, &dimensions),
-        None => data_access_by_supplier_from_contracts(conn, filter),
-    }
-}
-
-pub fn counts(conn: &mut PgConnection, filter: &ContractFilter) -> QueryResult<Counts> {
-    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
-        Some(dimensions) => rollups::counts(conn, &dimensions),
-        None => counts_from_contracts(conn, filter),
-    }
-}
-
-pub fn top_suppliers(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-    top: i64,
-) -> QueryResult<Vec<SupplierCount>> {
-    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
-        Some(dimensions) => rollups::top_suppliers(conn, &dimensions, top),
-        None => top_suppliers_from_contracts(conn, filter, top),
-    }
-}
-
-pub fn footprint(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<BoroughFootprint>> {
-    match rollups::usable(filter, BY_BOROUGH_SUPPLIER) {
-        Some(dimensions) => rollups::footprint(conn, &dimensions),
-        None => footprint_from_contracts(conn, filter),
-    }
-}
-
-/// One supplier's contracts and boroughs within one service area.
-/// Read by position from the contracts, by name from the rollups.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
-pub struct AreaSupplier {
-    #[diesel(sql_type = Text)]
-    pub service_area_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    pub boroughs: i64,
-}
-
-pub fn suppliers_by_area_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<AreaSupplier>> {
-    let (areas, all_areas) = area_restriction(filter);
-    contract_service_areas::table
-        .inner_join(contracts::table)
-        .filter(matches_all(filter).or(contract_service_areas::contract_id.eq_any(filter.ids())))
-        .filter(
-            contract_service_areas::service_area_id
-                .eq_any(areas)
-                .or(all_areas),
-        )
-        .group_by((
-            contract_service_areas::service_area_id,
-            contracts::supplier_id,
-        ))
-        .select((
-            contract_service_areas::service_area_id,
-            contracts::supplier_id,
-            sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
-        ))
-        .order((
-            contract_service_areas::service_area_id.asc(),
-            sql::<BigInt>("count(*)").desc(),
-            contracts::supplier_id.asc(),
-        ))
-        .load(conn)
-}
-
-/// Contract counts, distinct boroughs and annual value of contracts ending in each period.
-/// Read by position from the contracts, by name from the rollups.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
-pub struct PeriodTotals {
-    #[diesel(sql_type = Date)]
-    pub period_start: NaiveDate,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    pub boroughs: i64,
-    #[diesel(sql_type = Nullable<Numeric>)]
-    pub annual_value_gbp: Option<BigDecimal>,
-}
-
-/// `unit` is `quarter` or `year` (checked by the caller's type, never free text).
-pub fn expiry_timeline_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-    unit: &'static str,
-) -> QueryResult<Vec<PeriodTotals>> {
-    let period = format!("date_trunc('{unit}', contracts.end_date)::date");
-    contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
-        .select((
-            sql::<Date>(&period),
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
-            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
-        ))
-        .filter(contracts::end_date.is_not_null())
-        .group_by(sql::<Date>("1"))
-        .order(sql::<Date>("1"))
-        .load(conn)
-}
-
-/// Per borough: distinct suppliers, contracts and the mean ratings (over rated contracts).
-/// Read by position from the contracts, by name from the rollups.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
-pub struct BoroughRatings {
-    #[diesel(sql_type = Text)]
-    pub borough_id: String,
-    #[diesel(sql_type = Text)]
-    pub borough_name: String,
-    #[diesel(sql_type = BigInt)]
-    pub suppliers: i64,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub mean_satisfaction: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub mean_value_for_money: Option<f64>,
-}
-
-pub fn ratings_by_borough_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<BoroughRatings>> {
-    contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
-        .select((
-            contracts::borough_id,
-            sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
-            sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
-            sql::<BigInt>("count(*)"),
-            sql::<Nullable<diesel::sql_types::Double>>("avg(contracts.satisfaction)::float8"),
-            sql::<Nullable<diesel::sql_types::Double>>("avg(contracts.value_for_money)::float8"),
-        ))
-        .group_by(contracts::borough_id)
-        .order(contracts::borough_id)
-        .load(conn)
-}
-
-/// Per supplier: contracts by data_access value.
-/// Read by position from the contracts, by name from the rollups.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
-pub struct SupplierDataAccess {
-    #[diesel(sql_type = Text)]
-    pub supplier_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    pub included: i64,
-    #[diesel(sql_type = BigInt)]
-    pub charged: i64,
-    #[diesel(sql_type = BigInt)]
-    pub unavailable: i64,
-    #[diesel(sql_type = BigInt)]
-    pub unknown: i64,
-}
-
-pub fn data_access_by_supplier_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<SupplierDataAccess>> {
-    contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
-        .select((
-            contracts::supplier_id,
-            sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'included')"),
-            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'charged')"),
-            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'unavailable')"),
-            sql::<BigInt>("count(*) FILTER (WHERE contracts.data_access = 'unknown')"),
-        ))
-        .group_by(contracts::supplier_id)
-        .order(contracts::supplier_id)
-        .load(conn)
-}
-
-/// Headline counts of the matching contracts.
-#[derive(Debug, Clone, PartialEq, Queryable)]
-pub struct Counts {
-    pub authorities: i64,
-    pub suppliers: i64,
-    pub systems: i64,
-    pub contracts: i64,
-}
-
-pub fn counts_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Counts> {
-    contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
-        .select((
-            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
-            sql::<BigInt>("count(DISTINCT contracts.supplier_id)"),
-            sql::<BigInt>("count(DISTINCT contracts.system_id)"),
-            sql::<BigInt>("count(*)"),
-        ))
-        .get_result(conn)
-}
-
-/// A supplier and how many matching contracts it holds.
-/// Read by position from the contracts, by name from the rollups.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
-pub struct SupplierCount {
-    #[diesel(sql_type = Text)]
-    pub supplier_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-}
-
-/// The `top` suppliers by matching contracts (ties by id).
-pub fn top_suppliers_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-    top: i64,
-) -> QueryResult<Vec<SupplierCount>> {
-    contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
-        .select((
-            contracts::supplier_id,
-            sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
-            sql::<BigInt>("count(*)"),
-        ))
-        .group_by(contracts::supplier_id)
-        .order((
-            sql::<BigInt>("count(*)").desc(),
-            contracts::supplier_id.asc(),
-        ))
-        .limit(top)
-        .load(conn)
-}
-
 /// A borough's confidence with a system (the highest over its matching contracts).
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct BoroughConfidence {
@@ -508,7 +429,7 @@ pub struct BoroughConfidence {
     pub development_confidence: Option<i16>,
 }
 
-/// Boroughs using the matching contracts' systems, most confident first.
+/// Boroughs using the matching contracts' systems, by system, most confident first.
 pub fn confidence_by_borough(
     conn: &mut PgConnection,
     filter: &ContractFilter,
@@ -516,7 +437,7 @@ pub fn confidence_by_borough(
     let mut query = contracts::table
         .select((
             contracts::borough_id,
-            sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+            borough_name(),
             contracts::system_id.assume_not_null(),
             sql::<Text>("(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)"),
             sql::<BigInt>("count(*)"),
@@ -535,10 +456,10 @@ pub fn confidence_by_borough(
             contracts::borough_id.asc(),
         ))
         .into_boxed();
-    match filter.dimensions() {
+    match Source::for_filter(filter, Shortcut::ContractKeys) {
         // The keys straight on the contracts, so that the (system, borough) index answers a
         // system's boroughs without visiting the contracts.
-        Some(dimensions) => {
+        Source::Shortcut(Narrowing { dimensions, .. }) => {
             if let Some(ids) = dimensions.systems {
                 query = match ids.as_slice() {
                     [one] => query.filter(contracts::system_id.eq(one.clone())),
@@ -561,71 +482,10 @@ pub fn confidence_by_borough(
                 );
             }
         }
-        None => query = query.filter(contracts::id.eq_any(filter.ids())),
+        Source::Contracts(filter) => query = query.filter(contracts::id.eq_any(filter.ids())),
     }
     query.load(conn)
 }
-
-/// Where a supplier holds contracts, in one borough.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoroughFootprint {
-    pub borough_id: String,
-    pub borough_name: String,
-    pub contracts: i64,
-    /// Sorted.
-    pub service_area_ids: Vec<String>,
-    /// Sorted.
-    pub system_ids: Vec<String>,
-}
-
-/// Per borough, the matching contracts with their service areas and systems.
-pub fn footprint_from_contracts(
-    conn: &mut PgConnection,
-    filter: &ContractFilter,
-) -> QueryResult<Vec<BoroughFootprint>> {
-    type Row = (String, String, i64, Vec<String>, Vec<String>);
-    let rows: Vec<Row> = contracts::table
-        .filter(matches_all(filter).or(contracts::id.eq_any(filter.ids())))
-        .group_by(contracts::borough_id)
-        .select((
-            contracts::borough_id,
-            sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
-            sql::<BigInt>("count(*)"),
-            sql::<Array<Text>>(
-                "ARRAY(SELECT DISTINCT csa.service_area_id FROM contract_service_areas csa \
-                 WHERE csa.contract_id = ANY(array_agg(contracts.id)))",
-            ),
-            sql::<Array<Text>>(
-                "coalesce(array_agg(DISTINCT contracts.system_id) \
-                 FILTER (WHERE contracts.system_id IS NOT NULL), '{}')",
-            ),
-        ))
-        .order(contracts::borough_id)
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(borough_id, borough_name, contracts, mut service_area_ids, mut system_ids)| {
-                service_area_ids.sort();
-                system_ids.sort();
-                BoroughFootprint {
-                    borough_id,
-                    borough_name,
-                    contracts,
-                    service_area_ids,
-                    system_ids,
-                }
-            },
-        )
-        .collect())
-}
-
-diesel::allow_columns_to_appear_in_same_group_by_clause!(
-    contract_service_areas::service_area_id,
-    contracts::supplier_id,
-    contracts::borough_id,
-    contracts::system_id,
-);
 
 /// The systems a borough's contracts name.
 pub fn systems_of_borough(conn: &mut PgConnection, borough_id: &str) -> QueryResult<Vec<String>> {

@@ -4,7 +4,7 @@
 
 use citytools::queries::contracts::{ContractCriteria, ContractFilter, Within};
 use citytools::queries::insights as raw;
-use citytools::queries::rollups;
+use citytools::queries::rollups::{self, Shortcut};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -215,7 +215,7 @@ fn assert_rollups_agree(conn: &mut PgConnection, when: &str) {
     for criteria in criteria {
         let described = format!("{when}, {criteria:?}");
         let filter = filter(conn, criteria);
-        if let Some(d) = rollups::usable(&filter, rollups::BY_BOROUGH_SUPPLIER) {
+        if let Some(d) = Shortcut::BoroughSupplier.narrowing(&filter) {
             assert_eq!(
                 rollups::ratings_by_borough(conn, &d).unwrap(),
                 raw::ratings_by_borough_from_contracts(conn, &filter).unwrap(),
@@ -242,7 +242,7 @@ fn assert_rollups_agree(conn: &mut PgConnection, when: &str) {
                 "footprint: {described}"
             );
         }
-        if let Some(d) = rollups::usable(&filter, rollups::BY_BOROUGH) {
+        if let Some(d) = Shortcut::BoroughQuarter.narrowing(&filter) {
             for unit in ["quarter", "year"] {
                 assert_eq!(
                     rollups::expiry_timeline(conn, &d, unit).unwrap(),
@@ -251,16 +251,14 @@ fn assert_rollups_agree(conn: &mut PgConnection, when: &str) {
                 );
             }
         }
-        if let Some((after, before, d)) = filter.end_window() {
-            if d.suppliers.is_none() && d.systems.is_none() {
-                assert_eq!(
-                    raw::totals_by_area_in_window(conn, after, before, &d).unwrap(),
-                    raw::totals_by_area_from_contracts(conn, &filter).unwrap(),
-                    "totals by area: {described}"
-                );
-            }
+        if let Some(d) = Shortcut::AreaEndDates.narrowing(&filter) {
+            assert_eq!(
+                rollups::totals_by_area(conn, &d).unwrap(),
+                raw::totals_by_area_from_contracts(conn, &filter).unwrap(),
+                "totals by area: {described}"
+            );
         }
-        if let Some(d) = rollups::usable(&filter, rollups::BY_AREA_SUPPLIER_BOROUGH) {
+        if let Some(d) = Shortcut::AreaSupplierBorough.narrowing(&filter) {
             assert_eq!(
                 rollups::suppliers_by_area(conn, &d).unwrap(),
                 raw::suppliers_by_area_from_contracts(conn, &filter).unwrap(),

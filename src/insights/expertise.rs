@@ -1,0 +1,106 @@
+//! Expertise: which boroughs use a system, and how confident they are with it.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::queries::insights::BoroughConfidence;
+
+/// A borough using a system, with its confidence in supporting and developing it (the highest
+/// over its contracts for the system; shown to callers with a key).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SystemUser {
+    pub borough_id: String,
+    pub borough_name: String,
+    /// Its contracts for the system.
+    pub contracts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 5)]
+    pub support_confidence: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 5)]
+    pub development_confidence: Option<i16>,
+}
+
+/// The boroughs using one system.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Expertise {
+    pub system_id: String,
+    pub system_name: String,
+    /// Most confident first (by support plus development confidence) for callers with a key;
+    /// by borough id for anonymous callers, who see no confidence figures.
+    pub items: Vec<SystemUser>,
+}
+
+/// The CSV's columns, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "borough_id",
+    "borough_name",
+    "contracts",
+    "support_confidence",
+    "development_confidence",
+];
+
+/// The boroughs using one system, from its rows (most confident first). A caller who does not
+/// `sees` assessments gets neither the figures nor their order, which would reveal them.
+pub fn system_users(rows: Vec<BoroughConfidence>, sees: bool) -> Vec<SystemUser> {
+    let mut items: Vec<SystemUser> = rows
+        .into_iter()
+        .map(|row| SystemUser {
+            borough_id: row.borough_id,
+            borough_name: row.borough_name,
+            contracts: row.contracts,
+            support_confidence: row.support_confidence.filter(|_| sees),
+            development_confidence: row.development_confidence.filter(|_| sees),
+        })
+        .collect();
+    if !sees {
+        items.sort_by(|a, b| a.borough_id.cmp(&b.borough_id));
+    }
+    items
+}
+
+#[cfg(test)]
+pub(crate) fn confidence(
+    borough: &str,
+    system: &str,
+    support: Option<i16>,
+    development: Option<i16>,
+) -> BoroughConfidence {
+    BoroughConfidence {
+        borough_id: borough.into(),
+        borough_name: borough.to_uppercase(),
+        system_id: system.into(),
+        system_name: system.to_uppercase(),
+        contracts: 1,
+        support_confidence: support,
+        development_confidence: development,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<BoroughConfidence> {
+        vec![
+            confidence("lambeth", "academy", Some(5), Some(5)),
+            confidence("camden", "academy", Some(3), None),
+        ]
+    }
+
+    #[test]
+    fn keyed_callers_see_the_confidence_order() {
+        let items = system_users(rows(), true);
+        assert_eq!(items[0].borough_id, "lambeth");
+        assert_eq!(items[0].support_confidence, Some(5));
+    }
+
+    #[test]
+    fn anonymous_callers_get_boroughs_by_id_without_figures() {
+        let items = system_users(rows(), false);
+        assert_eq!(items[0].borough_id, "camden");
+        assert!(items
+            .iter()
+            .all(|u| u.support_confidence.is_none() && u.development_confidence.is_none()));
+    }
+}
