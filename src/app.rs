@@ -1,5 +1,7 @@
 //! The one place routes are registered; used by `serve`, the tests and `citytools openapi`.
 
+pub mod startup;
+
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
@@ -129,8 +131,10 @@ pub fn build_app(
     >,
 > {
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
+    let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     app.app_data(web::Data::new(pool))
+        .app_data(web::Data::new(route_table))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))
@@ -227,4 +231,36 @@ fn as_problem<B: MessageBody>(
                 body
             }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_methods_come_from_the_documented_routes() {
+        let table = api::RouteTable::new(&openapi());
+        let allowed_methods = |path| table.allowed_methods(path);
+        assert_eq!(allowed_methods("/healthz").as_deref(), Some("GET"));
+        assert_eq!(
+            allowed_methods("/api/v1/boroughs").as_deref(),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            allowed_methods("/api/v1/contracts/42").as_deref(),
+            Some("GET, PUT, PATCH, DELETE")
+        );
+        // A concrete path before a templated one, as OpenAPI matches them.
+        assert_eq!(
+            allowed_methods("/api/v1/contracts/calendar.ics").as_deref(),
+            Some("GET")
+        );
+        assert_eq!(
+            allowed_methods("/api/v1/boroughs/camden/peers").as_deref(),
+            Some("GET")
+        );
+        assert_eq!(allowed_methods("/api/v1/nothing"), None);
+        assert_eq!(allowed_methods("/api/v1/boroughs/camden/nothing"), None);
+        assert_eq!(allowed_methods("/api/v1/boroughs//contracts"), None);
+    }
 }

@@ -611,7 +611,8 @@ pub async fn opportunities(
     let sees = caller.sees_assessments();
     let sort = Some((ContractSortKey::EndDate, false));
     if respond::wants_csv(&req, query.format) {
-        let (conn, filter) = db::run_holding(&pool, move |conn| criteria.resolve(conn)).await?;
+        let (conn, filter) =
+            db::run_holding(&pool, move |conn| Ok(criteria.resolve(conn)?)).await?;
         return Ok(respond::csv(
             conn,
             "opportunities.csv",

@@ -136,7 +136,8 @@ pub async fn list_systems(
     };
     let sort = query.sort.map(|s| (s.key, s.descending));
     if respond::wants_csv(&req, query.format) {
-        let (conn, filter) = db::run_holding(&pool, move |conn| criteria.resolve(conn)).await?;
+        let (conn, filter) =
+            db::run_holding(&pool, move |conn| Ok(criteria.resolve(conn)?)).await?;
         return Ok(respond::csv(
             conn,
             "systems.csv",
