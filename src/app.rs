@@ -108,6 +108,7 @@ pub struct AppOptions {
 }
 
 impl AppOptions {
+    /// The options `settings` asks for.
     pub fn from_settings(settings: &crate::config::Settings) -> AppOptions {
         AppOptions {
             cors_origins: Arc::new(settings.cors_origins.clone()),
@@ -240,27 +241,18 @@ mod tests {
     #[test]
     fn allowed_methods_come_from_the_documented_routes() {
         let table = api::RouteTable::new(&openapi());
-        let allowed_methods = |path| table.allowed_methods(path);
-        assert_eq!(allowed_methods("/healthz").as_deref(), Some("GET"));
-        assert_eq!(
-            allowed_methods("/api/v1/boroughs").as_deref(),
-            Some("GET, POST")
-        );
-        assert_eq!(
-            allowed_methods("/api/v1/contracts/42").as_deref(),
-            Some("GET, PUT, PATCH, DELETE")
-        );
-        // A concrete path before a templated one, as OpenAPI matches them.
-        assert_eq!(
-            allowed_methods("/api/v1/contracts/calendar.ics").as_deref(),
-            Some("GET")
-        );
-        assert_eq!(
-            allowed_methods("/api/v1/boroughs/camden/peers").as_deref(),
-            Some("GET")
-        );
-        assert_eq!(allowed_methods("/api/v1/nothing"), None);
-        assert_eq!(allowed_methods("/api/v1/boroughs/camden/nothing"), None);
-        assert_eq!(allowed_methods("/api/v1/boroughs//contracts"), None);
+        for (path, allowed) in [
+            ("/healthz", Some("GET")),
+            ("/api/v1/boroughs", Some("GET, POST")),
+            ("/api/v1/contracts/42", Some("GET, PUT, PATCH, DELETE")),
+            // A concrete path before a templated one, as OpenAPI matches them.
+            ("/api/v1/contracts/calendar.ics", Some("GET")),
+            ("/api/v1/boroughs/camden/peers", Some("GET")),
+            ("/api/v1/nothing", None),
+            ("/api/v1/boroughs/camden/nothing", None),
+            ("/api/v1/boroughs//contracts", None),
+        ] {
+            assert_eq!(table.allowed_methods(path).as_deref(), allowed, "{path}");
+        }
     }
 }

@@ -28,26 +28,34 @@ const STATEMENT_TIMEOUT_MS: u32 = 30_000;
 /// Serialises migrations and first-start seeding across instances sharing one database.
 const SCHEMA_LOCK_KEY: i64 = 0x6369_7479_746f_6f6c; // "citytool"
 
+/// The connection pool the service shares between requests.
 pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+/// A connection taken from the pool, returned to it when dropped.
 pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// Why the database could not be made ready.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
+    /// The private cluster could not be made or started.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// No connection could be opened.
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
+    /// The pool could not give a connection.
     #[error("cannot open a connection pool: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    /// A statement failed.
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// A migration failed, or the applied ones could not be read.
     #[error("migrations failed: {0}")]
     Migration(String),
 }
 
 /// The database the service talks to: an existing server, or a private cluster it owns.
 pub struct Database {
+    /// The connection URL, for the pool and single connections.
     pub url: String,
     /// Held so the private cluster stops when the database is dropped.
     pub cluster: Option<LocalCluster>,
