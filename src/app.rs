@@ -1,5 +1,7 @@
 //! The one place routes are registered; used by `serve`, the tests and `citytools openapi`.
 
+pub mod startup;
+
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
@@ -106,6 +108,7 @@ pub struct AppOptions {
 }
 
 impl AppOptions {
+    /// The options `settings` asks for.
     pub fn from_settings(settings: &crate::config::Settings) -> AppOptions {
         AppOptions {
             cors_origins: Arc::new(settings.cors_origins.clone()),
@@ -129,8 +132,10 @@ pub fn build_app(
     >,
 > {
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
+    let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     app.app_data(web::Data::new(pool))
+        .app_data(web::Data::new(route_table))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))
@@ -227,4 +232,27 @@ fn as_problem<B: MessageBody>(
                 body
             }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_methods_come_from_the_documented_routes() {
+        let table = api::RouteTable::new(&openapi());
+        for (path, allowed) in [
+            ("/healthz", Some("GET")),
+            ("/api/v1/boroughs", Some("GET, POST")),
+            ("/api/v1/contracts/42", Some("GET, PUT, PATCH, DELETE")),
+            // A concrete path before a templated one, as OpenAPI matches them.
+            ("/api/v1/contracts/calendar.ics", Some("GET")),
+            ("/api/v1/boroughs/camden/peers", Some("GET")),
+            ("/api/v1/nothing", None),
+            ("/api/v1/boroughs/camden/nothing", None),
+            ("/api/v1/boroughs//contracts", None),
+        ] {
+            assert_eq!(table.allowed_methods(path).as_deref(), allowed, "{path}");
+        }
+    }
 }

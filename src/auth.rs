@@ -15,19 +15,11 @@ use subtle::ConstantTimeEq;
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::models::Role;
-use crate::queries::keys;
+use crate::queries::keys::{self, NewKey};
 
 const KEY_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const PREFIX_LEN: usize = 8;
 const SECRET_LEN: usize = 40;
-
-/// A newly made key: the secret to hand over once, and what is stored.
-#[derive(Debug, Clone)]
-pub struct NewKey {
-    pub key: String,
-    pub prefix: String,
-    pub hash: String,
-}
 
 fn random_chars(count: usize) -> String {
     let mut out = String::with_capacity(count);

@@ -1,36 +1,21 @@
 //! One error type for the API, answered as RFC 9457 `application/problem+json`.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::db::{DbError, DbPool, WorkPool};
+/// Failing fields are found by the query layer (filters naming nothing) as well as here.
+pub use crate::queries::FieldError;
+use crate::queries::QueryError;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Seconds a client should wait before retrying when the database is unavailable.
 const RETRY_AFTER_SECONDS: u32 = 5;
-
-/// One failing field or parameter of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// The query parameter, path segment or body field at fault.
-    #[schema(example = "ends_after")]
-    pub field: String,
-    /// What is wrong with it.
-    #[schema(example = "expected a date as YYYY-MM-DD, got \"31/03/2026\"")]
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// An RFC 9457 problem details body.
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,22 +92,18 @@ impl ApiError {
 
     /// A 400 listing every failing parameter.
     pub fn invalid_params(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        ApiError::BadRequest { detail, errors }
+        ApiError::BadRequest {
+            detail: FieldError::summary(&errors),
+            errors,
+        }
     }
 
     /// A 422 listing every failing field.
     pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        ApiError::Unprocessable { detail, errors }
+        ApiError::Unprocessable {
+            detail: FieldError::summary(&errors),
+            errors,
+        }
     }
 
     /// A 400 with no particular field.
@@ -284,9 +265,40 @@ impl From<diesel::r2d2::PoolError> for ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(format!("blocking task failed: {error}"))
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Pool(error) => error.into(),
+            DbError::Task(_) => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::InvalidFilter(errors) => ApiError::invalid_params(errors),
+            QueryError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// Database work for a request fails as an `ApiError`, so a handler's closures use `?` on
+/// whatever the lower layers return and the handler answers with the result.
+impl WorkPool for DbPool {
+    type Error = ApiError;
+
+    fn db_pool(&self) -> &DbPool {
+        self
+    }
+}
+
+/// As for [`DbPool`]: the pool as handlers receive it.
+impl WorkPool for web::Data<DbPool> {
+    type Error = ApiError;
+
+    fn db_pool(&self) -> &DbPool {
+        self
     }
 }
 
@@ -307,6 +319,21 @@ mod tests {
         assert_eq!(problem.errors.len(), 2);
         assert!(problem.detail.contains("page: must be at least 1"));
         assert!(problem.detail.contains("per_page"));
+    }
+
+    #[test]
+    fn query_errors_keep_their_status_and_detail() {
+        let invalid = QueryError::InvalidFilter(vec![FieldError::new(
+            "borough",
+            "unknown borough \"atlantis\"",
+        )]);
+        let problem = ApiError::from(invalid).problem();
+        assert_eq!(problem.status, 400);
+        assert_eq!(problem.detail, "borough: unknown borough \"atlantis\"");
+        assert_eq!(problem.errors.len(), 1);
+        let missing = ApiError::from(QueryError::Database(DieselError::NotFound));
+        assert_eq!(missing.status_code(), StatusCode::NOT_FOUND);
+        assert_eq!(missing.problem().detail, "no such record");
     }
 
     #[test]

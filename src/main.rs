@@ -2,12 +2,9 @@
 
 use std::process::ExitCode;
 
-use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
 
-use std::time::Duration;
-
-use citytools::app::{build_app, openapi_json, AppOptions};
+use citytools::app::{openapi_json, startup};
 use citytools::config::Settings;
 use citytools::db::{self, Database};
 use citytools::models::Role;
@@ -101,7 +98,8 @@ fn run(command: Command) -> Result<(), String> {
         }
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    let database = Database::open(&settings).map_err(|e| e.to_string())?;
+    let database = Database::open(settings.database_url.as_deref(), &settings.data_dir)
+        .map_err(|e| e.to_string())?;
     let mut conn = database.connect().map_err(|e| e.to_string())?;
     match command {
         Command::Migrate => {
@@ -135,15 +133,15 @@ fn run(command: Command) -> Result<(), String> {
             }
         }
         Command::Serve => {
-            db::prepare(&mut conn).map_err(|e| e.to_string())?;
+            startup::prepare(&mut conn).map_err(|e| e.to_string())?;
             drop(conn);
             actix_web::rt::System::new()
-                .block_on(serve(&settings, &database))
+                .block_on(startup::serve(&settings, &database))
                 .map_err(|e| format!("serving on {} failed: {e}", settings.bind))?;
         }
         Command::Keys(command) => run_keys(&mut conn, command)?,
         Command::Import(args) => {
-            db::prepare(&mut conn).map_err(|e| e.to_string())?;
+            startup::prepare(&mut conn).map_err(|e| e.to_string())?;
             if !import::cli::run(&mut conn, &args)? {
                 return Err("some files failed and wrote nothing; fix the rows listed above and run the import again".into());
             }
@@ -224,25 +222,4 @@ fn run_keys(conn: &mut diesel::PgConnection, command: KeysCommand) -> Result<(),
         }
     }
     Ok(())
-}
-
-async fn serve(settings: &Settings, database: &Database) -> std::io::Result<()> {
-    let pool = db::pool(&database.url, settings.pool_size).map_err(std::io::Error::other)?;
-    let options = AppOptions::from_settings(settings);
-    actix_web::rt::spawn(db::keep_rollups_compact(
-        pool.clone(),
-        db::ROLLUP_COMPACTION_PERIOD,
-    ));
-    let server = HttpServer::new(move || build_app(pool.clone(), options.clone()))
-        .client_request_timeout(Duration::from_secs(settings.client_timeout_secs.into()))
-        .client_disconnect_timeout(Duration::from_secs(5))
-        .keep_alive(Duration::from_secs(30))
-        .bind(&settings.bind)?
-        // On SIGTERM or Ctrl-C, requests in flight get this long to finish.
-        .shutdown_timeout(30);
-    for addr in server.addrs() {
-        log::info!("City Tools API listening on http://{addr} (docs at http://{addr}/docs/)");
-    }
-    // Ctrl-C and SIGTERM stop the server gracefully; the private cluster stops after it.
-    server.run().await
 }

@@ -174,7 +174,7 @@ pub(crate) async fn respond_with_contracts(
     }
     let format = query.format.and_then(ContractListFormat::as_list_format);
     if respond::wants_csv(&req, format) {
-        let (conn, filter) = db::run_holding(pool, move |conn| criteria.resolve(conn)).await?;
+        let (conn, filter) = db::run_holding(pool, move |conn| Ok(criteria.resolve(conn)?)).await?;
         return Ok(respond::csv(
             conn,
             "contracts.csv",

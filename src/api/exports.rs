@@ -120,7 +120,7 @@ pub async fn get_contracts_calendar(
 ) -> Result<HttpResponse, ApiError> {
     let criteria = query.0.criteria();
     let origin = origin(&req);
-    let (conn, filter) = db::run_holding(&pool, move |conn| criteria.resolve(conn)).await?;
+    let (conn, filter) = db::run_holding(&pool, move |conn| Ok(criteria.resolve(conn)?)).await?;
     Ok(stream(
         conn,
         TEXT_CALENDAR,

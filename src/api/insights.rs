@@ -430,7 +430,7 @@ async fn opportunities_csv(
     criteria: ContractCriteria,
     sees: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let (conn, filter) = db::run_holding(pool, move |conn| criteria.resolve(conn)).await?;
+    let (conn, filter) = db::run_holding(pool, move |conn| Ok(criteria.resolve(conn)?)).await?;
     let columns = Contract::csv_columns(sees);
     Ok(respond::csv(
         conn,

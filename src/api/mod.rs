@@ -20,7 +20,12 @@ pub mod suppliers;
 pub mod systems;
 pub mod writes;
 
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{problem_response, Problem};
 
 /// Registers every `/api/v1` operation.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -59,7 +64,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         // is `calendar.ics`.
         .route(
             "/contracts/calendar.ics",
-            actix_web::web::route().to(method_not_allowed),
+            web::route().to(method_not_allowed),
         )
         .service(contracts::get_contract)
         .service(contracts::replace_contract)
@@ -79,17 +84,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(insights::get_supplier_footprint);
 }
 
-/// The methods the API answers on `path`, as an `Allow` header lists them (`GET, POST`), when
-/// some operation of the OpenAPI document matches the path; `None` when none does. For the
-/// fallback that answers requests no route took: a known path with another method is a 405 with
-/// this `Allow`, not a 404.
-pub fn allowed_methods(path: &str) -> Option<String> {
-    use std::sync::OnceLock;
-    /// Each documented path as segments (`None` for a `{parameter}`), with its methods.
-    type Route = (Vec<Option<String>>, Vec<&'static str>);
-    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
-    let routes = ROUTES.get_or_init(|| {
-        crate::app::openapi()
+/// Each documented path as segments (`None` for a `{parameter}`), with the methods it takes:
+/// what the fallback answers requests no route took from. Built once from the app's OpenAPI
+/// document and given to the handlers as app data, so the API needs no way back to the app.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<Option<String>>, Vec<&'static str>)>,
+}
+
+impl RouteTable {
+    /// The routes of every path of `document`.
+    pub fn new(document: &OpenApi) -> RouteTable {
+        let routes = document
             .paths
             .paths
             .iter()
@@ -114,43 +120,59 @@ pub fn allowed_methods(path: &str) -> Option<String> {
                 .collect();
                 (segments, methods)
             })
-            .collect()
-    });
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let matching: Vec<&Route> = routes
-        .iter()
-        .filter(|(template, _)| {
-            template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(want, got)| match want {
-                        Some(literal) => literal == got,
-                        None => !got.is_empty(),
-                    })
-        })
-        .collect();
-    // As OpenAPI matches paths: a concrete path (`/contracts/calendar.ics`) before a templated
-    // one (`/contracts/{id}`), so the fewest parameters win.
-    let parameters = |route: &&Route| route.0.iter().filter(|s| s.is_none()).count();
-    let fewest = matching.iter().map(parameters).min()?;
-    let mut allowed: Vec<&'static str> = Vec::new();
-    for route in matching.iter().filter(|route| parameters(route) == fewest) {
-        for method in &route.1 {
-            if !allowed.contains(method) {
-                allowed.push(method);
+            .collect();
+        RouteTable { routes }
+    }
+
+    /// The methods the API answers on `path`, as an `Allow` header lists them (`GET, POST`),
+    /// when some documented path matches it; `None` when none does. A known path with another
+    /// method is a 405 with this `Allow`, not a 404.
+    pub fn allowed_methods(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let matching: Vec<_> = self
+            .routes
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == segments.len()
+                    && template
+                        .iter()
+                        .zip(&segments)
+                        .all(|(want, got)| match want {
+                            Some(literal) => literal == got,
+                            None => !got.is_empty(),
+                        })
+            })
+            .collect();
+        // As OpenAPI matches paths: a concrete path (`/contracts/calendar.ics`) before a
+        // templated one (`/contracts/{id}`), so the fewest parameters win.
+        let parameters =
+            |template: &[Option<String>]| template.iter().filter(|s| s.is_none()).count();
+        let fewest = matching
+            .iter()
+            .map(|(template, _)| parameters(template))
+            .min()?;
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (_, methods) in matching
+            .iter()
+            .filter(|(template, _)| parameters(template) == fewest)
+        {
+            for method in methods {
+                if !allowed.contains(method) {
+                    allowed.push(method);
+                }
             }
         }
+        Some(allowed.join(", "))
     }
-    Some(allowed.join(", "))
 }
 
 /// A 405 problem with `Allow`, for a documented path asked with a method it does not take (a
-/// 404 when no documented path matches).
-pub async fn method_not_allowed(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
-    use crate::error::{problem_response, Problem};
-    use actix_web::http::{header, StatusCode};
-    let Some(allowed) = allowed_methods(req.path()) else {
+/// 404 when no documented path matches, or when the app registered no [`RouteTable`]).
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let allowed = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| table.allowed_methods(req.path()));
+    let Some(allowed) = allowed else {
         return problem_response(Problem::new(
             StatusCode::NOT_FOUND,
             format!(
@@ -176,30 +198,45 @@ pub async fn method_not_allowed(req: actix_web::HttpRequest) -> actix_web::HttpR
 
 #[cfg(test)]
 mod tests {
-    use super::allowed_methods;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::{OpenApiBuilder, PathsBuilder};
+
+    use super::*;
+
+    fn table(paths: &[(&str, &[HttpMethod])]) -> RouteTable {
+        let mut builder = PathsBuilder::new();
+        for (path, methods) in paths {
+            for method in *methods {
+                builder = builder.path(
+                    *path,
+                    PathItem::new(method.clone(), OperationBuilder::new().build()),
+                );
+            }
+        }
+        RouteTable::new(&OpenApiBuilder::new().paths(builder.build()).build())
+    }
 
     #[test]
-    fn allowed_methods_come_from_the_documented_routes() {
-        assert_eq!(allowed_methods("/healthz").as_deref(), Some("GET"));
+    fn a_concrete_path_wins_over_a_templated_one() {
+        let table = table(&[
+            ("/things/{id}", &[HttpMethod::Get, HttpMethod::Delete]),
+            ("/things/list.csv", &[HttpMethod::Get]),
+            ("/things/{id}/parts", &[HttpMethod::Get]),
+        ]);
         assert_eq!(
-            allowed_methods("/api/v1/boroughs").as_deref(),
-            Some("GET, POST")
-        );
-        assert_eq!(
-            allowed_methods("/api/v1/contracts/42").as_deref(),
-            Some("GET, PUT, PATCH, DELETE")
-        );
-        // A concrete path before a templated one, as OpenAPI matches them.
-        assert_eq!(
-            allowed_methods("/api/v1/contracts/calendar.ics").as_deref(),
+            table.allowed_methods("/things/list.csv").as_deref(),
             Some("GET")
         );
         assert_eq!(
-            allowed_methods("/api/v1/boroughs/camden/peers").as_deref(),
-            Some("GET")
+            table.allowed_methods("/things/7").as_deref(),
+            Some("GET, DELETE")
         );
-        assert_eq!(allowed_methods("/api/v1/nothing"), None);
-        assert_eq!(allowed_methods("/api/v1/boroughs/camden/nothing"), None);
-        assert_eq!(allowed_methods("/api/v1/boroughs//contracts"), None);
+        assert_eq!(table.allowed_methods("/things"), None);
+        assert_eq!(table.allowed_methods("/things//parts"), None);
+    }
+
+    #[test]
+    fn no_table_knows_no_route() {
+        assert_eq!(RouteTable::default().allowed_methods("/healthz"), None);
     }
 }

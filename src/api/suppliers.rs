@@ -102,7 +102,7 @@ pub async fn list_suppliers(
         columns: wire::supplier::CSV_COLUMNS,
     };
     respond_list::<_, Supplier>(&req, &pool, request, csv, move |conn| {
-        criteria.resolve(conn)
+        Ok(criteria.resolve(conn)?)
     })
     .await
 }

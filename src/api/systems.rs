@@ -105,7 +105,7 @@ pub async fn list_systems(
         columns: wire::system::CSV_COLUMNS,
     };
     respond_list::<_, System>(&req, &pool, request, csv, move |conn| {
-        criteria.resolve(conn)
+        Ok(criteria.resolve(conn)?)
     })
     .await
 }

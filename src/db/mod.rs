@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod schema;
 
+use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -10,8 +11,6 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::config::Settings;
-use crate::error::ApiError;
 use cluster::{ClusterError, ClusterOptions, LocalCluster};
 
 /// The migrations in `migrations/`, compiled into the binary.
@@ -29,44 +28,51 @@ const STATEMENT_TIMEOUT_MS: u32 = 30_000;
 /// Serialises migrations and first-start seeding across instances sharing one database.
 const SCHEMA_LOCK_KEY: i64 = 0x6369_7479_746f_6f6c; // "citytool"
 
+/// The connection pool the service shares between requests.
 pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+/// A connection taken from the pool, returned to it when dropped.
 pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// Why the database could not be made ready.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
+    /// The private cluster could not be made or started.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// No connection could be opened.
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
+    /// The pool could not give a connection.
     #[error("cannot open a connection pool: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    /// A statement failed.
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// A migration failed, or the applied ones could not be read.
     #[error("migrations failed: {0}")]
     Migration(String),
-    #[error("seeding failed: {0}")]
-    Seed(String),
 }
 
 /// The database the service talks to: an existing server, or a private cluster it owns.
 pub struct Database {
+    /// The connection URL, for the pool and single connections.
     pub url: String,
     /// Held so the private cluster stops when the database is dropped.
     pub cluster: Option<LocalCluster>,
 }
 
 impl Database {
-    /// Uses `DATABASE_URL` when set; otherwise starts (and creates, the first time) a private cluster.
-    pub fn open(settings: &Settings) -> Result<Database, DatabaseError> {
-        match &settings.database_url {
+    /// Uses the database at `url` when given; otherwise starts (and creates, the first time) a
+    /// private cluster under `data_dir`.
+    pub fn open(url: Option<&str>, data_dir: &Path) -> Result<Database, DatabaseError> {
+        match url {
             Some(url) => Ok(Database {
-                url: url.clone(),
+                url: url.to_owned(),
                 cluster: None,
             }),
             None => {
                 let cluster = LocalCluster::start(&ClusterOptions {
-                    base_dir: settings.data_dir.clone(),
+                    base_dir: data_dir.to_path_buf(),
                     ephemeral: false,
                     port: None,
                 })?;
@@ -112,11 +118,12 @@ pub fn pool(url: &str, size: u32) -> Result<DbPool, DatabaseError> {
         .build_unchecked(ConnectionManager::new(url)))
 }
 
-/// Runs `work` under a session-level advisory lock, so that concurrent instances don't race.
-fn with_schema_lock<T>(
+/// Runs `work` under a session-level advisory lock, so that concurrent instances don't race
+/// (migrations here, first-start seeding at start-up).
+pub fn with_schema_lock<T, E: From<diesel::result::Error>>(
     conn: &mut PgConnection,
-    work: impl FnOnce(&mut PgConnection) -> Result<T, DatabaseError>,
-) -> Result<T, DatabaseError> {
+    work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
     diesel::sql_query(format!("SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")).execute(conn)?;
     let result = work(conn);
     diesel::sql_query(format!("SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")).execute(conn)?;
@@ -143,59 +150,62 @@ pub fn is_migrated(conn: &mut PgConnection) -> Result<bool, DatabaseError> {
         .map_err(|e| DatabaseError::Migration(e.to_string()))
 }
 
-/// Migrates, then loads the seeds when the database holds no boroughs yet.
-pub fn prepare(conn: &mut PgConnection) -> Result<(), DatabaseError> {
-    migrate(conn)?;
-    with_schema_lock(conn, |conn| {
-        if crate::seed::is_empty(conn)? {
-            let report = crate::seed::load(conn).map_err(|e| DatabaseError::Seed(e.to_string()))?;
-            log::info!("loaded the seeds into an empty database: {report}");
-        }
-        Ok(())
-    })
+/// Why blocking work on the pool did not run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection came free within the pool's timeout, or a new one could not be opened.
+    #[error("no database connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// The blocking task panicked or was cancelled.
+    #[error("blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
-/// Runs blocking database work on the thread pool with a pooled connection.
-pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+/// A pool that blocking work runs on, and the error that work reports. The layer that holds
+/// the pool chooses the error (the API answers with its own), so this module needs to know
+/// none of them, and a closure's `?` converts into that one type.
+pub trait WorkPool {
+    /// What failed work is reported as: the closure's own errors and the pool's [`DbError`].
+    type Error: From<DbError> + Send + 'static;
+
+    /// The pool the work takes a connection from.
+    fn db_pool(&self) -> &DbPool;
+}
+
+/// Runs blocking database work on the blocking thread pool with a pooled connection.
+pub async fn run<P, T, F>(pool: &P, work: F) -> Result<T, P::Error>
 where
-    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    P: WorkPool,
+    F: FnOnce(&mut PgConnection) -> Result<T, P::Error> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        work(&mut conn)
-    })
-    .await?
+    with_connection(pool, move |mut conn| work(&mut conn)).await
 }
 
 /// Runs blocking work on a connection the caller keeps afterwards (to stream a response from it).
-pub async fn run_holding<T, F>(pool: &DbPool, work: F) -> Result<(DbConn, T), ApiError>
+pub async fn run_holding<P, T, F>(pool: &P, work: F) -> Result<(DbConn, T), P::Error>
 where
-    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    P: WorkPool,
+    F: FnOnce(&mut PgConnection) -> Result<T, P::Error> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
+    with_connection(pool, move |mut conn| {
         let value = work(&mut conn)?;
         Ok((conn, value))
     })
-    .await?
+    .await
 }
 
-/// How often the service folds the insight rollups' deltas into their totals.
-pub const ROLLUP_COMPACTION_PERIOD: Duration = Duration::from_secs(5);
-
-/// Folds the rollups' deltas into their totals every `period`, for as long as the service runs,
-/// so that an insight reads a few thousand totals rather than every change since the start.
-pub async fn keep_rollups_compact(pool: DbPool, period: Duration) {
-    let mut ticks = actix_web::rt::time::interval(period);
-    loop {
-        ticks.tick().await;
-        let result = run(&pool, |conn| Ok(crate::queries::rollups::compact(conn)?)).await;
-        if let Err(error) = result {
-            log::warn!("could not compact the insight rollups (will try again): {error}");
-        }
-    }
+/// Takes a connection and runs `work` with it on the blocking thread pool, so that neither
+/// waiting for a connection nor the query holds up the async workers.
+async fn with_connection<P, T, F>(pool: &P, work: F) -> Result<T, P::Error>
+where
+    P: WorkPool,
+    F: FnOnce(DbConn) -> Result<T, P::Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.db_pool().clone();
+    tokio::task::spawn_blocking(move || work(pool.get().map_err(DbError::from)?))
+        .await
+        .map_err(DbError::from)?
 }

@@ -10,11 +10,10 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Json, Nullable, Text};
 
-use super::{contains_pattern, for_each_row, missing};
+use super::{contains_pattern, for_each_row, missing, FieldError, QueryError};
 use crate::db::schema::{
     boroughs, contract_service_areas, contracts, service_areas, suppliers, systems,
 };
-use crate::error::{ApiError, FieldError};
 use crate::models::{
     Contract, ContractServiceArea, DataAccess, Hosting, NewContract, ProcurementRoute, Source,
 };
@@ -63,7 +62,7 @@ pub struct ContractFilter {
 impl ContractCriteria {
     /// Checks every id against the database and expands service-area groups.
     /// Unknown values are a 400 that names each of them.
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<ContractFilter, ApiError> {
+    pub fn resolve(self, conn: &mut PgConnection) -> Result<ContractFilter, QueryError> {
         let mut errors = Vec::new();
 
         let mut borough_ids = Vec::new();
@@ -131,7 +130,7 @@ impl ContractCriteria {
         }
 
         if !errors.is_empty() {
-            return Err(ApiError::invalid_params(errors));
+            return Err(QueryError::InvalidFilter(errors));
         }
         Ok(ContractFilter {
             criteria: self,
@@ -148,7 +147,7 @@ pub(crate) fn check_exist(
     asked: &[String],
     errors: &mut Vec<FieldError>,
     lookup: impl FnOnce(&mut PgConnection, &[String]) -> QueryResult<Vec<String>>,
-) -> Result<(), ApiError> {
+) -> Result<(), QueryError> {
     if asked.is_empty() {
         return Ok(());
     }
@@ -168,7 +167,7 @@ pub(crate) fn expand_service_areas(
     field: &str,
     asked: &[String],
     errors: &mut Vec<FieldError>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, QueryError> {
     if asked.is_empty() {
         return Ok(Vec::new());
     }

@@ -3,8 +3,18 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::auth::NewKey;
 use crate::db::schema::api_keys;
+
+/// A newly made key: the secret to hand over once, and what is stored.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// The whole key, shown once to its holder and never stored.
+    pub key: String,
+    /// The part of the key that finds its row.
+    pub prefix: String,
+    /// The SHA-256 of the whole key, in hex.
+    pub hash: String,
+}
 
 /// A stored key (its hash, never the key).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -41,6 +51,7 @@ pub fn create(
         .get_result(conn)
 }
 
+/// Every key, oldest first.
 pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<ApiKey>> {
     api_keys::table
         .select(ApiKey::as_select())
@@ -48,6 +59,7 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<ApiKey>> {
         .load(conn)
 }
 
+/// The key whose prefix is `prefix`, revoked or not.
 pub fn find_by_prefix(conn: &mut PgConnection, prefix: &str) -> QueryResult<Option<ApiKey>> {
     api_keys::table
         .filter(api_keys::prefix.eq(prefix))

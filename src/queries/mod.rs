@@ -18,6 +18,49 @@ use std::collections::BTreeSet;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::query_dsl::LoadQuery;
 use diesel::{PgConnection, QueryResult};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One failing field or parameter of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The query parameter, path segment or body field at fault.
+    #[schema(example = "ends_after")]
+    pub field: String,
+    /// What is wrong with it.
+    #[schema(example = "expected a date as YYYY-MM-DD, got \"31/03/2026\"")]
+    pub message: String,
+}
+
+impl FieldError {
+    /// The failure of `field`, in words.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `field: message` for each of `errors`, separated by semicolons.
+    pub fn summary(errors: &[FieldError]) -> String {
+        errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Why a query could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Filter values that name no record or contradict each other, one entry each.
+    #[error("invalid filter: {}", FieldError::summary(.0))]
+    InvalidFilter(Vec<FieldError>),
+    /// The database failed or refused a statement.
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
 
 /// Feeds every row of `query` to `each`, one at a time, without holding the whole result in
 /// memory; stops early when `each` returns false (the client went away).
@@ -112,6 +155,20 @@ pub(crate) use sort_keys;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_names_each_field_with_its_message() {
+        let errors = [
+            FieldError::new("supplier", "unknown supplier \"nobody\""),
+            FieldError::new("ends_before", "earlier than ends_after"),
+        ];
+        assert_eq!(
+            FieldError::summary(&errors),
+            "supplier: unknown supplier \"nobody\"; ends_before: earlier than ends_after"
+        );
+        let error = QueryError::InvalidFilter(errors.to_vec());
+        assert!(error.to_string().starts_with("invalid filter: supplier: "));
+    }
 
     #[test]
     fn like_pattern_escapes_wildcards() {

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::contains_pattern;
 use super::contracts::check_exist;
+use super::QueryError;
 use crate::db::schema::service_areas;
-use crate::error::ApiError;
 use crate::models::{NewServiceArea, ServiceArea};
 
 super::sort_keys! {
@@ -33,7 +33,7 @@ type Boxed<'a, ST> = service_areas::BoxedQuery<'a, Pg, ST>;
 
 impl ServiceAreaFilter {
     /// Checks that every parent named exists.
-    pub fn check(&self, conn: &mut PgConnection) -> Result<(), ApiError> {
+    pub fn check(&self, conn: &mut PgConnection) -> Result<(), QueryError> {
         let mut errors = Vec::new();
         check_exist(conn, "parent", &self.parent, &mut errors, |conn, ids| {
             service_areas::table
@@ -44,7 +44,7 @@ impl ServiceAreaFilter {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::invalid_params(errors))
+            Err(QueryError::InvalidFilter(errors))
         }
     }
 

@@ -7,8 +7,8 @@ use diesel::sql_types::{Array, BigInt, Text};
 
 use super::contains_pattern;
 use super::contracts::expand_service_areas;
+use super::QueryError;
 use crate::db::schema::{supplier_aliases, suppliers, system_service_areas, systems};
-use crate::error::ApiError;
 use crate::models::{NewSupplier, Supplier, SupplierAlias};
 
 super::sort_keys! {
@@ -57,12 +57,12 @@ fn record_selection() -> RecordSelection {
 }
 
 impl SupplierCriteria {
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<SupplierFilter, ApiError> {
+    pub fn resolve(self, conn: &mut PgConnection) -> Result<SupplierFilter, QueryError> {
         let mut errors = Vec::new();
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
         if !errors.is_empty() {
-            return Err(ApiError::invalid_params(errors));
+            return Err(QueryError::InvalidFilter(errors));
         }
         Ok(SupplierFilter {
             criteria: self,

@@ -7,8 +7,8 @@ use diesel::sql_types::{Array, Text};
 
 use super::contains_pattern;
 use super::contracts::{check_exist, expand_service_areas};
+use super::QueryError;
 use crate::db::schema::{suppliers, system_service_areas, systems};
-use crate::error::ApiError;
 use crate::models::{NewSystem, System, SystemServiceArea};
 
 super::sort_keys! {
@@ -58,7 +58,7 @@ fn record_selection() -> RecordSelection {
 }
 
 impl SystemCriteria {
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<SystemFilter, ApiError> {
+    pub fn resolve(self, conn: &mut PgConnection) -> Result<SystemFilter, QueryError> {
         let mut errors = Vec::new();
         check_exist(
             conn,
@@ -75,7 +75,7 @@ impl SystemCriteria {
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
         if !errors.is_empty() {
-            return Err(ApiError::invalid_params(errors));
+            return Err(QueryError::InvalidFilter(errors));
         }
         Ok(SystemFilter {
             criteria: self,

@@ -132,7 +132,7 @@ fn ensure_template(admin_url: &str, template: &str) {
             .unwrap();
         {
             let mut conn = PgConnection::establish(&with_database(admin_url, &building)).unwrap();
-            db::prepare(&mut conn).expect("migrate and seed the template");
+            citytools::app::startup::prepare(&mut conn).expect("migrate and seed the template");
         } // `CREATE DATABASE ... TEMPLATE` fails while any session is connected to the template.
         admin
             .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))

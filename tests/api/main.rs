@@ -12,6 +12,7 @@ mod errors;
 mod exports;
 mod fuzzed;
 mod imports;
+mod layers;
 mod openapi;
 mod paging;
 mod resilience;

@@ -30,7 +30,7 @@ async fn losing_the_database_is_a_503_and_the_service_recovers_by_itself() {
     let port = cluster.port();
     cluster.ensure_database(LOCAL_DATABASE).unwrap();
     let url = cluster.database_url(LOCAL_DATABASE);
-    db::prepare(&mut PgConnection::establish(&url).unwrap()).unwrap();
+    citytools::app::startup::prepare(&mut PgConnection::establish(&url).unwrap()).unwrap();
 
     let pool = db::pool(&url, 4).unwrap();
     let app = actix_web::test::init_service(build_app(pool, AppOptions::default())).await;
