@@ -255,4 +255,23 @@ mod tests {
             assert_eq!(table.allowed_methods(path).as_deref(), allowed, "{path}");
         }
     }
+
+    /// The calendar example in the OpenAPI document is what the iCalendar writer writes.
+    #[test]
+    fn documented_calendar_is_what_the_writer_writes() {
+        let document = serde_json::to_value(openapi()).unwrap();
+        let example = &document["paths"]["/api/v1/contracts/calendar.ics"]["get"]["responses"]
+            ["200"]["content"]["text/calendar"]["example"];
+        let mut record = crate::export::fixtures::record(
+            "Revenues and benefits system licence, support and maintenance",
+        );
+        record.contract.source = "illustrative".into();
+        let written = format!(
+            "{}{}{}",
+            crate::export::ical::calendar_head(),
+            crate::export::ical::calendar_event(&record, "https://api.example").unwrap(),
+            crate::export::ical::CALENDAR_END
+        );
+        assert_eq!(example.as_str(), Some(written.as_str()));
+    }
 }

@@ -64,7 +64,7 @@ pub struct BoroughQuery {
     /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
     /// with `page`; ignored by CSV, which holds every matching record.
     #[param(value_type = Option<String>, example = "")]
-    pub cursor: Option<Cursor>,
+    pub cursor: Option<Cursor<String>>,
     /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
     #[param(value_type = Option<ListFormat>)]
     pub format: Option<ListFormat>,

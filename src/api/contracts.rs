@@ -124,7 +124,7 @@ fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &ContractRecord) ->
     CursorToken {
         sort: sort_text(sort),
         value,
-        id: last.contract.id.into(),
+        id: last.contract.id,
     }
     .encode()
 }
@@ -153,8 +153,10 @@ fn cursor_position(
             .ok_or_else(garbled_cursor)?,
         (None, _) => return Err(garbled_cursor()),
     };
-    let id = token.id.as_i64().ok_or_else(garbled_cursor)?;
-    Ok(SortPosition { value, id })
+    Ok(SortPosition {
+        value,
+        id: token.id,
+    })
 }
 
 /// Lists contracts matching `query`, within `within` (a borough, supplier or system) when nested.

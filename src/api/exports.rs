@@ -233,24 +233,3 @@ pub(crate) async fn ocds_package(
         },
     ))
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::export::fixtures::record;
-    use crate::export::ical::{calendar_event, calendar_head, CALENDAR_END};
-
-    #[test]
-    fn documented_calendar_is_what_the_writer_writes() {
-        let document = serde_json::to_value(crate::app::openapi()).unwrap();
-        let example = &document["paths"]["/api/v1/contracts/calendar.ics"]["get"]["responses"]
-            ["200"]["content"]["text/calendar"]["example"];
-        let mut record = record("Revenues and benefits system licence, support and maintenance");
-        record.contract.source = "illustrative".into();
-        let written = format!(
-            "{}{}{CALENDAR_END}",
-            calendar_head(),
-            calendar_event(&record, "https://api.example").unwrap()
-        );
-        assert_eq!(example.as_str(), Some(written.as_str()));
-    }
-}

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::de::{self, Deserializer};
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -72,23 +72,24 @@ pub enum CountMode {
 pub const MAX_CURSOR_LEN: usize = 1024;
 
 /// A keyset cursor as given: empty for the first page, else a token from `meta.next_cursor`.
+/// `I` is the type of the list's ids: numbers for contracts, slugs for the catalogue.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cursor(pub Option<CursorToken>);
+pub struct Cursor<I = i64>(pub Option<CursorToken<I>>);
 
 /// What a cursor token holds: the sort it was made for, and the sort value and id of the last
 /// record of the page it follows. Sent as base64url (no padding) of the JSON array
 /// `[sort, value, id]`; callers treat it as opaque.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CursorToken {
+pub struct CursorToken<I = i64> {
     /// The `sort` parameter it was made for (`-end_date`, ...); `id` for the default order.
     pub sort: String,
     /// The last record's value of the sort key (null when it has none, or in id order).
     pub value: serde_json::Value,
-    /// The last record's id: a number for contracts, a slug for the catalogue.
-    pub id: serde_json::Value,
+    /// The last record's id.
+    pub id: I,
 }
 
-impl CursorToken {
+impl<I: Serialize + DeserializeOwned> CursorToken<I> {
     /// The token as sent in `meta.next_cursor` and `cursor=`.
     pub fn encode(&self) -> String {
         use base64::Engine;
@@ -96,18 +97,18 @@ impl CursorToken {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
     }
 
-    fn decode(text: &str) -> Option<CursorToken> {
+    fn decode(text: &str) -> Option<CursorToken<I>> {
         use base64::Engine;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .ok()?;
-        let (sort, value, id): (String, serde_json::Value, serde_json::Value) =
+        let (sort, value, id): (String, serde_json::Value, I) =
             serde_json::from_slice(&bytes).ok()?;
         Some(CursorToken { sort, value, id })
     }
 }
 
-impl FromStr for Cursor {
+impl<I: Serialize + DeserializeOwned> FromStr for Cursor<I> {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, String> {
@@ -126,7 +127,13 @@ impl FromStr for Cursor {
             })
     }
 }
-deserialize_from_str!(Cursor);
+
+impl<'de, I: Serialize + DeserializeOwned> Deserialize<'de> for Cursor<I> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
 
 /// Page number and size, with their defaults applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -264,12 +271,12 @@ pub struct Page<T, M = ListMeta> {
 
 /// How a JSON list is paged.
 #[derive(Debug, Clone)]
-pub enum Paged {
+pub enum Paged<I = i64> {
     /// By page number.
     Numbered(Paging),
     /// By keyset cursor: the page after `after` (the first page when None).
     Cursor {
-        after: Option<CursorToken>,
+        after: Option<CursorToken<I>>,
         per_page: u32,
     },
 }
@@ -285,13 +292,13 @@ pub struct PageEnd {
     pub position: PagePosition,
 }
 
-impl Paged {
+impl<I> Paged<I> {
     /// The paging a list request asks for: a 400 for `page` together with `cursor`.
     pub fn of(
         page: Option<PageNumber>,
         per_page: Option<PerPage>,
-        cursor: Option<Cursor>,
-    ) -> Result<Paged, ApiError> {
+        cursor: Option<Cursor<I>>,
+    ) -> Result<Paged<I>, ApiError> {
         let paging = Paging::new(page, per_page);
         let Some(Cursor(after)) = cursor else {
             return Ok(Paged::Numbered(paging));
@@ -385,7 +392,7 @@ pub fn sort_name(sort: Option<(&'static str, bool)>) -> String {
 }
 
 /// A 400 naming `cursor` unless `token` was made for the sort named `expected`.
-pub fn check_cursor_sort(token: &CursorToken, expected: &str) -> Result<(), ApiError> {
+pub fn check_cursor_sort<I>(token: &CursorToken<I>, expected: &str) -> Result<(), ApiError> {
     if token.sort == expected {
         return Ok(());
     }
@@ -418,7 +425,7 @@ pub struct ListRequest<K> {
     pub sort: SortOrder<K>,
     pub page: Option<PageNumber>,
     pub per_page: Option<PerPage>,
-    pub cursor: Option<Cursor>,
+    pub cursor: Option<Cursor<String>>,
     pub format: Option<ListFormat>,
 }
 
@@ -479,7 +486,7 @@ where
         CursorToken {
             sort: name.clone(),
             value: keyset.value.into(),
-            id: keyset.id.into(),
+            id: keyset.id,
         }
         .encode()
     });
@@ -496,12 +503,12 @@ where
 }
 
 /// Where a catalogue cursor resumes: its sort must be `sort`, its value and id text.
-fn keyset_of(token: &CursorToken, sort: &str) -> Result<Keyset, ApiError> {
+fn keyset_of(token: &CursorToken<String>, sort: &str) -> Result<Keyset, ApiError> {
     check_cursor_sort(token, sort)?;
-    match (&token.value, &token.id) {
-        (serde_json::Value::String(value), serde_json::Value::String(id)) => Ok(Keyset {
+    match &token.value {
+        serde_json::Value::String(value) => Ok(Keyset {
             value: value.clone(),
-            id: id.clone(),
+            id: token.id.clone(),
         }),
         _ => Err(garbled_cursor()),
     }

@@ -327,7 +327,7 @@ mod tests {
         let token = CursorToken {
             sort: "-annual_value_gbp".to_owned(),
             value: serde_json::json!("125000.00"),
-            id: 42.into(),
+            id: 42,
         };
         let text = token.encode();
         assert!(text

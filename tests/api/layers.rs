@@ -28,7 +28,6 @@ const LAYERS: &[&[&str]] = &[
 type Uses = BTreeMap<String, BTreeMap<String, String>>;
 
 #[test]
-#[ignore = "enabled when the restructure lands"]
 fn modules_use_only_their_own_layer_and_those_below_without_circles() {
     let uses = module_uses(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     let mut problems = Vec::new();
