@@ -8,16 +8,16 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractQuery};
+use super::docs::{
+    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses,
+    Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+};
 use super::exports::ContractListBody;
 use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, QueryBool, Sort};
-use super::resource::{self, not_found, Intent, Resource};
+use super::params::{ApiQuery, CommaList, ListFormat, QueryBool, Sort};
+use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::responses::{
-    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
-    UnexpectedQuery, WriteErrors,
-};
 use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
@@ -117,22 +117,14 @@ pub async fn list_boroughs(
 /// By slug (`camden`) or GSS code (`E09000007`).
 #[utoipa::path(
     tag = "boroughs",
-    params(("id" = String, Path, description = "Slug or GSS code", example = "camden")),
+    params(ReadId<Boroughs>),
     responses(
-        (status = 200, description = "The borough", body = Borough,
-         headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        ReadErrors, NotModified, UnexpectedQuery, Missing<Boroughs>,
+        GetResponses<Boroughs>,
     )
 )]
 #[get("/boroughs/{id}")]
-pub async fn get_borough(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::get::<Boroughs>(&req, &pool, caller, id.into_inner()).await
+pub async fn get_borough(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.get::<Boroughs>().await
 }
 
 /// List a borough's contracts
@@ -169,6 +161,12 @@ pub struct Boroughs;
 
 impl Named for Boroughs {
     const WHAT: &'static str = "borough";
+    const ID: &'static str = "Slug or GSS code";
+    const ID_EXAMPLE: Option<&'static str> = Some("camden");
+
+    fn schema_name() -> String {
+        Borough::name().into_owned()
+    }
 }
 
 impl Resource for Boroughs {
@@ -298,20 +296,13 @@ fn borough_input(
     security(("bearer" = [])),
     request_body(content = BoroughInput, description = "The new borough", content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Borough,
-         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The borough's address"))),
         (status = 409, description = "The id or GSS code is taken", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Invalid,
+        CreateResponses<Boroughs>, AdminOnly,
     )
 )]
 #[post("/boroughs")]
-pub async fn create_borough(
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::create::<Boroughs>(&pool, caller, body).await
+pub async fn create_borough(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.create::<Boroughs>(body).await
 }
 
 /// Replace a borough
@@ -320,27 +311,16 @@ pub async fn create_borough(
 #[utoipa::path(
     tag = "boroughs",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Boroughs>),
     request_body(content = BoroughReplacement, description = "The whole borough", content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Missing<Boroughs>, Stale, Invalid,
+        ReplaceResponses<Boroughs>, AdminOnly,
     )
 )]
 #[put("/boroughs/{id}")]
-pub async fn replace_borough(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::change::<Boroughs>(&req, &pool, caller, id.into_inner(), body, false).await
+pub async fn replace_borough(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.change::<Boroughs>(body, false).await
 }
 
 /// Update a borough
@@ -349,28 +329,17 @@ pub async fn replace_borough(
 #[utoipa::path(
     tag = "boroughs",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Boroughs>),
     request_body(content = BoroughPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"surveyed": true})),
     responses(
-        (status = 200, description = "Updated", body = Borough, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 409, description = "The GSS code is taken", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Missing<Boroughs>, Stale, Invalid,
+        UpdateResponses<Boroughs>, AdminOnly,
     )
 )]
 #[patch("/boroughs/{id}")]
-pub async fn update_borough(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::change::<Boroughs>(&req, &pool, caller, id.into_inner(), body, true).await
+pub async fn update_borough(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.change::<Boroughs>(body, true).await
 }
 
 /// Delete a borough
@@ -379,23 +348,13 @@ pub async fn update_borough(
 #[utoipa::path(
     tag = "boroughs",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "Slug or GSS code", example = "camden"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
-    ),
+    params(DeleteId<Boroughs>),
     responses(
-        (status = 204, description = "Deleted"),
         (status = 409, description = "Contracts or keys still refer to the borough", body = Problem, content_type = "application/problem+json"),
-        WriteErrors, UnexpectedQuery, AdminOnly, Missing<Boroughs>, Stale,
+        DeleteResponses<Boroughs>, AdminOnly,
     )
 )]
 #[delete("/boroughs/{id}")]
-pub async fn delete_borough(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::delete::<Boroughs>(&req, &pool, caller, id.into_inner()).await
+pub async fn delete_borough(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.delete::<Boroughs>().await
 }

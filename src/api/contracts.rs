@@ -8,6 +8,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::docs::{
+    ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named, ReadErrors, ReadId,
+    ReplaceResponses, UpdateResponses,
+};
 use super::exports::{self, ContractListBody};
 use super::filters::contract_filter_query;
 use super::input::Fields;
@@ -15,13 +19,9 @@ use super::pagination::{
     check_cursor_sort, garbled_cursor, list_page, sort_name, CountMode, Cursor, CursorToken, Page,
     PageNumber, Paged, PerPage,
 };
-use super::params::{ApiQuery, ContractListFormat, NoQuery, QueryMoney, Sort};
-use super::resource::{self, not_found, Intent, Resource};
+use super::params::{ApiQuery, ContractListFormat, QueryMoney, Sort};
+use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::{self, list_envelope};
-use super::responses::{
-    BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale, UnexpectedQuery,
-    WriteErrors,
-};
 use super::writes::merge_patch_schema;
 use crate::auth::{Actor, Caller};
 use crate::changelog;
@@ -259,22 +259,14 @@ pub async fn list_contracts(
 /// Get a contract
 #[utoipa::path(
     tag = "contracts",
-    params(("id" = i64, Path, description = "The contract's id")),
+    params(ReadId<Contracts>),
     responses(
-        (status = 200, description = "The contract", body = Contract,
-         headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        ReadErrors, NotModified, UnexpectedQuery, Missing<Contracts>,
+        GetResponses<Contracts>,
     )
 )]
 #[get("/contracts/{id}")]
-pub async fn get_contract(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::get::<Contracts>(&req, &pool, caller, id.into_inner()).await
+pub async fn get_contract(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.get::<Contracts>().await
 }
 
 /// Contracts, as the resource flow writes them: admin keys for any borough, borough keys for
@@ -283,6 +275,13 @@ pub struct Contracts;
 
 impl Named for Contracts {
     const WHAT: &'static str = "contract";
+    const ID: &'static str = "The contract's id";
+    const ID_EXAMPLE: Option<&'static str> = None;
+    const NUMERIC_ID: bool = true;
+
+    fn schema_name() -> String {
+        Contract::name().into_owned()
+    }
 }
 
 /// A contract's key: its id, which the flow carries as text.
@@ -574,21 +573,14 @@ fn contract_input(
     security(("bearer" = [])),
     request_body(content = ContractInput, description = "The new contract", content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Contract,
-         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The contract's address"))),
         (status = 403, description = "A reader key, or another borough's key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, Invalid,
+        CreateResponses<Contracts>,
     )
 )]
 #[post("/contracts")]
-pub async fn create_contract(
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::create::<Contracts>(&pool, caller, body).await
+pub async fn create_contract(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.create::<Contracts>(body).await
 }
 
 /// Replace a contract
@@ -598,29 +590,20 @@ pub async fn create_contract(
 #[utoipa::path(
     tag = "contracts",
     security(("bearer" = [])),
-    params(
-        ("id" = i64, Path, description = "The contract's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Contracts>),
     request_body(content = ContractInput, description = "The whole contract", content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = Contract,
-         headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, Missing<Contracts>, Stale, Invalid,
+        ReplaceResponses<Contracts>,
     )
 )]
 #[put("/contracts/{id}")]
 pub async fn replace_contract(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
+    record: RecordRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    resource::change::<Contracts>(&req, &pool, caller, id.into_inner(), body, false).await
+    record.change::<Contracts>(body, false).await
 }
 
 /// Update a contract
@@ -629,53 +612,31 @@ pub async fn replace_contract(
 #[utoipa::path(
     tag = "contracts",
     security(("bearer" = [])),
-    params(
-        ("id" = i64, Path, description = "The contract's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Contracts>),
     request_body(content = ContractPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"end_date": "2030-03-31", "satisfaction": 3})),
     responses(
-        (status = 200, description = "Updated", body = Contract,
-         headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, Missing<Contracts>, Stale, Invalid,
+        UpdateResponses<Contracts>,
     )
 )]
 #[patch("/contracts/{id}")]
-pub async fn update_contract(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::change::<Contracts>(&req, &pool, caller, id.into_inner(), body, true).await
+pub async fn update_contract(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.change::<Contracts>(body, true).await
 }
 
 /// Delete a contract
 #[utoipa::path(
     tag = "contracts",
     security(("bearer" = [])),
-    params(
-        ("id" = i64, Path, description = "The contract's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
-    ),
+    params(DeleteId<Contracts>),
     responses(
-        (status = 204, description = "Deleted"),
         (status = 403, description = "A reader key, or a key of another borough", body = Problem, content_type = "application/problem+json"),
-        WriteErrors, UnexpectedQuery, Missing<Contracts>, Stale,
+        DeleteResponses<Contracts>,
     )
 )]
 #[delete("/contracts/{id}")]
-pub async fn delete_contract(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::delete::<Contracts>(&req, &pool, caller, id.into_inner()).await
+pub async fn delete_contract(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.delete::<Contracts>().await
 }

@@ -3,6 +3,7 @@
 pub mod boroughs;
 pub mod changes;
 pub mod contracts;
+pub mod docs;
 pub mod exports;
 pub mod filters;
 pub mod health;
@@ -13,7 +14,6 @@ pub mod pagination;
 pub mod params;
 pub mod resource;
 pub mod respond;
-pub mod responses;
 pub mod service_areas;
 pub mod stream;
 pub mod suppliers;

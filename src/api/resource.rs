@@ -5,15 +5,19 @@
 
 use std::collections::BTreeSet;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use diesel::PgConnection;
 use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
 
+use super::docs::Named;
 use super::input::{json_object, merge};
+use super::params::{ApiQuery, NoQuery};
 use super::respond;
-use super::responses::Named;
 use super::writes::{as_object, check_body_id, written, IfMatch, Target, Write};
 use crate::auth::{Actor, Caller};
 use crate::changelog;
@@ -86,6 +90,67 @@ pub trait Resource: Named + Send + 'static {
 
     /// Deletes the record `key`: a 409 when something still refers to it.
     fn delete(conn: &mut PgConnection, key: &str) -> Result<(), ApiError>;
+}
+
+/// What every operation on one record takes from its request: the request itself, the pool,
+/// the caller (401 for a bad key) and the `id` from the path, having refused any query parameter
+/// (400), in that order.
+pub struct RecordRequest {
+    pub req: HttpRequest,
+    pub pool: web::Data<DbPool>,
+    pub caller: Caller,
+    pub id: String,
+}
+
+impl FromRequest for RecordRequest {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<RecordRequest, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let caller = Caller::from_request(&req, payload);
+        Box::pin(async move {
+            let pool = req
+                .app_data::<web::Data<DbPool>>()
+                .cloned()
+                .ok_or_else(|| ApiError::Internal("the application has no database pool".into()))?;
+            let caller = caller.await?;
+            let id = req.match_info().query("id").to_owned();
+            ApiQuery::<NoQuery>::parse(req.query_string())?;
+            Ok(RecordRequest {
+                req,
+                pool,
+                caller,
+                id,
+            })
+        })
+    }
+}
+
+impl RecordRequest {
+    /// `GET` the record.
+    pub async fn get<R: Resource>(self) -> Result<HttpResponse, ApiError> {
+        get::<R>(&self.req, &self.pool, self.caller, self.id).await
+    }
+
+    /// `POST` a new record with `body`.
+    pub async fn create<R: Resource>(self, body: Bytes) -> Result<HttpResponse, ApiError> {
+        create::<R>(&self.pool, self.caller, body).await
+    }
+
+    /// `PUT` the record (`partial` false) or `PATCH` it (true) with `body`.
+    pub async fn change<R: Resource>(
+        self,
+        body: Bytes,
+        partial: bool,
+    ) -> Result<HttpResponse, ApiError> {
+        change::<R>(&self.req, &self.pool, self.caller, self.id, body, partial).await
+    }
+
+    /// `DELETE` the record.
+    pub async fn delete<R: Resource>(self) -> Result<HttpResponse, ApiError> {
+        delete::<R>(&self.req, &self.pool, self.caller, self.id).await
+    }
 }
 
 /// The 404 of a record of `R` that is not there.

@@ -7,15 +7,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use super::docs::{
+    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named,
+    ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+};
 use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, Sort};
-use super::resource::{self, not_found, Intent, Resource};
+use super::params::{ApiQuery, CommaList, ListFormat, Sort};
+use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::responses::{
-    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
-    UnexpectedQuery, WriteErrors,
-};
 use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
@@ -106,22 +106,14 @@ pub async fn list_service_areas(
 /// Get a service area
 #[utoipa::path(
     tag = "service-areas",
-    params(("id" = String, Path, description = "The service area's or group's id", example = "adult-social-care")),
+    params(ReadId<ServiceAreas>),
     responses(
-        (status = 200, description = "The service area", body = ServiceArea,
-         headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        ReadErrors, NotModified, UnexpectedQuery, Missing<ServiceAreas>,
+        GetResponses<ServiceAreas>,
     )
 )]
 #[get("/service-areas/{id}")]
-pub async fn get_service_area(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::get::<ServiceAreas>(&req, &pool, caller, id.into_inner()).await
+pub async fn get_service_area(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.get::<ServiceAreas>().await
 }
 
 /// Service areas, as the resource flow writes them.
@@ -129,6 +121,12 @@ pub struct ServiceAreas;
 
 impl Named for ServiceAreas {
     const WHAT: &'static str = "service area";
+    const ID: &'static str = "The service area's or group's id";
+    const ID_EXAMPLE: Option<&'static str> = Some("adult-social-care");
+
+    fn schema_name() -> String {
+        ServiceArea::name().into_owned()
+    }
 }
 
 impl Resource for ServiceAreas {
@@ -268,20 +266,16 @@ fn service_area_input(
     security(("bearer" = [])),
     request_body(content = ServiceAreaInput, description = "The new service area or group", content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = ServiceArea,
-         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The service area's address"))),
         (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Invalid,
+        CreateResponses<ServiceAreas>, AdminOnly,
     )
 )]
 #[post("/service-areas")]
 pub async fn create_service_area(
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
+    record: RecordRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    resource::create::<ServiceAreas>(&pool, caller, body).await
+    record.create::<ServiceAreas>(body).await
 }
 
 /// Replace a service area
@@ -290,26 +284,18 @@ pub async fn create_service_area(
 #[utoipa::path(
     tag = "service-areas",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The service area's or group's id", example = "adult-social-care"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<ServiceAreas>),
     request_body(content = ServiceAreaReplacement, description = "The whole service area or group", content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = ServiceArea, headers(("ETag" = String, description = "The new representation's ETag"))),
-        BodyWriteErrors, AdminOnly, Missing<ServiceAreas>, Stale, Invalid,
+        ReplaceResponses<ServiceAreas>, AdminOnly,
     )
 )]
 #[put("/service-areas/{id}")]
 pub async fn replace_service_area(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
+    record: RecordRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    resource::change::<ServiceAreas>(&req, &pool, caller, id.into_inner(), body, false).await
+    record.change::<ServiceAreas>(body, false).await
 }
 
 /// Update a service area
@@ -318,27 +304,19 @@ pub async fn replace_service_area(
 #[utoipa::path(
     tag = "service-areas",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The service area's or group's id", example = "adult-social-care"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<ServiceAreas>),
     request_body(content = ServiceAreaPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"description": "Assessments, care planning, safeguarding and reviews for adults."})),
     responses(
-        (status = 200, description = "Updated", body = ServiceArea, headers(("ETag" = String, description = "The new representation's ETag"))),
-        BodyWriteErrors, AdminOnly, Missing<ServiceAreas>, Stale, Invalid,
+        UpdateResponses<ServiceAreas>, AdminOnly,
     )
 )]
 #[patch("/service-areas/{id}")]
 pub async fn update_service_area(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
+    record: RecordRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    resource::change::<ServiceAreas>(&req, &pool, caller, id.into_inner(), body, true).await
+    record.change::<ServiceAreas>(body, true).await
 }
 
 /// Delete a service area
@@ -348,23 +326,13 @@ pub async fn update_service_area(
 #[utoipa::path(
     tag = "service-areas",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The service area's or group's id", example = "adult-social-care"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
-    ),
+    params(DeleteId<ServiceAreas>),
     responses(
-        (status = 204, description = "Deleted"),
         (status = 409, description = "Service areas under it, systems or contracts still refer to it", body = Problem, content_type = "application/problem+json"),
-        WriteErrors, UnexpectedQuery, AdminOnly, Missing<ServiceAreas>, Stale,
+        DeleteResponses<ServiceAreas>, AdminOnly,
     )
 )]
 #[delete("/service-areas/{id}")]
-pub async fn delete_service_area(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::delete::<ServiceAreas>(&req, &pool, caller, id.into_inner()).await
+pub async fn delete_service_area(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.delete::<ServiceAreas>().await
 }

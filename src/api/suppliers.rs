@@ -8,16 +8,16 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractQuery};
+use super::docs::{
+    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses,
+    Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+};
 use super::exports::ContractListBody;
 use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, QueryBool, Sort};
-use super::resource::{self, not_found, Intent, Resource};
+use super::params::{ApiQuery, CommaList, ListFormat, QueryBool, Sort};
+use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::responses::{
-    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
-    UnexpectedQuery, WriteErrors,
-};
 use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
@@ -112,6 +112,13 @@ pub struct Suppliers;
 
 impl Named for Suppliers {
     const WHAT: &'static str = "supplier";
+    const ID: &'static str = "The supplier's id";
+    const ID_EXAMPLE: Option<&'static str> = Some("civica");
+    const WRITE_ID_EXAMPLE: Option<&'static str> = Some("liquidlogic");
+
+    fn schema_name() -> String {
+        Supplier::name().into_owned()
+    }
 }
 
 impl Resource for Suppliers {
@@ -160,22 +167,14 @@ impl Resource for Suppliers {
 /// Get a supplier
 #[utoipa::path(
     tag = "suppliers",
-    params(("id" = String, Path, description = "The supplier's id", example = "civica")),
+    params(ReadId<Suppliers>),
     responses(
-        (status = 200, description = "The supplier", body = Supplier,
-         headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        NotModified, ReadErrors, UnexpectedQuery, Missing<Suppliers>,
+        GetResponses<Suppliers>,
     )
 )]
 #[get("/suppliers/{id}")]
-pub async fn get_supplier(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::get::<Suppliers>(&req, &pool, caller, id.into_inner()).await
+pub async fn get_supplier(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.get::<Suppliers>().await
 }
 
 /// List a supplier's contracts
@@ -321,20 +320,13 @@ fn supplier_input(
     security(("bearer" = [])),
     request_body(content = SupplierInput, description = "The new supplier", content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Supplier,
-         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The supplier's address"))),
         (status = 409, description = "The id is taken, or an alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Invalid,
+        CreateResponses<Suppliers>, AdminOnly,
     )
 )]
 #[post("/suppliers")]
-pub async fn create_supplier(
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::create::<Suppliers>(&pool, caller, body).await
+pub async fn create_supplier(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.create::<Suppliers>(body).await
 }
 
 /// Replace a supplier
@@ -343,27 +335,19 @@ pub async fn create_supplier(
 #[utoipa::path(
     tag = "suppliers",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The supplier's id", example = "liquidlogic"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Suppliers>),
     request_body(content = SupplierReplacement, description = "The whole supplier", content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = Supplier, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 409, description = "An alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Missing<Suppliers>, Stale, Invalid,
+        ReplaceResponses<Suppliers>, AdminOnly,
     )
 )]
 #[put("/suppliers/{id}")]
 pub async fn replace_supplier(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
+    record: RecordRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    resource::change::<Suppliers>(&req, &pool, caller, id.into_inner(), body, false).await
+    record.change::<Suppliers>(body, false).await
 }
 
 /// Update a supplier
@@ -373,28 +357,17 @@ pub async fn replace_supplier(
 #[utoipa::path(
     tag = "suppliers",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The supplier's id", example = "liquidlogic"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Suppliers>),
     request_body(content = SupplierPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"sme": true})),
     responses(
-        (status = 200, description = "Updated", body = Supplier, headers(("ETag" = String, description = "The new representation's ETag"))),
         (status = 409, description = "An alias belongs to another supplier", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Missing<Suppliers>, Stale, Invalid,
+        UpdateResponses<Suppliers>, AdminOnly,
     )
 )]
 #[patch("/suppliers/{id}")]
-pub async fn update_supplier(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::change::<Suppliers>(&req, &pool, caller, id.into_inner(), body, true).await
+pub async fn update_supplier(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.change::<Suppliers>(body, true).await
 }
 
 /// Delete a supplier
@@ -404,23 +377,13 @@ pub async fn update_supplier(
 #[utoipa::path(
     tag = "suppliers",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The supplier's id", example = "liquidlogic"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
-    ),
+    params(DeleteId<Suppliers>),
     responses(
-        (status = 204, description = "Deleted"),
         (status = 409, description = "Systems or contracts still refer to the supplier", body = Problem, content_type = "application/problem+json"),
-        WriteErrors, UnexpectedQuery, AdminOnly, Missing<Suppliers>, Stale,
+        DeleteResponses<Suppliers>, AdminOnly,
     )
 )]
 #[delete("/suppliers/{id}")]
-pub async fn delete_supplier(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::delete::<Suppliers>(&req, &pool, caller, id.into_inner()).await
+pub async fn delete_supplier(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.delete::<Suppliers>().await
 }

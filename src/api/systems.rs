@@ -8,16 +8,16 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::{respond_with_contracts, ContractQuery};
+use super::docs::{
+    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses,
+    Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+};
 use super::exports::ContractListBody;
 use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, NoQuery, Sort};
-use super::resource::{self, not_found, Intent, Resource};
+use super::params::{ApiQuery, CommaList, ListFormat, Sort};
+use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::responses::{
-    AdminOnly, BadQuery, BodyWriteErrors, Invalid, Missing, Named, NotModified, ReadErrors, Stale,
-    UnexpectedQuery, WriteErrors,
-};
 use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
@@ -113,22 +113,14 @@ pub async fn list_systems(
 /// Get a system
 #[utoipa::path(
     tag = "systems",
-    params(("id" = String, Path, description = "The system's id", example = "civica-openrevenues")),
+    params(ReadId<Systems>),
     responses(
-        (status = 200, description = "The system", body = System,
-         headers(("ETag" = String, description = "Changes whenever the representation changes"))),
-        ReadErrors, NotModified, UnexpectedQuery, Missing<Systems>,
+        GetResponses<Systems>,
     )
 )]
 #[get("/systems/{id}")]
-pub async fn get_system(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::get::<Systems>(&req, &pool, caller, id.into_inner()).await
+pub async fn get_system(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.get::<Systems>().await
 }
 
 /// List a system's contracts
@@ -165,6 +157,12 @@ pub struct Systems;
 
 impl Named for Systems {
     const WHAT: &'static str = "system";
+    const ID: &'static str = "The system's id";
+    const ID_EXAMPLE: Option<&'static str> = Some("civica-openrevenues");
+
+    fn schema_name() -> String {
+        System::name().into_owned()
+    }
 }
 
 impl Resource for Systems {
@@ -274,20 +272,13 @@ fn system_input(
     security(("bearer" = [])),
     request_body(content = SystemInput, description = "The new system", content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = System,
-         headers(("ETag" = String, description = "The new representation's ETag"), ("Location" = String, description = "The system's address"))),
         (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
-        BodyWriteErrors, AdminOnly, Invalid,
+        CreateResponses<Systems>, AdminOnly,
     )
 )]
 #[post("/systems")]
-pub async fn create_system(
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::create::<Systems>(&pool, caller, body).await
+pub async fn create_system(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.create::<Systems>(body).await
 }
 
 /// Replace a system
@@ -296,26 +287,15 @@ pub async fn create_system(
 #[utoipa::path(
     tag = "systems",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Systems>),
     request_body(content = SystemReplacement, description = "The whole system", content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
-        BodyWriteErrors, AdminOnly, Missing<Systems>, Stale, Invalid,
+        ReplaceResponses<Systems>, AdminOnly,
     )
 )]
 #[put("/systems/{id}")]
-pub async fn replace_system(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::change::<Systems>(&req, &pool, caller, id.into_inner(), body, false).await
+pub async fn replace_system(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.change::<Systems>(body, false).await
 }
 
 /// Update a system
@@ -325,27 +305,16 @@ pub async fn replace_system(
 #[utoipa::path(
     tag = "systems",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on; 412 when it is no longer current"),
-    ),
+    params(ChangeId<Systems>),
     request_body(content = SystemPatch, description = "The fields to change", content_type = "application/merge-patch+json",
                  example = json!({"service_area_ids": ["council-tax", "business-rates"]})),
     responses(
-        (status = 200, description = "Updated", body = System, headers(("ETag" = String, description = "The new representation's ETag"))),
-        BodyWriteErrors, AdminOnly, Missing<Systems>, Stale, Invalid,
+        UpdateResponses<Systems>, AdminOnly,
     )
 )]
 #[patch("/systems/{id}")]
-pub async fn update_system(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    resource::change::<Systems>(&req, &pool, caller, id.into_inner(), body, true).await
+pub async fn update_system(record: RecordRequest, body: Bytes) -> Result<HttpResponse, ApiError> {
+    record.change::<Systems>(body, true).await
 }
 
 /// Delete a system
@@ -355,23 +324,13 @@ pub async fn update_system(
 #[utoipa::path(
     tag = "systems",
     security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "The system's id", example = "civica-openrevenues"),
-        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on; 412 when it is no longer current"),
-    ),
+    params(DeleteId<Systems>),
     responses(
-        (status = 204, description = "Deleted"),
         (status = 409, description = "Contracts still refer to the system", body = Problem, content_type = "application/problem+json"),
-        WriteErrors, UnexpectedQuery, AdminOnly, Missing<Systems>, Stale,
+        DeleteResponses<Systems>, AdminOnly,
     )
 )]
 #[delete("/systems/{id}")]
-pub async fn delete_system(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    id: web::Path<String>,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    resource::delete::<Systems>(&req, &pool, caller, id.into_inner()).await
+pub async fn delete_system(record: RecordRequest) -> Result<HttpResponse, ApiError> {
+    record.delete::<Systems>().await
 }
