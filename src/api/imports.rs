@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::{ApiQuery, QueryBool};
-use crate::auth::{Actor, Caller};
+use crate::auth::{Actor, Caller, KeyHolder};
 use crate::db::{self, DbPool};
 use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
 use crate::import::authorities::Authorities;
@@ -128,31 +128,9 @@ pub async fn import_contracts(
     query: ApiQuery<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_contract_writer()?;
-    let Caller::Key(holder) = &caller else {
-        return Err(ApiError::Internal("a writer without a key".into()));
-    };
     let query = query.0;
-    let own_borough = match holder.role {
-        Role::Admin => None,
-        _ if !query.format.is_borough_data() => {
-            return Err(ApiError::Forbidden(format!(
-                "a borough key imports its own borough's survey or contract register; {} files need an admin key",
-                query.format
-            )))
-        }
-        _ => holder.borough_id.clone(),
-    };
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/"));
-    if is_multipart {
-        return Err(ApiError::bad_request(
-            "send the file itself as the request body (curl --data-binary @file.csv), not as a form upload",
-        ));
-    }
+    let (holder, own_borough) = importer(&caller, query.format)?;
+    refuse_form_uploads(&req)?;
     let bytes = match read_body(&req, payload).await {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
@@ -171,28 +149,9 @@ pub async fn import_contracts(
         ),
     };
     let report = db::run(&pool, move |conn| {
-        let borough = match (own_borough, query.borough) {
-            (None, given) => given,
-            (Some(own), None) => Some(own),
-            (Some(own), Some(given)) => {
-                let asked = Authorities::load(conn)?.resolve(&given).map(str::to_owned);
-                if asked.as_deref() != Some(own.as_str()) {
-                    return Err(ApiError::Forbidden(format!(
-                        "this key imports {own}'s contracts only, not {given}'s"
-                    )));
-                }
-                Some(own)
-            }
-        };
-        if query.format == Format::ContractsRegister && borough.is_none() {
-            return Err(ApiError::invalid_param(
-                "borough",
-                "a contract register needs borough=<slug, GSS code or name>",
-            ));
-        }
         let options = Options {
             format: query.format,
-            borough,
+            borough: import_borough(conn, own_borough, query.borough, query.format)?,
             dry_run: query.dry_run.is_some_and(|b| b.0),
             all: query.all.is_some_and(|b| b.0),
             file_name: None,
@@ -200,6 +159,75 @@ pub async fn import_contracts(
         Ok(import::run(conn, &options, &bytes, &actor, &Silent)?)
     })
     .await?;
+    import_response(report)
+}
+
+/// The key holder who may import `format`, and the borough a borough key is bound to: 403 for a
+/// reader key, or a borough key importing data that is not its own borough's.
+fn importer(caller: &Caller, format: Format) -> Result<(KeyHolder, Option<String>), ApiError> {
+    caller.require_contract_writer()?;
+    let Caller::Key(holder) = caller else {
+        return Err(ApiError::Internal("a writer without a key".into()));
+    };
+    let own_borough = match holder.role {
+        Role::Admin => None,
+        _ if !format.is_borough_data() => {
+            return Err(ApiError::Forbidden(format!(
+                "a borough key imports its own borough's survey or contract register; {format} files need an admin key"
+            )))
+        }
+        _ => holder.borough_id.clone(),
+    };
+    Ok((holder.clone(), own_borough))
+}
+
+/// A 400 for a multipart form: the file must be the body itself.
+fn refuse_form_uploads(req: &HttpRequest) -> Result<(), ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if is_multipart {
+        return Err(ApiError::bad_request(
+            "send the file itself as the request body (curl --data-binary @file.csv), not as a form upload",
+        ));
+    }
+    Ok(())
+}
+
+/// The borough an import is for: a borough key's own (403 when another is named), or the one
+/// named; a contract register needs one (400).
+fn import_borough(
+    conn: &mut diesel::PgConnection,
+    own: Option<String>,
+    given: Option<String>,
+    format: Format,
+) -> Result<Option<String>, ApiError> {
+    let borough = match (own, given) {
+        (None, given) => given,
+        (Some(own), None) => Some(own),
+        (Some(own), Some(given)) => {
+            let asked = Authorities::load(conn)?.resolve(&given).map(str::to_owned);
+            if asked.as_deref() != Some(own.as_str()) {
+                return Err(ApiError::Forbidden(format!(
+                    "this key imports {own}'s contracts only, not {given}'s"
+                )));
+            }
+            Some(own)
+        }
+    };
+    if format == Format::ContractsRegister && borough.is_none() {
+        return Err(ApiError::invalid_param(
+            "borough",
+            "a contract register needs borough=<slug, GSS code or name>",
+        ));
+    }
+    Ok(borough)
+}
+
+/// 200 with the report, or a 422 problem that carries it when anything failed.
+fn import_response(report: ImportReport) -> Result<HttpResponse, ApiError> {
     if report.succeeded() {
         return Ok(HttpResponse::Ok().json(report));
     }
