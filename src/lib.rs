@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod forms;
 pub mod guard;
 pub mod import;
 pub mod insights;

@@ -3,7 +3,7 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,16 +13,16 @@ use super::docs::{
     Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
 use super::exports::ContractListBody;
-use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
 use super::params::{ApiQuery, CommaList, ListFormat, QueryBool, Sort};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
+use crate::forms::borough::{BoroughInput, BoroughPatch, BoroughReplacement};
+use crate::forms::{self, borough as form};
 use crate::models;
 use crate::models::BoroughKind;
 use crate::queries::boroughs::{self as query, BoroughFilter, BoroughSortKey};
@@ -196,7 +196,7 @@ impl Resource for Boroughs {
         body: Map<String, Value>,
         _: &Intent,
     ) -> Result<Self::Write, ApiError> {
-        borough_input(body)
+        Ok(form::check(forms::read(body)?)?)
     }
 
     fn insert(conn: &mut PgConnection, write: &Self::Write) -> Result<String, ApiError> {
@@ -214,80 +214,6 @@ impl Resource for Boroughs {
         }
         Ok(query::delete(conn, key)?)
     }
-}
-
-/// A borough as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
-/// (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "camden",
-    "gss_code": "E09000007",
-    "name": "Camden",
-    "official_name": "London Borough of Camden",
-    "kind": "london_borough",
-    "inner_london_statutory": true,
-    "inner_london_ons": true,
-    "surveyed": true,
-    "website": "https://www.camden.gov.uk"
-}))]
-pub struct BoroughInput {
-    /// Slug; required when creating, and fixed afterwards.
-    pub id: String,
-    /// Unique ONS GSS code, such as E09000007.
-    pub gss_code: String,
-    pub name: String,
-    pub official_name: String,
-    pub kind: BoroughKind,
-    pub inner_london_statutory: bool,
-    pub inner_london_ons: bool,
-    /// Default false.
-    pub surveyed: Option<bool>,
-    /// An http or https URL.
-    pub website: Option<String>,
-}
-
-merge_patch_schema!(BoroughPatch, BoroughInput, "a borough");
-replacement_schema!(BoroughReplacement, BoroughInput, "a borough");
-
-const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
-
-fn borough_input(
-    body: serde_json::Map<String, serde_json::Value>,
-) -> Result<models::NewBorough, ApiError> {
-    let mut f = Fields::new(body, READ_ONLY);
-    let id = f.required_slug("id");
-    let gss_code = f.required_text("gss_code").map(|code| code.to_uppercase());
-    if let Some(code) = &gss_code {
-        let valid = code.len() == 9
-            && code.starts_with(['E', 'N', 'S', 'W'])
-            && code[1..].bytes().all(|b| b.is_ascii_digit());
-        if !valid {
-            f.error(
-                "gss_code",
-                format!("{code:?} is not a GSS code such as E09000007"),
-            );
-        }
-    }
-    let name = f.required_text("name");
-    let official_name = f.required_text("official_name");
-    let kind = f.choice::<BoroughKind>("kind", None);
-    let inner_london_statutory = f.required_bool("inner_london_statutory");
-    let inner_london_ons = f.required_bool("inner_london_ons");
-    let surveyed = f.optional_bool("surveyed").unwrap_or(false);
-    let website = f.optional_url("website");
-    f.finish()?;
-    let missing = || ApiError::Internal("a checked borough field is missing".into());
-    Ok(models::NewBorough {
-        id: id.ok_or_else(missing)?,
-        gss_code: gss_code.ok_or_else(missing)?,
-        name: name.ok_or_else(missing)?,
-        official_name: official_name.ok_or_else(missing)?,
-        kind: kind.ok_or_else(missing)?.as_str().to_owned(),
-        inner_london_statutory: inner_london_statutory.ok_or_else(missing)?,
-        inner_london_ons: inner_london_ons.ok_or_else(missing)?,
-        surveyed,
-        website,
-    })
 }
 
 /// Create a borough

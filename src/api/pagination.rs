@@ -506,6 +506,9 @@ where
 fn keyset_of(token: &CursorToken<String>, sort: &str) -> Result<Keyset, ApiError> {
     check_cursor_sort(token, sort)?;
     match &token.value {
+        // PostgreSQL text cannot hold NUL, and no record's value or id has one.
+        _ if token.id.contains('\0') => Err(garbled_cursor()),
+        serde_json::Value::String(value) if value.contains('\0') => Err(garbled_cursor()),
         serde_json::Value::String(value) => Ok(Keyset {
             value: value.clone(),
             id: token.id.clone(),

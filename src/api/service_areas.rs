@@ -3,7 +3,7 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,16 +11,16 @@ use super::docs::{
     AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named,
     ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
-use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
 use super::params::{ApiQuery, CommaList, ListFormat, Sort};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
 use crate::db::DbPool;
 use crate::error::{ApiError, Problem};
+use crate::forms::service_area::{ServiceAreaInput, ServiceAreaPatch, ServiceAreaReplacement};
+use crate::forms::{self, service_area as form};
 use crate::models;
 use crate::queries::search_words;
 use crate::queries::service_areas::{self as query, Level, ServiceAreaFilter, ServiceAreaSortKey};
@@ -149,7 +149,11 @@ impl Resource for ServiceAreas {
         body: Map<String, Value>,
         intent: &Intent,
     ) -> Result<Self::Write, ApiError> {
-        service_area_input(conn, body, *intent != Intent::Create)
+        Ok(form::check(
+            conn,
+            forms::read(body)?,
+            *intent != Intent::Create,
+        )?)
     }
 
     fn insert(conn: &mut PgConnection, write: &Self::Write) -> Result<String, ApiError> {
@@ -167,95 +171,6 @@ impl Resource for ServiceAreas {
         }
         Ok(query::delete(conn, key)?)
     }
-}
-
-/// A service area or group as written with `POST`, `PUT` and `PATCH` (admin keys only).
-/// Read-only fields (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "adult-social-care",
-    "name": "Adult social care",
-    "parent_id": "social-care-and-health",
-    "description": "Case management for adult social care assessments, care planning, safeguarding and reviews."
-}))]
-pub struct ServiceAreaInput {
-    /// Slug; required when creating, and fixed afterwards.
-    pub id: String,
-    pub name: String,
-    /// The group the area belongs to, which must itself be a group; null or absent for a group.
-    /// A group with areas under it cannot be given a parent, and an area that systems or
-    /// contracts are tagged with cannot become a group.
-    pub parent_id: Option<String>,
-    pub description: Option<String>,
-}
-
-merge_patch_schema!(ServiceAreaPatch, ServiceAreaInput, "a service area");
-replacement_schema!(
-    ServiceAreaReplacement,
-    ServiceAreaInput,
-    "a service area or group"
-);
-
-const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
-
-/// Reads and checks a service-area body: every failing field in one 422. `existing` when the
-/// body replaces a stored record, whose areas under it and tags are then checked too.
-fn service_area_input(
-    conn: &mut diesel::PgConnection,
-    body: serde_json::Map<String, serde_json::Value>,
-    existing: bool,
-) -> Result<models::NewServiceArea, ApiError> {
-    let mut f = Fields::new(body, READ_ONLY);
-    let id = f.required_slug("id");
-    let name = f.required_text("name");
-    let parent_id = f.optional_slug("parent_id");
-    let description = f.optional_text("description");
-
-    if let Some(parent) = &parent_id {
-        if id.as_ref() == Some(parent) {
-            f.error("parent_id", "a service area cannot be its own parent");
-        } else {
-            match query::find(conn, parent)? {
-                None => f.error("parent_id", format!("unknown service area {parent:?}")),
-                Some(found) if found.parent_id.is_some() => f.error(
-                    "parent_id",
-                    format!("{parent:?} is an area, not a group; an area's parent must be a group"),
-                ),
-                Some(_) => {}
-            }
-        }
-    }
-    let parent_ok = !f.errors.iter().any(|e| e.field == "parent_id");
-    if let (true, true, Some(id)) = (existing, parent_ok, &id) {
-        if parent_id.is_some() {
-            let under = query::children(conn, id)?;
-            if under > 0 {
-                f.error(
-                    "parent_id",
-                    format!("{id:?} is a group with {under} service areas under it and cannot have a parent"),
-                );
-            }
-        } else {
-            let (systems, contracts) = query::tagged(conn, id)?;
-            if systems + contracts > 0 {
-                f.error(
-                    "parent_id",
-                    format!(
-                        "{id:?} cannot become a group while {systems} systems and {contracts} \
-                         contracts are tagged with it; tag them with other areas first"
-                    ),
-                );
-            }
-        }
-    }
-    f.finish()?;
-    let missing = || ApiError::Internal("a checked service area field is missing".into());
-    Ok(models::NewServiceArea {
-        id: id.ok_or_else(missing)?,
-        name: name.ok_or_else(missing)?,
-        parent_id,
-        description,
-    })
 }
 
 /// Create a service area

@@ -3,7 +3,7 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,18 +13,16 @@ use super::docs::{
     Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
 use super::exports::ContractListBody;
-use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
 use super::params::{ApiQuery, CommaList, ListFormat, QueryBool, Sort};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::import::normalize;
-use crate::models;
+use crate::forms::supplier::{SupplierInput, SupplierPatch, SupplierReplacement};
+use crate::forms::{self, supplier as form};
 use crate::queries::contracts::Within;
 use crate::queries::search_words;
 use crate::queries::suppliers::{self as query, SupplierCriteria, SupplierSortKey, SupplierWrite};
@@ -144,7 +142,7 @@ impl Resource for Suppliers {
         // Stored aliases that a merge patch does not mention are kept as they are, even several
         // spellings of one normalized form (as the seeds hold them).
         let one_per_form = !matches!(intent, Intent::Patch { sent } if !sent.contains("aliases"));
-        supplier_input(conn, body, one_per_form)
+        Ok(form::check(conn, forms::read(body)?, one_per_form)?)
     }
 
     fn insert(conn: &mut PgConnection, write: &SupplierWrite) -> Result<String, ApiError> {
@@ -204,114 +202,6 @@ pub async fn list_supplier_contracts(
     .await?;
     let within = Within::Supplier(found.supplier.id);
     respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
-}
-
-/// A supplier as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
-/// (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "liquidlogic",
-    "name": "Liquidlogic",
-    "aliases": ["Liquidlogic Ltd", "Liquidlogic Limited", "Liquid Logic"],
-    "companies_house_number": "04006349",
-    "website": "https://www.liquidlogic.co.uk",
-    "sme": false
-}))]
-pub struct SupplierInput {
-    /// Slug; required when creating, and fixed afterwards.
-    pub id: String,
-    pub name: String,
-    /// Other spellings of the name; the whole set is replaced (absent or null means none). An
-    /// alias that normalizes (case, punctuation, legal suffix) to another supplier's alias is a
-    /// 409; one that normalizes to an earlier alias in the list is dropped.
-    pub aliases: Option<Vec<String>>,
-    /// Eight letters or digits, such as 04006349; stored upper-case.
-    pub companies_house_number: Option<String>,
-    /// An http or https URL.
-    pub website: Option<String>,
-    /// Whether the supplier is a small or medium-sized enterprise; null when not known.
-    pub sme: Option<bool>,
-}
-
-merge_patch_schema!(SupplierPatch, SupplierInput, "a supplier");
-replacement_schema!(SupplierReplacement, SupplierInput, "a supplier");
-
-const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
-
-/// Reads and checks a supplier body: every failing field in one 422, then a 409 for an alias
-/// that already belongs to another supplier. `one_per_form` drops an alias that normalizes like
-/// an earlier one; it is off when a merge patch leaves the stored aliases as they are.
-fn supplier_input(
-    conn: &mut diesel::PgConnection,
-    body: serde_json::Map<String, serde_json::Value>,
-    one_per_form: bool,
-) -> Result<SupplierWrite, ApiError> {
-    let mut f = Fields::new(body, READ_ONLY);
-    let id = f.required_slug("id");
-    let name = f.required_text("name");
-    let given_aliases = f.text_list("aliases");
-    let companies_house_number = f
-        .optional_text("companies_house_number")
-        .map(|number| number.to_uppercase());
-    if let Some(number) = &companies_house_number {
-        let valid = number.len() == 8
-            && number
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if !valid {
-            f.error(
-                "companies_house_number",
-                format!("{number:?} is not a Companies House number: eight letters or digits, such as 04006349"),
-            );
-        }
-    }
-    let website = f.optional_url("website");
-    let sme = f.optional_bool("sme");
-
-    // One alias per normalized form: the first spelling given is kept.
-    let mut aliases: Vec<(String, String)> = Vec::with_capacity(given_aliases.len());
-    for alias in given_aliases {
-        let normalized = normalize::supplier_name(&alias);
-        if normalized.is_empty() {
-            f.error("aliases", format!("{alias:?} has no letters or digits"));
-        } else if !one_per_form || !aliases.iter().any(|(_, seen)| *seen == normalized) {
-            aliases.push((alias, normalized));
-        }
-    }
-    f.finish()?;
-    let missing = || ApiError::Internal("a checked supplier field is missing".into());
-    let id = id.ok_or_else(missing)?;
-
-    query::lock_aliases(conn)?;
-    for (alias, normalized) in &aliases {
-        if let Some((owner, spelling)) = query::alias_owner(conn, &id, alias, normalized)? {
-            let matching = if spelling == *alias {
-                String::new()
-            } else {
-                format!(" as {spelling:?} (the same name once case, punctuation and legal suffixes are ignored)")
-            };
-            return Err(ApiError::Conflict(format!(
-                "alias {alias:?} already belongs to supplier {owner:?}{matching}; remove it there first"
-            )));
-        }
-    }
-    Ok(SupplierWrite {
-        supplier: models::NewSupplier {
-            id: id.clone(),
-            name: name.ok_or_else(missing)?,
-            companies_house_number,
-            website,
-            sme,
-        },
-        aliases: aliases
-            .into_iter()
-            .map(|(alias, normalized)| models::SupplierAlias {
-                supplier_id: id.clone(),
-                alias,
-                normalized,
-            })
-            .collect(),
-    })
 }
 
 /// Create a supplier

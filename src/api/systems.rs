@@ -3,7 +3,7 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,19 +13,17 @@ use super::docs::{
     Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
 use super::exports::ContractListBody;
-use super::input::Fields;
 use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
 use super::params::{ApiQuery, CommaList, ListFormat, Sort};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
-use super::writes::{merge_patch_schema, replacement_schema};
 use crate::auth::Caller;
 use crate::changelog;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
-use crate::models;
+use crate::forms::system::{SystemInput, SystemPatch, SystemReplacement};
+use crate::forms::{self, system as form};
 use crate::queries::contracts::Within;
-use crate::queries::contracts::{check_areas, check_reference};
 use crate::queries::search_words;
 use crate::queries::systems::{self as query, SystemCriteria, SystemSortKey, SystemWrite};
 use crate::representations::{self as wire, System};
@@ -185,7 +183,7 @@ impl Resource for Systems {
         body: Map<String, Value>,
         _: &Intent,
     ) -> Result<Self::Write, ApiError> {
-        system_input(conn, body)
+        Ok(form::check(conn, forms::read(body)?)?)
     }
 
     fn insert(conn: &mut PgConnection, write: &Self::Write) -> Result<String, ApiError> {
@@ -203,67 +201,6 @@ impl Resource for Systems {
         }
         Ok(query::delete(conn, key)?)
     }
-}
-
-/// A system as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
-/// (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "civica-openrevenues",
-    "name": "Civica OpenRevenues",
-    "supplier_id": "civica",
-    "service_area_ids": ["council-tax", "business-rates", "housing-benefit"],
-    "description": "Revenues and benefits system for council tax, business rates and housing benefit administration."
-}))]
-pub struct SystemInput {
-    /// Slug; required when creating, and fixed afterwards.
-    pub id: String,
-    pub name: String,
-    /// The vendor of the product.
-    pub supplier_id: String,
-    /// One or more service areas (areas, not groups); replaces the whole set.
-    pub service_area_ids: Vec<String>,
-    pub description: Option<String>,
-}
-
-merge_patch_schema!(SystemPatch, SystemInput, "a system");
-replacement_schema!(SystemReplacement, SystemInput, "a system");
-
-const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
-
-/// Reads and checks a system body: every failing field in one 422.
-fn system_input(
-    conn: &mut diesel::PgConnection,
-    body: serde_json::Map<String, serde_json::Value>,
-) -> Result<SystemWrite, ApiError> {
-    let mut f = Fields::new(body, READ_ONLY);
-    let id = f.required_slug("id");
-    let name = f.required_text("name");
-    let supplier_id = f.required_slug("supplier_id");
-    let service_area_ids = f.slug_list("service_area_ids", true);
-    let description = f.optional_text("description");
-    if let Some(id) = &supplier_id {
-        check_reference(
-            conn,
-            "suppliers",
-            "supplier_id",
-            "supplier",
-            id,
-            &mut f.errors,
-        )?;
-    }
-    check_areas(conn, "service_area_ids", &service_area_ids, &mut f.errors)?;
-    f.finish()?;
-    let missing = || ApiError::Internal("a checked system field is missing".into());
-    Ok(SystemWrite {
-        system: models::NewSystem {
-            id: id.ok_or_else(missing)?,
-            name: name.ok_or_else(missing)?,
-            supplier_id: supplier_id.ok_or_else(missing)?,
-            description,
-        },
-        service_area_ids,
-    })
 }
 
 /// Create a system
