@@ -5,6 +5,7 @@ mod helpers;
 mod insights;
 
 mod access;
+mod catalogue_paging;
 mod contracts;
 mod csv_export;
 mod edge;
