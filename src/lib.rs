@@ -13,6 +13,7 @@ pub mod guard;
 pub mod import;
 pub mod insights;
 pub mod models;
+pub mod normalize;
 pub mod queries;
 pub mod representations;
 pub mod seed;

@@ -3,9 +3,8 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::contracts::{respond_with_contracts, ContractQuery};
 use super::docs::{
@@ -13,8 +12,8 @@ use super::docs::{
     Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
 use super::exports::ContractListBody;
-use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, QueryBool, Sort};
+use super::pagination::{catalogue_query, respond_list, CsvFile};
+use super::params::{ApiQuery, CommaList, QueryBool};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
@@ -32,42 +31,24 @@ use crate::representations::{self as wire, Borough};
 
 list_envelope!(BoroughList, Borough, "boroughs");
 
-/// Borough filters, sort and paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct BoroughQuery {
-    /// Kinds of authority.
-    #[param(value_type = Option<Vec<BoroughKind>>, style = Form, explode = false)]
-    pub kind: Option<CommaList<BoroughKind>>,
-    /// Inner London by the statutory (1963) definition.
-    #[param(value_type = Option<bool>)]
-    pub inner_london_statutory: Option<QueryBool>,
-    /// Inner London by the ONS definition.
-    #[param(value_type = Option<bool>)]
-    pub inner_london_ons: Option<QueryBool>,
-    /// Whether the borough answered the survey.
-    #[param(value_type = Option<bool>)]
-    pub surveyed: Option<QueryBool>,
-    /// Words that must each appear in the name or official name.
-    pub q: Option<String>,
-    /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, pattern = r"^-?(name|gss_code|id)$")]
-    pub sort: Option<Sort<BoroughSortKey>>,
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
-    pub page: Option<PageNumber>,
-    /// Records per page, 1 to 500 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
-    pub per_page: Option<PerPage>,
-    /// Keyset paging: empty (`cursor=`) for the first page, then each page's `meta.next_cursor`
-    /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
-    /// with `page`; ignored by CSV, which holds every matching record.
-    #[param(value_type = Option<String>, example = "")]
-    pub cursor: Option<Cursor<String>>,
-    /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
-    #[param(value_type = Option<ListFormat>)]
-    pub format: Option<ListFormat>,
+catalogue_query! {
+    /// Borough filters, sort and paging.
+    BoroughQuery sorted by BoroughSortKey, r"^-?(name|gss_code|id)$" {
+        /// Kinds of authority.
+        #[param(value_type = Option<Vec<BoroughKind>>, style = Form, explode = false)]
+        kind: Option<CommaList<BoroughKind>>,
+        /// Inner London by the statutory (1963) definition.
+        #[param(value_type = Option<bool>)]
+        inner_london_statutory: Option<QueryBool>,
+        /// Inner London by the ONS definition.
+        #[param(value_type = Option<bool>)]
+        inner_london_ons: Option<QueryBool>,
+        /// Whether the borough answered the survey.
+        #[param(value_type = Option<bool>)]
+        surveyed: Option<QueryBool>,
+        /// Words that must each appear in the name or official name.
+        q: Option<String>,
+    }
 }
 
 /// List boroughs
@@ -90,20 +71,14 @@ pub async fn list_boroughs(
     _caller: Caller,
     query: ApiQuery<BoroughQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.0;
+    let mut query = query.0;
+    let request = query.list_request();
     let filter = BoroughFilter {
         kind: query.kind.map(CommaList::into_inner).unwrap_or_default(),
         inner_london_statutory: query.inner_london_statutory.map(|b| b.0),
         inner_london_ons: query.inner_london_ons.map(|b| b.0),
         surveyed: query.surveyed.map(|b| b.0),
         words: query.q.as_deref().map(search_words).unwrap_or_default(),
-    };
-    let request = ListRequest {
-        sort: query.sort.map(|s| (s.key, s.descending)),
-        page: query.page,
-        per_page: query.per_page,
-        cursor: query.cursor,
-        format: query.format,
     };
     let csv = CsvFile {
         name: "boroughs.csv",

@@ -516,3 +516,54 @@ fn keyset_of(token: &CursorToken<String>, sort: &str) -> Result<Keyset, ApiError
         _ => Err(garbled_cursor()),
     }
 }
+
+/// Declares a catalogue list's query parameters: its own filters, then `sort` (by `$key`, as
+/// `$pattern` documents it), `page`, `per_page`, `cursor` and `format`, with `list_request()`
+/// giving the paging part to [`respond_list`].
+macro_rules! catalogue_query {
+    (
+        $(#[$meta:meta])*
+        $name:ident sorted by $key:ty, $pattern:tt {
+            $( $(#[$field_meta:meta])* $field:ident : $type:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $type, )*
+            /// Sort key, `-` prefix for descending; ties are broken by id.
+            #[param(value_type = Option<String>, pattern = $pattern)]
+            pub sort: Option<$crate::api::params::Sort<$key>>,
+            /// Page number, from 1.
+            #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+            pub page: Option<$crate::api::pagination::PageNumber>,
+            /// Records per page, 1 to 500 (default 50).
+            #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+            pub per_page: Option<$crate::api::pagination::PerPage>,
+            /// Keyset paging: empty (`cursor=`) for the first page, then each page's `meta.next_cursor`
+            /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
+            /// with `page`; ignored by CSV, which holds every matching record.
+            #[param(value_type = Option<String>, example = "")]
+            pub cursor: Option<$crate::api::pagination::Cursor<String>>,
+            /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
+            #[param(value_type = Option<$crate::api::params::ListFormat>)]
+            pub format: Option<$crate::api::params::ListFormat>,
+        }
+
+        impl $name {
+            /// The sort, paging and format this query asks for.
+            pub fn list_request(&mut self) -> $crate::api::pagination::ListRequest<$key> {
+                $crate::api::pagination::ListRequest {
+                    sort: self.sort.take().map(|s| (s.key, s.descending)),
+                    page: self.page.take(),
+                    per_page: self.per_page.take(),
+                    cursor: self.cursor.take(),
+                    format: self.format.take(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use catalogue_query;

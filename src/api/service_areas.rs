@@ -3,16 +3,15 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::docs::{
     AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named,
     ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
-use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, Sort};
+use super::pagination::{catalogue_query, respond_list, CsvFile};
+use super::params::{ApiQuery, CommaList};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
@@ -28,36 +27,18 @@ use crate::representations::{self as wire, ServiceArea};
 
 list_envelope!(ServiceAreaList, ServiceArea, "service areas");
 
-/// Service-area filters, sort and paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ServiceAreaQuery {
-    /// Only the areas under these groups.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "social-care")]
-    pub parent: Option<CommaList<String>>,
-    /// `group` for groups only, `area` for areas only.
-    #[param(value_type = Option<String>, pattern = "^(group|area)$")]
-    pub level: Option<Level>,
-    /// Words that must each appear in the name or description.
-    pub q: Option<String>,
-    /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, pattern = r"^-?(name|id)$")]
-    pub sort: Option<Sort<ServiceAreaSortKey>>,
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
-    pub page: Option<PageNumber>,
-    /// Records per page, 1 to 500 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
-    pub per_page: Option<PerPage>,
-    /// Keyset paging: empty (`cursor=`) for the first page, then each page's `meta.next_cursor`
-    /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
-    /// with `page`; ignored by CSV, which holds every matching record.
-    #[param(value_type = Option<String>, example = "")]
-    pub cursor: Option<Cursor<String>>,
-    /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
-    #[param(value_type = Option<ListFormat>)]
-    pub format: Option<ListFormat>,
+catalogue_query! {
+    /// Service-area filters, sort and paging.
+    ServiceAreaQuery sorted by ServiceAreaSortKey, r"^-?(name|id)$" {
+        /// Only the areas under these groups.
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "social-care")]
+        parent: Option<CommaList<String>>,
+        /// `group` for groups only, `area` for areas only.
+        #[param(value_type = Option<String>, pattern = "^(group|area)$")]
+        level: Option<Level>,
+        /// Words that must each appear in the name or description.
+        q: Option<String>,
+    }
 }
 
 /// List service areas
@@ -79,18 +60,12 @@ pub async fn list_service_areas(
     _caller: Caller,
     query: ApiQuery<ServiceAreaQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.0;
+    let mut query = query.0;
+    let request = query.list_request();
     let filter = ServiceAreaFilter {
         parent: query.parent.map(CommaList::into_inner).unwrap_or_default(),
         level: query.level,
         words: query.q.as_deref().map(search_words).unwrap_or_default(),
-    };
-    let request = ListRequest {
-        sort: query.sort.map(|s| (s.key, s.descending)),
-        page: query.page,
-        per_page: query.per_page,
-        cursor: query.cursor,
-        format: query.format,
     };
     let csv = CsvFile {
         name: "service-areas.csv",

@@ -3,9 +3,8 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::contracts::{respond_with_contracts, ContractQuery};
 use super::docs::{
@@ -13,8 +12,8 @@ use super::docs::{
     Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
 use super::exports::ContractListBody;
-use super::pagination::{respond_list, CsvFile, Cursor, ListRequest, PageNumber, PerPage};
-use super::params::{ApiQuery, CommaList, ListFormat, QueryBool, Sort};
+use super::pagination::{catalogue_query, respond_list, CsvFile};
+use super::params::{ApiQuery, CommaList, QueryBool};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
@@ -30,36 +29,18 @@ use crate::representations::{self as wire, Supplier};
 
 list_envelope!(SupplierList, Supplier, "suppliers");
 
-/// Supplier filters, sort and paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SupplierQuery {
-    /// Whether the supplier is an SME.
-    #[param(value_type = Option<bool>)]
-    pub sme: Option<QueryBool>,
-    /// Suppliers with a system in these service areas; a group means every area under it.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "waste")]
-    pub service_area: Option<CommaList<String>>,
-    /// Words that must each appear in the name or in one alias.
-    pub q: Option<String>,
-    /// Sort key, `-` prefix for descending; ties are broken by id.
-    #[param(value_type = Option<String>, pattern = r"^-?(name|id)$")]
-    pub sort: Option<Sort<SupplierSortKey>>,
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
-    pub page: Option<PageNumber>,
-    /// Records per page, 1 to 500 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
-    pub per_page: Option<PerPage>,
-    /// Keyset paging: empty (`cursor=`) for the first page, then each page's `meta.next_cursor`
-    /// (an opaque token; the `Link` header's `next` carries it too). Keep the same `sort`; not
-    /// with `page`; ignored by CSV, which holds every matching record.
-    #[param(value_type = Option<String>, example = "")]
-    pub cursor: Option<Cursor<String>>,
-    /// `csv` for every matching row as CSV (the same as `Accept: text/csv`).
-    #[param(value_type = Option<ListFormat>)]
-    pub format: Option<ListFormat>,
+catalogue_query! {
+    /// Supplier filters, sort and paging.
+    SupplierQuery sorted by SupplierSortKey, r"^-?(name|id)$" {
+        /// Whether the supplier is an SME.
+        #[param(value_type = Option<bool>)]
+        sme: Option<QueryBool>,
+        /// Suppliers with a system in these service areas; a group means every area under it.
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "waste")]
+        service_area: Option<CommaList<String>>,
+        /// Words that must each appear in the name or in one alias.
+        q: Option<String>,
+    }
 }
 
 /// List suppliers
@@ -79,7 +60,8 @@ pub async fn list_suppliers(
     _caller: Caller,
     query: ApiQuery<SupplierQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.0;
+    let mut query = query.0;
+    let request = query.list_request();
     let criteria = SupplierCriteria {
         sme: query.sme.map(|b| b.0),
         service_area: query
@@ -87,13 +69,6 @@ pub async fn list_suppliers(
             .map(CommaList::into_inner)
             .unwrap_or_default(),
         words: query.q.as_deref().map(search_words).unwrap_or_default(),
-    };
-    let request = ListRequest {
-        sort: query.sort.map(|s| (s.key, s.descending)),
-        page: query.page,
-        per_page: query.per_page,
-        cursor: query.cursor,
-        format: query.format,
     };
     let csv = CsvFile {
         name: "suppliers.csv",

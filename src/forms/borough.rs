@@ -1,57 +1,47 @@
 //! A borough as written with `POST`, `PUT` and `PATCH`: its form and its checks.
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
-
-use super::{Fields, FormError, Given};
+use super::{Fields, FormError};
 use crate::models::{self, BoroughKind};
 
-/// A borough as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
-/// (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "camden",
-    "gss_code": "E09000007",
-    "name": "Camden",
-    "official_name": "London Borough of Camden",
-    "kind": "london_borough",
-    "inner_london_statutory": true,
-    "inner_london_ons": true,
-    "surveyed": true,
-    "website": "https://www.camden.gov.uk"
-}))]
-pub struct BoroughInput {
-    /// Slug; required when creating, and fixed afterwards.
-    #[schema(value_type = String)]
-    pub id: Given,
-    /// Unique ONS GSS code, such as E09000007.
-    #[schema(value_type = String)]
-    pub gss_code: Given,
-    #[schema(value_type = String)]
-    pub name: Given,
-    #[schema(value_type = String)]
-    pub official_name: Given,
-    #[schema(value_type = BoroughKind)]
-    pub kind: Given,
-    #[schema(value_type = bool)]
-    pub inner_london_statutory: Given,
-    #[schema(value_type = bool)]
-    pub inner_london_ons: Given,
-    /// Default false.
-    #[schema(value_type = Option<bool>)]
-    pub surveyed: Given,
-    /// An http or https URL.
-    #[schema(value_type = Option<String>)]
-    pub website: Given,
-    /// Fields the form does not have, reported as unknown.
-    #[serde(flatten)]
-    #[schema(ignore)]
-    pub unknown: Map<String, Value>,
+super::form! {
+    /// A borough as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
+    /// (timestamps, `version`) may be sent back as read and are ignored.
+    #[schema(example = json!({
+        "id": "camden",
+        "gss_code": "E09000007",
+        "name": "Camden",
+        "official_name": "London Borough of Camden",
+        "kind": "london_borough",
+        "inner_london_statutory": true,
+        "inner_london_ons": true,
+        "surveyed": true,
+        "website": "https://www.camden.gov.uk"
+    }))]
+    BoroughInput, "a borough", patch BoroughPatch, replacement BoroughReplacement "a borough" {
+        /// Slug; required when creating, and fixed afterwards.
+        #[schema(value_type = String)]
+        id,
+        /// Unique ONS GSS code, such as E09000007.
+        #[schema(value_type = String)]
+        gss_code,
+        #[schema(value_type = String)]
+        name,
+        #[schema(value_type = String)]
+        official_name,
+        #[schema(value_type = BoroughKind)]
+        kind,
+        #[schema(value_type = bool)]
+        inner_london_statutory,
+        #[schema(value_type = bool)]
+        inner_london_ons,
+        /// Default false.
+        #[schema(value_type = Option<bool>)]
+        surveyed,
+        /// An http or https URL.
+        #[schema(value_type = Option<String>)]
+        website,
+    }
 }
-
-super::merge_patch_schema!(BoroughPatch, BoroughInput, "a borough");
-super::replacement_schema!(BoroughReplacement, BoroughInput, "a borough");
 
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 

@@ -1,103 +1,95 @@
 //! A contract as written with `POST`, `PUT` and `PATCH`: its form and its checks.
 
 use diesel::PgConnection;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
-use super::{Fields, FormError, Given};
+use super::{Fields, FormError};
 use crate::models::{DataAccess, Hosting, NewContract, ProcurementRoute, Source};
 use crate::queries::contracts::{self as query, ContractWrite};
 
-/// A contract as written with `POST`, `PUT` and `PATCH`. Read-only fields (`id`, names,
-/// timestamps, `version`) may be sent back as read and are ignored; any other field is an error.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "borough_id": "camden",
-    "supplier_id": "civica",
-    "system_id": "civica-openrevenues",
-    "service_area_ids": ["council-tax", "business-rates"],
-    "title": "Revenues and benefits system licence, support and maintenance",
-    "start_date": "2024-04-01",
-    "end_date": "2029-03-31",
-    "max_end_date": "2031-03-31",
-    "annual_value_gbp": "185000.00",
-    "total_value_gbp": "925000.00",
-    "hosting": "supplier_hosted",
-    "procurement_route": "framework",
-    "framework_name": "G-Cloud 14",
-    "data_access": "included",
-    "source": "manual",
-    "satisfaction": 4,
-    "value_for_money": 3,
-    "support_confidence": 4,
-    "development_confidence": 2,
-    "notes": "Renewal under review with neighbouring boroughs."
-}))]
-pub struct ContractInput {
-    /// The borough, by slug or GSS code. A borough key writes its own borough's contracts only.
-    #[schema(value_type = String)]
-    pub borough_id: Given,
-    /// The supplier holding the contract.
-    #[schema(value_type = String)]
-    pub supplier_id: Given,
-    #[schema(value_type = Option<String>)]
-    pub system_id: Given,
-    /// One or more service areas (areas, not groups).
-    #[schema(value_type = Vec<String>)]
-    pub service_area_ids: Given,
-    #[schema(value_type = String)]
-    pub title: Given,
-    #[schema(value_type = Option<NaiveDate>)]
-    pub start_date: Given,
-    /// On or after start_date.
-    #[schema(value_type = Option<NaiveDate>)]
-    pub end_date: Given,
-    /// On or after end_date.
-    #[schema(value_type = Option<NaiveDate>)]
-    pub max_end_date: Given,
-    /// Pounds, at most two decimal places, not negative: "185000.00" or 185000.
-    #[schema(value_type = Option<MoneyInput>, example = "185000.00")]
-    pub annual_value_gbp: Given,
-    /// Pounds over the whole contract, as annual_value_gbp.
-    #[schema(value_type = Option<MoneyInput>, example = "925000.00")]
-    pub total_value_gbp: Given,
-    /// Default `unknown`.
-    #[schema(value_type = Option<Hosting>)]
-    pub hosting: Given,
-    /// Default `unknown`.
-    #[schema(value_type = Option<ProcurementRoute>)]
-    pub procurement_route: Given,
-    #[schema(value_type = Option<String>)]
-    pub framework_name: Given,
-    /// Default `unknown`.
-    #[schema(value_type = Option<DataAccess>)]
-    pub data_access: Given,
-    /// Default `manual`.
-    #[schema(value_type = Option<Source>)]
-    pub source: Given,
-    #[schema(value_type = Option<String>)]
-    pub source_reference: Given,
-    /// An http or https URL.
-    #[schema(value_type = Option<String>)]
-    pub source_url: Given,
-    #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
-    pub satisfaction: Given,
-    #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
-    pub value_for_money: Given,
-    #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
-    pub support_confidence: Given,
-    #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
-    pub development_confidence: Given,
-    #[schema(value_type = Option<String>)]
-    pub notes: Given,
-    /// Fields the form does not have, reported as unknown.
-    #[serde(flatten)]
-    #[schema(ignore)]
-    pub unknown: Map<String, Value>,
+super::form! {
+    /// A contract as written with `POST`, `PUT` and `PATCH`. Read-only fields (`id`, names,
+    /// timestamps, `version`) may be sent back as read and are ignored; any other field is an error.
+    #[schema(example = json!({
+        "borough_id": "camden",
+        "supplier_id": "civica",
+        "system_id": "civica-openrevenues",
+        "service_area_ids": ["council-tax", "business-rates"],
+        "title": "Revenues and benefits system licence, support and maintenance",
+        "start_date": "2024-04-01",
+        "end_date": "2029-03-31",
+        "max_end_date": "2031-03-31",
+        "annual_value_gbp": "185000.00",
+        "total_value_gbp": "925000.00",
+        "hosting": "supplier_hosted",
+        "procurement_route": "framework",
+        "framework_name": "G-Cloud 14",
+        "data_access": "included",
+        "source": "manual",
+        "satisfaction": 4,
+        "value_for_money": 3,
+        "support_confidence": 4,
+        "development_confidence": 2,
+        "notes": "Renewal under review with neighbouring boroughs."
+    }))]
+    ContractInput, "a contract", patch ContractPatch {
+        /// The borough, by slug or GSS code. A borough key writes its own borough's contracts only.
+        #[schema(value_type = String)]
+        borough_id,
+        /// The supplier holding the contract.
+        #[schema(value_type = String)]
+        supplier_id,
+        #[schema(value_type = Option<String>)]
+        system_id,
+        /// One or more service areas (areas, not groups).
+        #[schema(value_type = Vec<String>)]
+        service_area_ids,
+        #[schema(value_type = String)]
+        title,
+        #[schema(value_type = Option<NaiveDate>)]
+        start_date,
+        /// On or after start_date.
+        #[schema(value_type = Option<NaiveDate>)]
+        end_date,
+        /// On or after end_date.
+        #[schema(value_type = Option<NaiveDate>)]
+        max_end_date,
+        /// Pounds, at most two decimal places, not negative: "185000.00" or 185000.
+        #[schema(value_type = Option<MoneyInput>, example = "185000.00")]
+        annual_value_gbp,
+        /// Pounds over the whole contract, as annual_value_gbp.
+        #[schema(value_type = Option<MoneyInput>, example = "925000.00")]
+        total_value_gbp,
+        /// Default `unknown`.
+        #[schema(value_type = Option<Hosting>)]
+        hosting,
+        /// Default `unknown`.
+        #[schema(value_type = Option<ProcurementRoute>)]
+        procurement_route,
+        #[schema(value_type = Option<String>)]
+        framework_name,
+        /// Default `unknown`.
+        #[schema(value_type = Option<DataAccess>)]
+        data_access,
+        /// Default `manual`.
+        #[schema(value_type = Option<Source>)]
+        source,
+        #[schema(value_type = Option<String>)]
+        source_reference,
+        /// An http or https URL.
+        #[schema(value_type = Option<String>)]
+        source_url,
+        #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
+        satisfaction,
+        #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
+        value_for_money,
+        #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
+        support_confidence,
+        #[schema(value_type = Option<i16>, minimum = 1, maximum = 5)]
+        development_confidence,
+        #[schema(value_type = Option<String>)]
+        notes,
+    }
 }
-
-super::merge_patch_schema!(ContractPatch, ContractInput, "a contract");
 
 /// An amount of money as written: a string of pounds with at most two decimal places
 /// (`"185000.00"`, `"185000"`), or a JSON number (`185000`); never negative.
@@ -127,7 +119,7 @@ impl utoipa::PartialSchema for MoneyInput {
     }
 }
 
-impl ToSchema for MoneyInput {
+impl utoipa::ToSchema for MoneyInput {
     fn name() -> std::borrow::Cow<'static, str> {
         std::borrow::Cow::Borrowed("MoneyInput")
     }

@@ -473,6 +473,33 @@ macro_rules! replacement_schema {
 }
 pub(crate) use replacement_schema;
 
+/// Declares a form: a request body whose fields (each [`Given`], documented by its
+/// `#[schema(value_type = ..)]`) serde reads, keeping fields the form lacks in `unknown`; with
+/// the schemas of its merge patch (`$patch`, of `$what`) and, when named, of its `PUT` body
+/// (`$replacement`, the whole of `$whole`).
+macro_rules! form {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $what:literal, patch $patch:ident $(, replacement $replacement:ident $whole:literal)? {
+            $( $(#[$field_meta:meta])* $field:ident ),* $(,)?
+        }
+    ) => {
+        #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $crate::forms::Given, )*
+            /// Fields the form does not have, reported as unknown.
+            #[serde(flatten)]
+            #[schema(ignore)]
+            pub unknown: serde_json::Map<String, serde_json::Value>,
+        }
+
+        $crate::forms::merge_patch_schema!($patch, $name, $what);
+        $( $crate::forms::replacement_schema!($replacement, $name, $whole); )?
+    };
+}
+pub(crate) use form;
+
 #[cfg(test)]
 mod tests {
     use super::*;

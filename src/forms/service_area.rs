@@ -1,48 +1,35 @@
 //! A service area or group as written with `POST`, `PUT` and `PATCH`: its form and its checks.
 
 use diesel::PgConnection;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
-use super::{Fields, FormError, Given};
+use super::{Fields, FormError};
 use crate::models;
 use crate::queries::service_areas as query;
 
-/// A service area or group as written with `POST`, `PUT` and `PATCH` (admin keys only).
-/// Read-only fields (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "adult-social-care",
-    "name": "Adult social care",
-    "parent_id": "social-care-and-health",
-    "description": "Case management for adult social care assessments, care planning, safeguarding and reviews."
-}))]
-pub struct ServiceAreaInput {
-    /// Slug; required when creating, and fixed afterwards.
-    #[schema(value_type = String)]
-    pub id: Given,
-    #[schema(value_type = String)]
-    pub name: Given,
-    /// The group the area belongs to, which must itself be a group; null or absent for a group.
-    /// A group with areas under it cannot be given a parent, and an area that systems or
-    /// contracts are tagged with cannot become a group.
-    #[schema(value_type = Option<String>)]
-    pub parent_id: Given,
-    #[schema(value_type = Option<String>)]
-    pub description: Given,
-    /// Fields the form does not have, reported as unknown.
-    #[serde(flatten)]
-    #[schema(ignore)]
-    pub unknown: Map<String, Value>,
+super::form! {
+    /// A service area or group as written with `POST`, `PUT` and `PATCH` (admin keys only).
+    /// Read-only fields (timestamps, `version`) may be sent back as read and are ignored.
+    #[schema(example = json!({
+        "id": "adult-social-care",
+        "name": "Adult social care",
+        "parent_id": "social-care-and-health",
+        "description": "Case management for adult social care assessments, care planning, safeguarding and reviews."
+    }))]
+    ServiceAreaInput, "a service area", patch ServiceAreaPatch, replacement ServiceAreaReplacement "a service area or group" {
+        /// Slug; required when creating, and fixed afterwards.
+        #[schema(value_type = String)]
+        id,
+        #[schema(value_type = String)]
+        name,
+        /// The group the area belongs to, which must itself be a group; null or absent for a group.
+        /// A group with areas under it cannot be given a parent, and an area that systems or
+        /// contracts are tagged with cannot become a group.
+        #[schema(value_type = Option<String>)]
+        parent_id,
+        #[schema(value_type = Option<String>)]
+        description,
+    }
 }
-
-super::merge_patch_schema!(ServiceAreaPatch, ServiceAreaInput, "a service area");
-super::replacement_schema!(
-    ServiceAreaReplacement,
-    ServiceAreaInput,
-    "a service area or group"
-);
 
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 

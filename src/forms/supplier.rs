@@ -1,54 +1,45 @@
 //! A supplier as written with `POST`, `PUT` and `PATCH`: its form and its checks.
 
 use diesel::PgConnection;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
-use super::{Fields, FormError, Given};
-use crate::import::normalize;
+use super::{Fields, FormError};
 use crate::models;
+use crate::normalize;
 use crate::queries::suppliers::{self as query, SupplierWrite};
 
-/// A supplier as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
-/// (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "liquidlogic",
-    "name": "Liquidlogic",
-    "aliases": ["Liquidlogic Ltd", "Liquidlogic Limited", "Liquid Logic"],
-    "companies_house_number": "04006349",
-    "website": "https://www.liquidlogic.co.uk",
-    "sme": false
-}))]
-pub struct SupplierInput {
-    /// Slug; required when creating, and fixed afterwards.
-    #[schema(value_type = String)]
-    pub id: Given,
-    #[schema(value_type = String)]
-    pub name: Given,
-    /// Other spellings of the name; the whole set is replaced (absent or null means none). An
-    /// alias that normalizes (case, punctuation, legal suffix) to another supplier's alias is a
-    /// 409; one that normalizes to an earlier alias in the list is dropped.
-    #[schema(value_type = Option<Vec<String>>)]
-    pub aliases: Given,
-    /// Eight letters or digits, such as 04006349; stored upper-case.
-    #[schema(value_type = Option<String>)]
-    pub companies_house_number: Given,
-    /// An http or https URL.
-    #[schema(value_type = Option<String>)]
-    pub website: Given,
-    /// Whether the supplier is a small or medium-sized enterprise; null when not known.
-    #[schema(value_type = Option<bool>)]
-    pub sme: Given,
-    /// Fields the form does not have, reported as unknown.
-    #[serde(flatten)]
-    #[schema(ignore)]
-    pub unknown: Map<String, Value>,
+super::form! {
+    /// A supplier as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
+    /// (timestamps, `version`) may be sent back as read and are ignored.
+    #[schema(example = json!({
+        "id": "liquidlogic",
+        "name": "Liquidlogic",
+        "aliases": ["Liquidlogic Ltd", "Liquidlogic Limited", "Liquid Logic"],
+        "companies_house_number": "04006349",
+        "website": "https://www.liquidlogic.co.uk",
+        "sme": false
+    }))]
+    SupplierInput, "a supplier", patch SupplierPatch, replacement SupplierReplacement "a supplier" {
+        /// Slug; required when creating, and fixed afterwards.
+        #[schema(value_type = String)]
+        id,
+        #[schema(value_type = String)]
+        name,
+        /// Other spellings of the name; the whole set is replaced (absent or null means none). An
+        /// alias that normalizes (case, punctuation, legal suffix) to another supplier's alias is a
+        /// 409; one that normalizes to an earlier alias in the list is dropped.
+        #[schema(value_type = Option<Vec<String>>)]
+        aliases,
+        /// Eight letters or digits, such as 04006349; stored upper-case.
+        #[schema(value_type = Option<String>)]
+        companies_house_number,
+        /// An http or https URL.
+        #[schema(value_type = Option<String>)]
+        website,
+        /// Whether the supplier is a small or medium-sized enterprise; null when not known.
+        #[schema(value_type = Option<bool>)]
+        sme,
+    }
 }
-
-super::merge_patch_schema!(SupplierPatch, SupplierInput, "a supplier");
-super::replacement_schema!(SupplierReplacement, SupplierInput, "a supplier");
 
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 

@@ -1,47 +1,38 @@
 //! A system as written with `POST`, `PUT` and `PATCH`: its form and its checks.
 
 use diesel::PgConnection;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
-use super::{Fields, FormError, Given};
+use super::{Fields, FormError};
 use crate::models;
 use crate::queries::contracts::{check_areas, check_reference};
 use crate::queries::systems::SystemWrite;
 
-/// A system as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
-/// (timestamps, `version`) may be sent back as read and are ignored.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": "civica-openrevenues",
-    "name": "Civica OpenRevenues",
-    "supplier_id": "civica",
-    "service_area_ids": ["council-tax", "business-rates", "housing-benefit"],
-    "description": "Revenues and benefits system for council tax, business rates and housing benefit administration."
-}))]
-pub struct SystemInput {
-    /// Slug; required when creating, and fixed afterwards.
-    #[schema(value_type = String)]
-    pub id: Given,
-    #[schema(value_type = String)]
-    pub name: Given,
-    /// The vendor of the product.
-    #[schema(value_type = String)]
-    pub supplier_id: Given,
-    /// One or more service areas (areas, not groups); replaces the whole set.
-    #[schema(value_type = Vec<String>)]
-    pub service_area_ids: Given,
-    #[schema(value_type = Option<String>)]
-    pub description: Given,
-    /// Fields the form does not have, reported as unknown.
-    #[serde(flatten)]
-    #[schema(ignore)]
-    pub unknown: Map<String, Value>,
+super::form! {
+    /// A system as written with `POST`, `PUT` and `PATCH` (admin keys only). Read-only fields
+    /// (timestamps, `version`) may be sent back as read and are ignored.
+    #[schema(example = json!({
+        "id": "civica-openrevenues",
+        "name": "Civica OpenRevenues",
+        "supplier_id": "civica",
+        "service_area_ids": ["council-tax", "business-rates", "housing-benefit"],
+        "description": "Revenues and benefits system for council tax, business rates and housing benefit administration."
+    }))]
+    SystemInput, "a system", patch SystemPatch, replacement SystemReplacement "a system" {
+        /// Slug; required when creating, and fixed afterwards.
+        #[schema(value_type = String)]
+        id,
+        #[schema(value_type = String)]
+        name,
+        /// The vendor of the product.
+        #[schema(value_type = String)]
+        supplier_id,
+        /// One or more service areas (areas, not groups); replaces the whole set.
+        #[schema(value_type = Vec<String>)]
+        service_area_ids,
+        #[schema(value_type = Option<String>)]
+        description,
+    }
 }
-
-super::merge_patch_schema!(SystemPatch, SystemInput, "a system");
-super::replacement_schema!(SystemReplacement, SystemInput, "a system");
 
 const READ_ONLY: &[&str] = &["created_at", "updated_at", "version"];
 

@@ -14,7 +14,7 @@ pub mod contracts_finder;
 pub mod dates;
 pub mod draft;
 pub mod money;
-pub mod normalize;
+pub use crate::normalize;
 pub mod ocds;
 pub mod register;
 pub mod report;

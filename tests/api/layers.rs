@@ -15,12 +15,13 @@ const LAYERS: &[&[&str]] = &[
     &["import", "sync", "seed", "synthetic"],
     &[
         "insights",
+        "forms",
         "queries",
         "representations",
         "changelog",
         "export",
     ],
-    &["models"],
+    &["models", "normalize"],
     &["db"],
 ];
 

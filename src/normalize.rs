@@ -1,4 +1,5 @@
-//! Normalisation shared by the seeds and the importers.
+//! Normalisation of names shared by the seeds, the importers and the forms: supplier names for
+//! matching, slugs, and words for search.
 
 /// Legal-form words dropped from the end of a supplier's name before matching.
 const LEGAL_SUFFIXES: &[&str] = &[
