@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contracts::ASSESSMENT_FIELDS;
+use super::docs::ReadErrors;
 use super::pagination::{PerPage, DEFAULT_PER_PAGE};
 use super::params::{ApiQuery, CommaList};
 use crate::auth::Caller;
@@ -151,8 +152,7 @@ impl<'de> Deserialize<'de> for ChangeId {
         (status = 200, description = "The changes after `after`", body = ChangeFeed,
          headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 400, description = "An unknown parameter or a malformed value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     )
 )]
 #[get("/changes")]

@@ -13,13 +13,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::contracts::ContractList;
+use super::docs::{BadQuery, ReadErrors};
 use super::filters::contract_filter_query;
 use super::params::ApiQuery;
 use super::stream::BodyWriter;
 use crate::auth::Caller;
 use crate::config;
 use crate::db::{self, DbPool};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::export::ical::{self, TEXT_CALENDAR};
 use crate::export::ocds::{OcdsContext, OcdsReleasePackage, PackageWriter};
 use crate::queries::boroughs::BoroughFilter;
@@ -104,9 +105,7 @@ contract_filter_query! {
               TRANSP:TRANSPARENT\r\n\
               END:VEVENT\r\n\
               END:VCALENDAR\r\n")))),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/contracts/calendar.ics")]

@@ -14,12 +14,15 @@ use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::boroughs::Boroughs;
 use super::contracts::{money, Contract};
+use super::docs::{BadQuery, Missing, ReadErrors};
 use super::exports::{self, write_failed};
 use super::filters::contract_filter_query;
 use super::pagination::{self, PageNumber, Paging, PerPage};
 use super::params::{ApiQuery, ListFormat};
 use super::respond;
+use super::suppliers::Suppliers;
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
@@ -140,9 +143,7 @@ contract_filter_query! {
             }],
             "window_months": 12, "min_boroughs": 2, "group_by": "service_area"
         })),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/joint-procurement")]
@@ -219,8 +220,7 @@ contract_filter_query! {
             "items": [{"borough_id": "camden", "borough_name": "Camden", "contracts": 1, "support_confidence": 5, "development_confidence": 4}]
         })),
         (status = 400, description = "No system, or an unknown parameter or value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     )
 )]
 #[get("/insights/expertise")]
@@ -285,8 +285,8 @@ pub struct PeersQuery {
         (status = 200, description = "Peers by system", body = Peers),
         (status = 400, description = "An unknown parameter or a malformed value", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such borough", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        Missing<Boroughs>,
     )
 )]
 #[get("/boroughs/{id}/peers")]
@@ -370,9 +370,7 @@ pub struct Opportunities {
                 "meta": {"total": 9, "page": 1, "per_page": 50, "ends_after": "2026-11-27", "ends_before": "2028-05-27"}
             })),
             (String = "text/csv"))),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/opportunities")]
@@ -470,9 +468,7 @@ contract_filter_query! {
                 "suppliers": [{"supplier_id": "bartec", "supplier_name": "Bartec Municipal Technologies", "boroughs": 10, "contracts": 10, "share": 0.4167}]
             }]})),
             (String = "text/csv"))),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/market-share")]
@@ -519,10 +515,7 @@ pub struct Footprint {
     params(("id" = String, Path, description = "The supplier's id", example = "civica"), FootprintQuery),
     responses(
         (status = 200, description = "The boroughs where the supplier holds contracts", body = Footprint),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such supplier", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery, Missing<Suppliers>,
     )
 )]
 #[get("/suppliers/{id}/footprint")]
@@ -577,9 +570,7 @@ contract_filter_query! {
                 "correlation": {"suppliers_vs_satisfaction": 0.12, "suppliers_vs_value_for_money": 0.53, "n": 22}
             })),
             (String = "text/csv"))),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/vendor-satisfaction")]
@@ -625,9 +616,7 @@ contract_filter_query! {
             (ExpiryTimeline = "application/json", example = json!({"interval": "quarter", "items": [
                 {"period": "2027-Q2", "start_date": "2027-04-01", "contracts": 24, "boroughs": 17, "annual_value_gbp": "2310000.00"}]})),
             (String = "text/csv"))),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/expiry-timeline")]
@@ -671,9 +660,7 @@ contract_filter_query! {
             "top": [{"supplier_id": "civica", "supplier_name": "Civica", "contracts": 154, "share": 0.2172}],
             "top_share": 0.836
         })),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/summary")]
@@ -716,9 +703,7 @@ contract_filter_query! {
                 "supplier_id": "capita", "supplier_name": "Capita", "contracts": 66, "included": 30,
                 "charged": 20, "unavailable": 4, "unknown": 12, "share_charged_or_unavailable": 0.3636}]})),
             (String = "text/csv"))),
-        (status = 400, description = "An unknown parameter or a malformed or unknown value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "A malformed, unknown or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/data-access")]
