@@ -233,16 +233,21 @@ impl ContractSortKey {
     /// The contract's value of this key.
     pub fn value_of(self, contract: &Contract) -> SortValue {
         match self {
-            ContractSortKey::EndDate => contract.end_date.map_or(SortValue::Null, SortValue::Date),
-            ContractSortKey::StartDate => {
-                contract.start_date.map_or(SortValue::Null, SortValue::Date)
-            }
+            ContractSortKey::EndDate => contract
+                .form
+                .end_date
+                .map_or(SortValue::Null, SortValue::Date),
+            ContractSortKey::StartDate => contract
+                .form
+                .start_date
+                .map_or(SortValue::Null, SortValue::Date),
             ContractSortKey::AnnualValue => contract
+                .form
                 .annual_value_gbp
                 .clone()
                 .map_or(SortValue::Null, SortValue::Money),
-            ContractSortKey::Borough => SortValue::Text(contract.borough_id.clone()),
-            ContractSortKey::Supplier => SortValue::Text(contract.supplier_id.clone()),
+            ContractSortKey::Borough => SortValue::Text(contract.form.borough_id.clone()),
+            ContractSortKey::Supplier => SortValue::Text(contract.form.supplier_id.clone()),
         }
     }
 }
