@@ -91,18 +91,7 @@ impl ContractCriteria {
             borough_ids = found.into_iter().map(|(id, _)| id).collect();
         }
 
-        check_exist(
-            conn,
-            "supplier",
-            &self.supplier,
-            &mut errors,
-            |conn, ids| {
-                suppliers::table
-                    .filter(suppliers::id.eq_any(ids))
-                    .select(suppliers::id)
-                    .load(conn)
-            },
-        )?;
+        check_suppliers_exist(conn, &self.supplier, &mut errors)?;
         check_exist(conn, "system", &self.system, &mut errors, |conn, ids| {
             systems::table
                 .filter(systems::id.eq_any(ids))
@@ -159,6 +148,20 @@ pub(crate) fn check_exist(
         ));
     }
     Ok(())
+}
+
+/// Adds an error on `supplier` for each supplier id in `asked` that is not in the catalogue.
+pub(crate) fn check_suppliers_exist(
+    conn: &mut PgConnection,
+    asked: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<(), QueryError> {
+    check_exist(conn, "supplier", asked, errors, |conn, ids| {
+        suppliers::table
+            .filter(suppliers::id.eq_any(ids))
+            .select(suppliers::id)
+            .load(conn)
+    })
 }
 
 /// The areas named in `asked`, with every area under each named group; errors for unknown ids.
