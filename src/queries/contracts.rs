@@ -506,29 +506,29 @@ impl ContractFilter {
     ) -> Boxed<'a, <RecordSelection as Expression>::SqlType> {
         let mut query = self.apply(contracts::table.select(record_selection()).into_boxed());
         if let Some((key, descending)) = sort {
-            query = match (key, descending) {
-                (ContractSortKey::EndDate, false) => {
-                    query.order(contracts::end_date.asc().nulls_last())
-                }
-                (ContractSortKey::EndDate, true) => {
-                    query.order(contracts::end_date.desc().nulls_last())
-                }
-                (ContractSortKey::StartDate, false) => {
-                    query.order(contracts::start_date.asc().nulls_last())
-                }
-                (ContractSortKey::StartDate, true) => {
-                    query.order(contracts::start_date.desc().nulls_last())
-                }
-                (ContractSortKey::AnnualValue, false) => {
-                    query.order(contracts::annual_value_gbp.asc().nulls_last())
-                }
-                (ContractSortKey::AnnualValue, true) => {
-                    query.order(contracts::annual_value_gbp.desc().nulls_last())
-                }
-                (ContractSortKey::Borough, false) => query.order(contracts::borough_id.asc()),
-                (ContractSortKey::Borough, true) => query.order(contracts::borough_id.desc()),
-                (ContractSortKey::Supplier, false) => query.order(contracts::supplier_id.asc()),
-                (ContractSortKey::Supplier, true) => query.order(contracts::supplier_id.desc()),
+            // Either direction of one column; the optional columns put their NULLs last.
+            macro_rules! by {
+                ($column:expr) => {
+                    if descending {
+                        query.order($column.desc())
+                    } else {
+                        query.order($column.asc())
+                    }
+                };
+                ($column:expr, nulls_last) => {
+                    if descending {
+                        query.order($column.desc().nulls_last())
+                    } else {
+                        query.order($column.asc().nulls_last())
+                    }
+                };
+            }
+            query = match key {
+                ContractSortKey::EndDate => by!(contracts::end_date, nulls_last),
+                ContractSortKey::StartDate => by!(contracts::start_date, nulls_last),
+                ContractSortKey::AnnualValue => by!(contracts::annual_value_gbp, nulls_last),
+                ContractSortKey::Borough => by!(contracts::borough_id),
+                ContractSortKey::Supplier => by!(contracts::supplier_id),
             };
         }
         query.then_order_by(contracts::id.asc())
