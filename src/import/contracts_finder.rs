@@ -128,12 +128,8 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
             supplier_is_software: software,
             ..Signals::default()
         });
-        if !class.technology && !ctx.options.all {
-            parsed.skip(SkipReason::NotTechnology);
-            continue;
-        }
-        if class.areas.is_empty() {
-            parsed.skip(SkipReason::NoServiceArea);
+        if let Some(reason) = ctx.rejects(&class) {
+            parsed.skip(reason);
             continue;
         }
 

@@ -7,7 +7,7 @@ use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
 
 use super::authorities::Authorities;
-use super::classify::Catalogue;
+use super::classify::{Catalogue, Classification};
 use super::columns::ColumnUse;
 use super::report::{RowIssue, SkipReason};
 use super::suppliers::SupplierIndex;
@@ -209,6 +209,20 @@ pub struct Context<'a> {
     pub authorities: Authorities,
     pub suppliers: SupplierIndex,
     pub catalogue: Catalogue,
+}
+
+impl Context<'_> {
+    /// Why a classified row is left out, if it is: not technology (unless every contract was
+    /// asked for), or no service area found.
+    pub fn rejects(&self, class: &Classification) -> Option<SkipReason> {
+        if !class.technology && !self.options.all {
+            Some(SkipReason::NotTechnology)
+        } else if class.areas.is_empty() {
+            Some(SkipReason::NoServiceArea)
+        } else {
+            None
+        }
+    }
 }
 
 /// The checks of one row: values read one by one, every problem kept.
