@@ -265,7 +265,7 @@ mod tests {
         let mut record = crate::export::fixtures::record(
             "Revenues and benefits system licence, support and maintenance",
         );
-        record.contract.source = "illustrative".into();
+        record.contract.form.source = "illustrative".into();
         let written = format!(
             "{}{}{}",
             crate::export::ical::calendar_head(),

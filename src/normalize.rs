@@ -73,17 +73,22 @@ pub fn slug(name: &str) -> String {
     slug
 }
 
-/// Text reduced for matching phrases: lower case, apostrophes dropped ("children's" is
-/// "childrens"), `&` as "and", other punctuation as spaces, with a space at each end so that
-/// `" phrase "` only matches whole words.
-pub fn words(text: &str) -> String {
-    let folded: String = text
-        .to_lowercase()
+/// Text folded for matching: lower case, apostrophes dropped ("children's" is "childrens"), `&`
+/// as "and", other punctuation as spaces (runs of spaces left for the caller to split on).
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
         .replace(['\'', '’'], "")
         .replace('&', " and ")
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
+        .collect()
+}
+
+/// Text reduced for matching phrases: lower case, apostrophes dropped ("children's" is
+/// "childrens"), `&` as "and", other punctuation as spaces, with a space at each end so that
+/// `" phrase "` only matches whole words.
+pub fn words(text: &str) -> String {
+    let folded = fold(text);
     let mut out = String::with_capacity(folded.len() + 2);
     out.push(' ');
     for word in folded.split_whitespace() {

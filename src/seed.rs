@@ -72,21 +72,26 @@ impl Added {
                 changelog::record(conn, &actor, resource, id, None, Some(&after))?;
                 Ok::<(), SeedError>(())
             };
-        for id in &self.boroughs {
-            let after = wire::borough::current(conn, id)?;
-            log(conn, Resource::Boroughs, id, after)?;
-        }
-        for id in &self.service_areas {
-            let after = wire::service_area::current(conn, id)?;
-            log(conn, Resource::ServiceAreas, id, after)?;
-        }
-        for id in &self.suppliers {
-            let after = wire::supplier::current(conn, id)?;
-            log(conn, Resource::Suppliers, id, after)?;
-        }
-        for id in &self.systems {
-            let after = wire::system::current(conn, id)?;
-            log(conn, Resource::Systems, id, after)?;
+        type Current = fn(&mut PgConnection, &str) -> QueryResult<Option<serde_json::Value>>;
+        let catalogue: [(&[String], Resource, Current); 4] = [
+            (&self.boroughs, Resource::Boroughs, wire::borough::current),
+            (
+                &self.service_areas,
+                Resource::ServiceAreas,
+                wire::service_area::current,
+            ),
+            (
+                &self.suppliers,
+                Resource::Suppliers,
+                wire::supplier::current,
+            ),
+            (&self.systems, Resource::Systems, wire::system::current),
+        ];
+        for (ids, resource, current) in catalogue {
+            for id in ids {
+                let after = current(conn, id)?;
+                log(conn, resource, id, after)?;
+            }
         }
         for id in &self.contracts {
             let after = wire::contract::current(conn, *id)?;
@@ -399,15 +404,22 @@ impl Seeds {
         conn.transaction(|conn| {
             let mut report = SeedReport::default();
             let mut added = Added::default();
-            for chunk in self.boroughs.chunks(BATCH) {
-                let ids: Vec<String> = diesel::insert_into(boroughs::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(boroughs::id)
-                    .get_results(conn)?;
-                report.boroughs += ids.len();
-                added.boroughs.extend(ids);
+            // Inserts `rows` into `table` in batches, leaving the ids already there alone, and
+            // counts and records the ids it added under the table's name.
+            macro_rules! insert_new {
+                ($table:ident, $rows:expr) => {
+                    for chunk in $rows.chunks(BATCH) {
+                        let ids: Vec<String> = diesel::insert_into($table::table)
+                            .values(chunk)
+                            .on_conflict_do_nothing()
+                            .returning($table::id)
+                            .get_results(conn)?;
+                        report.$table += ids.len();
+                        added.$table.extend(ids);
+                    }
+                };
             }
+            insert_new!(boroughs, self.boroughs);
             // Groups before areas, so that every parent exists when its children arrive.
             let (groups, areas): (Vec<_>, Vec<_>) = self
                 .service_areas
@@ -415,40 +427,16 @@ impl Seeds {
                 .cloned()
                 .partition(|a| a.parent_id.is_none());
             for level in [groups, areas] {
-                for chunk in level.chunks(BATCH) {
-                    let ids: Vec<String> = diesel::insert_into(service_areas::table)
-                        .values(chunk)
-                        .on_conflict_do_nothing()
-                        .returning(service_areas::id)
-                        .get_results(conn)?;
-                    report.service_areas += ids.len();
-                    added.service_areas.extend(ids);
-                }
+                insert_new!(service_areas, level);
             }
-            for chunk in self.suppliers.chunks(BATCH) {
-                let ids: Vec<String> = diesel::insert_into(suppliers::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(suppliers::id)
-                    .get_results(conn)?;
-                report.suppliers += ids.len();
-                added.suppliers.extend(ids);
-            }
+            insert_new!(suppliers, self.suppliers);
             for chunk in self.aliases.chunks(BATCH) {
                 report.supplier_aliases += diesel::insert_into(supplier_aliases::table)
                     .values(chunk)
                     .on_conflict_do_nothing()
                     .execute(conn)?;
             }
-            for chunk in self.systems.chunks(BATCH) {
-                let ids: Vec<String> = diesel::insert_into(systems::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(systems::id)
-                    .get_results(conn)?;
-                report.systems += ids.len();
-                added.systems.extend(ids);
-            }
+            insert_new!(systems, self.systems);
             for chunk in self.system_areas.chunks(BATCH) {
                 diesel::insert_into(system_service_areas::table)
                     .values(chunk)

@@ -101,22 +101,25 @@ fn text_value(text: &str) -> String {
 /// The all-day event on a contract's end date, or None when the end date is not known.
 pub fn calendar_event(record: &ContractRecord, origin: &str) -> Option<String> {
     let contract = &record.contract;
-    let end = contract.end_date?;
+    let end = contract.form.end_date?;
     // DTEND is exclusive: an all-day event ends on the next day.
     let day_after = end.succ_opt()?;
     let url = contract_url(origin, contract.id);
     let illustrative = is_illustrative(contract);
-    let what = record.system_name.as_deref().unwrap_or(&contract.title);
+    let what = record
+        .system_name
+        .as_deref()
+        .unwrap_or(&contract.form.title);
     let mut summary = format!("{}: {what} contract ends", record.borough_name);
     if illustrative {
         summary.push_str(" (illustrative)");
     }
     let mut description = vec![
-        contract.title.clone(),
+        contract.form.title.clone(),
         format!("Supplier: {}", record.supplier_name),
         format!("Service areas: {}", record.service_area_ids.join(", ")),
         format!("End date: {end}"),
-        match contract.max_end_date {
+        match contract.form.max_end_date {
             Some(max_end) => format!("Latest end date with every extension: {max_end}"),
             None => "Latest end date with every extension: not recorded".to_owned(),
         },
@@ -178,7 +181,7 @@ mod tests {
     fn calendar_event_is_escaped_folded_and_all_day() {
         let title = format!("Licence; support, and {}", "maintenance ".repeat(12));
         let mut record = record(&title);
-        record.contract.title = format!("{title}\r\nsecond line");
+        record.contract.form.title = format!("{title}\r\nsecond line");
         let event = calendar_event(&record, "https://api.example").unwrap();
         assert!(event.ends_with("END:VEVENT\r\n"));
         for line in event.split_terminator("\r\n") {
@@ -195,7 +198,7 @@ mod tests {
         assert!(unfolded.contains("URL:https://api.example/api/v1/contracts/42\r\n"));
         assert!(!unfolded.contains("secret remark"));
 
-        record.contract.end_date = None;
+        record.contract.form.end_date = None;
         assert_eq!(calendar_event(&record, "https://api.example"), None);
     }
 
@@ -204,7 +207,7 @@ mod tests {
         let mut record = record("Licence");
         let plain = calendar_event(&record, "http://h").unwrap();
         assert!(!plain.contains("illustrative") && !plain.contains("Illustrative"));
-        record.contract.source = "illustrative".into();
+        record.contract.form.source = "illustrative".into();
         let event = calendar_event(&record, "http://h")
             .unwrap()
             .replace("\r\n ", "");
@@ -223,7 +226,7 @@ mod tests {
             out,
             calendar_event(&record, "http://h").unwrap().into_bytes()
         );
-        record.contract.end_date = None;
+        record.contract.form.end_date = None;
         let mut none = Vec::new();
         assert!(!write_event(&mut none, &record, "http://h").unwrap());
         assert!(none.is_empty());

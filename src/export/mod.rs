@@ -14,7 +14,7 @@ pub const ILLUSTRATIVE_NOTE: &str =
 
 /// Whether a contract was generated for demonstration rather than surveyed.
 fn is_illustrative(contract: &Contract) -> bool {
-    contract.source == "illustrative"
+    contract.form.source == "illustrative"
 }
 
 #[cfg(test)]
@@ -26,7 +26,7 @@ pub(crate) mod fixtures {
     use bigdecimal::BigDecimal;
     use chrono::{DateTime, NaiveDate, Utc};
 
-    use crate::models::Contract;
+    use crate::models::{Contract, NewContract};
     use crate::queries::contracts::ContractRecord;
 
     /// A date written as `YYYY-MM-DD`.
@@ -43,27 +43,29 @@ pub(crate) mod fixtures {
         ContractRecord {
             contract: Contract {
                 id: 42,
-                borough_id: "camden".into(),
-                supplier_id: "civica".into(),
-                system_id: Some("civica-openrevenues".into()),
-                title: title.into(),
-                start_date: Some(day("2022-04-01")),
-                end_date: Some(day("2027-03-31")),
-                max_end_date: Some(day("2029-03-31")),
-                annual_value_gbp: Some(BigDecimal::from_str("125000.10").unwrap()),
-                total_value_gbp: Some(BigDecimal::from_str("625000.5").unwrap()),
-                hosting: "saas".into(),
-                procurement_route: "framework".into(),
-                framework_name: None,
-                data_access: "included".into(),
-                source: "survey".into(),
-                source_reference: None,
-                source_url: None,
-                satisfaction: Some(2),
-                value_for_money: Some(1),
-                support_confidence: None,
-                development_confidence: None,
-                notes: Some("secret remark".into()),
+                form: NewContract {
+                    borough_id: "camden".into(),
+                    supplier_id: "civica".into(),
+                    system_id: Some("civica-openrevenues".into()),
+                    title: title.into(),
+                    start_date: Some(day("2022-04-01")),
+                    end_date: Some(day("2027-03-31")),
+                    max_end_date: Some(day("2029-03-31")),
+                    annual_value_gbp: Some(BigDecimal::from_str("125000.10").unwrap()),
+                    total_value_gbp: Some(BigDecimal::from_str("625000.5").unwrap()),
+                    hosting: "saas".into(),
+                    procurement_route: "framework".into(),
+                    framework_name: None,
+                    data_access: "included".into(),
+                    source: "survey".into(),
+                    source_reference: None,
+                    source_url: None,
+                    satisfaction: Some(2),
+                    value_for_money: Some(1),
+                    support_confidence: None,
+                    development_confidence: None,
+                    notes: Some("secret remark".into()),
+                },
                 created_at: at,
                 updated_at: at,
                 version: 3,

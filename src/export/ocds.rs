@@ -298,16 +298,16 @@ impl OcdsContext {
     pub fn release(&self, record: &ContractRecord) -> OcdsRelease {
         let contract = &record.contract;
         let id = contract.id.to_string();
-        let borough = self.boroughs.get(&contract.borough_id);
+        let borough = self.boroughs.get(&contract.form.borough_id);
         let buyer = OcdsReference {
-            id: format!("borough-{}", contract.borough_id),
+            id: format!("borough-{}", contract.form.borough_id),
             name: borough.map_or_else(|| record.borough_name.clone(), |b| b.official_name.clone()),
         };
-        let company = self.companies.get(&contract.supplier_id);
+        let company = self.companies.get(&contract.form.supplier_id);
         let supplier = OcdsReference {
             id: match company {
                 Some(number) => format!("{COMPANIES_HOUSE_SCHEME}-{number}"),
-                None => format!("supplier-{}", contract.supplier_id),
+                None => format!("supplier-{}", contract.form.supplier_id),
             },
             name: record.supplier_name.clone(),
         };
@@ -379,15 +379,16 @@ impl OcdsContext {
         OcdsContract {
             award_id: id.clone(),
             id,
-            title: contract.title.clone(),
+            title: contract.form.title.clone(),
             description: is_illustrative(contract).then(|| ILLUSTRATIVE_NOTE.to_owned()),
-            status: contract_status(contract.start_date, contract.end_date, self.today),
+            status: contract_status(contract.form.start_date, contract.form.end_date, self.today),
             period: OcdsPeriod {
-                start_date: contract.start_date.map(start_of_day),
-                end_date: contract.end_date.map(end_of_day),
-                max_extent_date: contract.max_end_date.map(end_of_day),
+                start_date: contract.form.start_date.map(start_of_day),
+                end_date: contract.form.end_date.map(end_of_day),
+                max_extent_date: contract.form.max_end_date.map(end_of_day),
             },
             value: contract
+                .form
                 .total_value_gbp
                 .as_ref()
                 .map(pounds)
@@ -600,7 +601,7 @@ mod tests {
         let context = OcdsContext::new("ocds-x", "http://h", day("2026-01-01"));
         let mut record = record("Licence");
         assert_eq!(context.release(&record).contracts[0].description, None);
-        record.contract.source = "illustrative".into();
+        record.contract.form.source = "illustrative".into();
         assert_eq!(
             context.release(&record).contracts[0].description.as_deref(),
             Some(ILLUSTRATIVE_NOTE)

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::normalize;
 use crate::db::schema::boroughs;
 
 const NAMES_CSV: &str = include_str!("london_authority_names.csv");
@@ -48,14 +49,10 @@ const SUFFIXES: &[&str] = &[
 
 /// A name reduced for matching: lower case, `&` as "and", other punctuation as spaces.
 fn reduce(name: &str) -> String {
-    let folded: String = name
-        .to_lowercase()
-        .replace(['\'', '’'], "")
-        .replace('&', " and ")
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    normalize::fold(name)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The London authorities, from the `boroughs` table and the name data.

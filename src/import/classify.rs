@@ -925,34 +925,17 @@ mod tests {
     #[test]
     fn it_words_make_technology() {
         let c = catalogue();
-        assert!(
+        let technology = |title, context| {
             c.classify(&Signals {
-                title: "Provision of IT support",
+                title,
+                context,
                 ..Default::default()
             })
             .technology
-        );
-        assert!(
-            c.classify(&Signals {
-                title: "Case management software",
-                ..Default::default()
-            })
-            .technology
-        );
-        assert!(
-            !c.classify(&Signals {
-                title: "It is a cleaning contract",
-                ..Default::default()
-            })
-            .technology
-        );
-        assert!(
-            c.classify(&Signals {
-                title: "Renewal",
-                context: "ICT",
-                ..Default::default()
-            })
-            .technology
-        );
+        };
+        assert!(technology("Provision of IT support", ""));
+        assert!(technology("Case management software", ""));
+        assert!(!technology("It is a cleaning contract", ""));
+        assert!(technology("Renewal", "ICT"));
     }
 }

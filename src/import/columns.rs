@@ -1,12 +1,32 @@
 //! Finding the columns a format needs among the headers a file has: "Supplier Name", "Supplier"
 //! and "Vendor" are all the supplier. Headers are compared without case, spaces or punctuation.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::source::{FileError, FileErrorKind};
+
+/// Cell values, in lower case, that mean nothing was given, whatever the column.
+const NOT_GIVEN: &[&str] = &[
+    "",
+    "-",
+    "n/a",
+    "na",
+    "tbc",
+    "tbd",
+    "none",
+    "unknown",
+    "not known",
+];
+
+/// Whether a trimmed, lower-case cell means nothing was given: one of [`NOT_GIVEN`] or of the
+/// column's own `also` ("ongoing" for a date, "various" for an amount).
+pub fn is_blank(lower: &str, also: &[&str]) -> bool {
+    NOT_GIVEN.contains(&lower) || also.contains(&lower)
+}
 
 /// A column a format reads.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +82,20 @@ pub fn key(header: &str) -> String {
         .collect()
 }
 
+/// The error for a file whose header row lacks required columns, each described in `missing`.
+pub fn missing_columns<S: Borrow<str>>(missing: &[S], headers: &[String]) -> FileError {
+    let found: Vec<String> = headers.iter().map(|h| format!("{h:?}")).collect();
+    FileError::new(
+        FileErrorKind::MissingColumns,
+        format!(
+            "missing required column{}: {}; the header row has {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join("; "),
+            found.join(", ")
+        ),
+    )
+}
+
 /// The columns of one file, by field.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -107,16 +141,7 @@ impl Columns {
             })
             .collect();
         if !missing.is_empty() {
-            let found: Vec<String> = headers.iter().map(|h| format!("{h:?}")).collect();
-            return Err(FileError::new(
-                FileErrorKind::MissingColumns,
-                format!(
-                    "missing required column{}: {}; the header row has {}",
-                    if missing.len() == 1 { "" } else { "s" },
-                    missing.join("; "),
-                    found.join(", ")
-                ),
-            ));
+            return Err(missing_columns(&missing, headers));
         }
         let mut used: Vec<(usize, ColumnUse)> = index
             .iter()

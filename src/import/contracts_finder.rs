@@ -9,13 +9,13 @@
 
 use super::classify::{cpv_codes, Signals};
 use super::columns::{Column, Columns};
-use super::draft::{procurement_route, Context, Draft, Parsed, Provided, RowCheck};
+use super::draft::{open_data, procurement_route, Context, Draft, Parsed, Provided, RowCheck};
 use super::normalize;
 use super::register::sorted;
 use super::report::SkipReason;
 use super::source::{self, FileError};
 use super::suppliers::SupplierFacts;
-use crate::models::{DataAccess, Hosting, NewContract, Source};
+use crate::models::NewContract;
 
 pub const COLUMNS: &[Column] = &[
     Column::new("notice_identifier", &["Notice Identifier"]).required(),
@@ -128,12 +128,8 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
             supplier_is_software: software,
             ..Signals::default()
         });
-        if !class.technology && !ctx.options.all {
-            parsed.skip(SkipReason::NotTechnology);
-            continue;
-        }
-        if class.areas.is_empty() {
-            parsed.skip(SkipReason::NoServiceArea);
+        if let Some(reason) = ctx.rejects(&class) {
+            parsed.skip(reason);
             continue;
         }
 
@@ -185,27 +181,12 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
             drafts.push(Draft {
                 row: *row,
                 contract: NewContract {
-                    borough_id: borough.clone(),
-                    supplier_id: matched.id,
                     system_id: class.system_id.clone(),
-                    title: title.to_owned(),
                     start_date: start,
                     end_date: end,
-                    max_end_date: None,
-                    annual_value_gbp: None,
                     total_value_gbp: if several { None } else { value.clone() },
-                    hosting: Hosting::Unknown.as_str().to_owned(),
-                    procurement_route: route.as_str().to_owned(),
-                    framework_name: None,
-                    data_access: DataAccess::Unknown.as_str().to_owned(),
-                    source: Source::OpenData.as_str().to_owned(),
-                    source_reference: Some(reference),
                     source_url: url.clone(),
-                    satisfaction: None,
-                    value_for_money: None,
-                    support_confidence: None,
-                    development_confidence: None,
-                    notes: None,
+                    ..open_data(borough.clone(), matched.id, title, route, reference)
                 },
                 service_area_ids: sorted(class.areas.clone()),
                 provided: Provided {

@@ -3,24 +3,15 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-/// Cell values that mean "no date given".
-const BLANKS: &[&str] = &[
-    "",
-    "-",
-    "n/a",
-    "na",
-    "tbc",
-    "tbd",
-    "none",
-    "unknown",
-    "not known",
-    "ongoing",
-];
+use super::columns::is_blank;
+
+/// Cell values that mean "no date given", besides those that mean nothing in any column.
+const BLANKS: &[&str] = &["ongoing"];
 
 /// A date cell: `Ok(None)` when blank, an error message naming the accepted forms otherwise.
 pub fn parse(text: &str) -> Result<Option<NaiveDate>, String> {
     let text = text.trim();
-    if BLANKS.contains(&text.to_lowercase().as_str()) {
+    if is_blank(&text.to_lowercase(), BLANKS) {
         return Ok(None);
     }
     if let Some(date) = parse_date(text) {

@@ -7,12 +7,12 @@ use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
 
 use super::authorities::Authorities;
-use super::classify::Catalogue;
+use super::classify::{Catalogue, Classification};
 use super::columns::ColumnUse;
 use super::report::{RowIssue, SkipReason};
 use super::suppliers::SupplierIndex;
 use super::{dates, money, Options};
-use crate::models::{NewContract, ProcurementRoute};
+use crate::models::{DataAccess, Hosting, NewContract, ProcurementRoute, Source};
 
 /// Which optional fields a format sets. On an update, the fields it does not set keep their
 /// stored values (a borough's assessment of an open-data contract survives its re-import).
@@ -200,6 +200,41 @@ impl Parsed {
     }
 }
 
+/// A contract as published open data gives it: the parties, title and route, under its
+/// reference; dates, values, system and link for the reader to add. What open data never says
+/// (hosting, data access, the assessments, notes) is unknown or empty.
+pub fn open_data(
+    borough_id: String,
+    supplier_id: String,
+    title: &str,
+    route: ProcurementRoute,
+    reference: String,
+) -> NewContract {
+    NewContract {
+        borough_id,
+        supplier_id,
+        system_id: None,
+        title: title.to_owned(),
+        start_date: None,
+        end_date: None,
+        max_end_date: None,
+        annual_value_gbp: None,
+        total_value_gbp: None,
+        hosting: Hosting::Unknown.as_str().to_owned(),
+        procurement_route: route.as_str().to_owned(),
+        framework_name: None,
+        data_access: DataAccess::Unknown.as_str().to_owned(),
+        source: Source::OpenData.as_str().to_owned(),
+        source_reference: Some(reference),
+        source_url: None,
+        satisfaction: None,
+        value_for_money: None,
+        support_confidence: None,
+        development_confidence: None,
+        notes: None,
+    }
+}
+
 /// What every reader consults: the request and the database's boroughs, suppliers, systems and
 /// service areas, loaded once per file.
 pub struct Context<'a> {
@@ -209,6 +244,20 @@ pub struct Context<'a> {
     pub authorities: Authorities,
     pub suppliers: SupplierIndex,
     pub catalogue: Catalogue,
+}
+
+impl Context<'_> {
+    /// Why a classified row is left out, if it is: not technology (unless every contract was
+    /// asked for), or no service area found.
+    pub fn rejects(&self, class: &Classification) -> Option<SkipReason> {
+        if !class.technology && !self.options.all {
+            Some(SkipReason::NotTechnology)
+        } else if class.areas.is_empty() {
+            Some(SkipReason::NoServiceArea)
+        } else {
+            None
+        }
+    }
 }
 
 /// The checks of one row: values read one by one, every problem kept.

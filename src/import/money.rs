@@ -5,20 +5,10 @@ use std::str::FromStr;
 
 use bigdecimal::{BigDecimal, RoundingMode};
 
-/// Cell values that mean "no amount given".
-const BLANKS: &[&str] = &[
-    "",
-    "-",
-    "n/a",
-    "na",
-    "tbc",
-    "tbd",
-    "none",
-    "unknown",
-    "not known",
-    "various",
-    "variable",
-];
+use super::columns::is_blank;
+
+/// Cell values that mean "no amount given", besides those that mean nothing in any column.
+const BLANKS: &[&str] = &["various", "variable"];
 
 /// Largest amount the database holds (NUMERIC(14, 2)).
 const MAX_POUNDS: &str = "999999999999.99";
@@ -34,7 +24,7 @@ pub struct Amount {
 pub fn parse(text: &str) -> Result<Option<Amount>, String> {
     let original = text.trim();
     let lower = original.to_lowercase();
-    if BLANKS.contains(&lower.as_str()) {
+    if is_blank(&lower, BLANKS) {
         return Ok(None);
     }
     let bad = || {

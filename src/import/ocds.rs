@@ -15,13 +15,13 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::classify::{cpv_codes, Signals};
-use super::draft::{procurement_route, Context, Draft, Parsed, Provided, RowCheck};
+use super::draft::{open_data, procurement_route, Context, Draft, Parsed, Provided, RowCheck};
 use super::normalize;
 use super::register::sorted;
 use super::report::SkipReason;
 use super::source::{self, FileError, FileErrorKind};
 use super::suppliers::SupplierFacts;
-use crate::models::{DataAccess, Hosting, NewContract, ProcurementRoute, Source};
+use crate::models::{NewContract, ProcurementRoute};
 
 fn text<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
     let mut at = value;
@@ -545,27 +545,13 @@ fn read_process(process: &Process, ctx: &mut Context, parsed: &mut Parsed) {
         drafts.push(Draft {
             row,
             contract: NewContract {
-                borough_id: borough.clone(),
-                supplier_id: matched.id,
                 system_id: class.system_id.clone(),
-                title: title.to_owned(),
                 start_date: start,
                 end_date: end,
                 max_end_date: max_end,
-                annual_value_gbp: None,
                 total_value_gbp: total,
-                hosting: Hosting::Unknown.as_str().to_owned(),
-                procurement_route: route.as_str().to_owned(),
-                framework_name: None,
-                data_access: DataAccess::Unknown.as_str().to_owned(),
-                source: Source::OpenData.as_str().to_owned(),
-                source_reference: Some(reference),
                 source_url: process.url.clone(),
-                satisfaction: None,
-                value_for_money: None,
-                support_confidence: None,
-                development_confidence: None,
-                notes: None,
+                ..open_data(borough.clone(), matched.id, title, route, reference)
             },
             service_area_ids: sorted(class.areas.clone()),
             provided: Provided {

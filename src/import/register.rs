@@ -9,13 +9,12 @@
 use sha2::{Digest, Sha256};
 
 use super::classify::{cpv_codes, Signals};
-use super::columns::{key, Column, Columns};
-use super::draft::{procurement_route, Context, Draft, Parsed, Provided, RowCheck};
+use super::columns::{key, missing_columns, Column, Columns};
+use super::draft::{open_data, procurement_route, Context, Draft, Parsed, Provided, RowCheck};
 use super::normalize;
-use super::report::SkipReason;
 use super::source::{self, FileError, FileErrorKind};
 use super::suppliers::SupplierFacts;
-use crate::models::{DataAccess, Hosting, NewContract, ProcurementRoute, Source};
+use crate::models::{NewContract, ProcurementRoute};
 
 fn has_any(key: &str, words: &[&str]) -> bool {
     words.iter().any(|w| key.contains(w))
@@ -315,16 +314,7 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
         if !(columns.has("title") || columns.has("description")) {
             missing.push("title (a column named \"Title\", \"Contract Title\", \"Contract Name\" or \"Description\")");
         }
-        let found: Vec<String> = table.headers.iter().map(|h| format!("{h:?}")).collect();
-        return Err(FileError::new(
-            FileErrorKind::MissingColumns,
-            format!(
-                "missing required column{}: {}; the header row has {}",
-                if missing.len() == 1 { "" } else { "s" },
-                missing.join("; "),
-                found.join(", ")
-            ),
-        ));
+        return Err(missing_columns(&missing, &table.headers));
     }
     let provided = Provided {
         system: false,
@@ -364,12 +354,8 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
                 .is_some_and(|id| ctx.suppliers.is_software(id)),
             system_id: named_system.as_deref(),
         });
-        if !class.technology && !ctx.options.all {
-            parsed.skip(SkipReason::NotTechnology);
-            continue;
-        }
-        if class.areas.is_empty() {
-            parsed.skip(SkipReason::NoServiceArea);
+        if let Some(reason) = ctx.rejects(&class) {
+            parsed.skip(reason);
             continue;
         }
         let mut check = RowCheck::new(*row);
@@ -427,27 +413,15 @@ pub fn read(bytes: &[u8], ctx: &mut Context) -> Result<Parsed, FileError> {
         let draft = Draft {
             row: *row,
             contract: NewContract {
-                borough_id: borough.clone(),
-                supplier_id,
                 system_id: class.system_id.clone(),
-                title: title.to_owned(),
                 start_date: start,
                 end_date: end,
                 max_end_date: max_end,
                 annual_value_gbp: annual,
                 total_value_gbp: total,
-                hosting: Hosting::Unknown.as_str().to_owned(),
-                procurement_route: route.as_str().to_owned(),
                 framework_name: framework,
-                data_access: DataAccess::Unknown.as_str().to_owned(),
-                source: Source::OpenData.as_str().to_owned(),
-                source_reference: Some(reference),
                 source_url: url,
-                satisfaction: None,
-                value_for_money: None,
-                support_confidence: None,
-                development_confidence: None,
-                notes: None,
+                ..open_data(borough.clone(), supplier_id, title, route, reference)
             },
             service_area_ids: sorted(class.areas),
             provided: Provided {

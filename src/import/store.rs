@@ -24,30 +24,7 @@ pub struct Stored {
 impl Stored {
     /// The stored values in the form a write takes.
     pub fn as_new(&self) -> NewContract {
-        let c = &self.contract;
-        NewContract {
-            borough_id: c.borough_id.clone(),
-            supplier_id: c.supplier_id.clone(),
-            system_id: c.system_id.clone(),
-            title: c.title.clone(),
-            start_date: c.start_date,
-            end_date: c.end_date,
-            max_end_date: c.max_end_date,
-            annual_value_gbp: c.annual_value_gbp.clone(),
-            total_value_gbp: c.total_value_gbp.clone(),
-            hosting: c.hosting.clone(),
-            procurement_route: c.procurement_route.clone(),
-            framework_name: c.framework_name.clone(),
-            data_access: c.data_access.clone(),
-            source: c.source.clone(),
-            source_reference: c.source_reference.clone(),
-            source_url: c.source_url.clone(),
-            satisfaction: c.satisfaction,
-            value_for_money: c.value_for_money,
-            support_confidence: c.support_confidence,
-            development_confidence: c.development_confidence,
-            notes: c.notes.clone(),
-        }
+        self.contract.form.clone()
     }
 }
 
@@ -66,7 +43,7 @@ pub fn existing(
             .select(Contract::as_select())
             .load(conn)?;
         for contract in rows {
-            let reference = contract.source_reference.clone().unwrap_or_default();
+            let reference = contract.form.source_reference.clone().unwrap_or_default();
             by_id.insert(contract.id, reference.clone());
             found.insert(
                 reference,

@@ -47,12 +47,12 @@ pub fn by_supplier(rows: Vec<DataAccessCounts>) -> Vec<SupplierDataAccess> {
         .into_iter()
         .map(|row| SupplierDataAccess {
             share_charged_or_unavailable: round(
-                (row.charged + row.unavailable) as f64 / row.contracts as f64,
+                (row.charged + row.unavailable) as f64 / row.supplier.contracts as f64,
                 4,
             ),
-            supplier_id: row.supplier_id,
-            supplier_name: row.supplier_name,
-            contracts: row.contracts,
+            supplier_id: row.supplier.supplier_id,
+            supplier_name: row.supplier.supplier_name,
+            contracts: row.supplier.contracts,
             included: row.included,
             charged: row.charged,
             unavailable: row.unavailable,
@@ -71,12 +71,15 @@ pub fn by_supplier(rows: Vec<DataAccessCounts>) -> Vec<SupplierDataAccess> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queries::insight_rows::SupplierCount;
 
     fn row(id: &str, included: i64, charged: i64, unavailable: i64) -> DataAccessCounts {
         DataAccessCounts {
-            supplier_id: id.into(),
-            supplier_name: id.to_uppercase(),
-            contracts: included + charged + unavailable,
+            supplier: SupplierCount {
+                supplier_id: id.into(),
+                supplier_name: id.to_uppercase(),
+                contracts: included + charged + unavailable,
+            },
             included,
             charged,
             unavailable,

@@ -70,9 +70,9 @@ pub fn timeline(rows: Vec<PeriodTotals>, interval: Interval, money: MoneyFormat)
         .map(|row| Period {
             period: interval.label(row.period_start),
             start_date: row.period_start,
-            contracts: row.contracts,
-            boroughs: row.boroughs,
-            annual_value_gbp: money(row.annual_value_gbp),
+            contracts: row.totals.contracts,
+            boroughs: row.totals.boroughs,
+            annual_value_gbp: money(row.totals.annual_value_gbp),
         })
         .collect();
     ExpiryTimeline { interval, items }
@@ -81,6 +81,7 @@ pub fn timeline(rows: Vec<PeriodTotals>, interval: Interval, money: MoneyFormat)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queries::insight_rows::Totals;
 
     #[test]
     fn periods_are_labelled() {
@@ -97,9 +98,11 @@ mod tests {
     fn a_timeline_labels_its_periods() {
         let row = PeriodTotals {
             period_start: NaiveDate::from_ymd_opt(2027, 4, 1).unwrap(),
-            contracts: 3,
-            boroughs: 2,
-            annual_value_gbp: None,
+            totals: Totals {
+                contracts: 3,
+                boroughs: 2,
+                annual_value_gbp: None,
+            },
         };
         let answer = timeline(vec![row], Interval::Quarter, |v| v.map(|d| d.to_string()));
         assert_eq!(answer.items[0].period, "2027-Q2");

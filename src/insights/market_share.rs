@@ -79,12 +79,12 @@ pub fn markets(rows: Vec<AreaSupplier>) -> Vec<AreaMarket> {
             });
         }
         let area = areas.last_mut().expect("an area");
-        area.contracts += row.contracts;
+        area.contracts += row.supplier.contracts;
         area.suppliers.push(SupplierShare {
-            supplier_id: row.supplier_id,
-            supplier_name: row.supplier_name,
+            supplier_id: row.supplier.supplier_id,
+            supplier_name: row.supplier.supplier_name,
             boroughs: row.boroughs,
-            contracts: row.contracts,
+            contracts: row.supplier.contracts,
             share: 0.0,
         });
     }
@@ -125,13 +125,16 @@ pub fn csv_rows(areas: &[AreaMarket]) -> Vec<MarketShareRow<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queries::insight_rows::SupplierCount;
 
     fn row(area: &str, supplier: &str, contracts: i64) -> AreaSupplier {
         AreaSupplier {
             service_area_id: area.into(),
-            supplier_id: supplier.into(),
-            supplier_name: supplier.to_uppercase(),
-            contracts,
+            supplier: SupplierCount {
+                supplier_id: supplier.into(),
+                supplier_name: supplier.to_uppercase(),
+                contracts,
+            },
             boroughs: 1,
         }
     }

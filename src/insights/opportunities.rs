@@ -51,9 +51,9 @@ pub fn area_totals(rows: Vec<AreaTotals>, money: MoneyFormat) -> Vec<AreaTotal> 
     rows.into_iter()
         .map(|a| AreaTotal {
             service_area_id: a.service_area_id,
-            contracts: a.contracts,
-            boroughs: a.boroughs,
-            annual_value_gbp: money(a.annual_value_gbp),
+            contracts: a.totals.contracts,
+            boroughs: a.totals.boroughs,
+            annual_value_gbp: money(a.totals.annual_value_gbp),
         })
         .collect()
 }

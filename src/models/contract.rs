@@ -9,34 +9,17 @@ use crate::db::schema::{contract_service_areas, contracts};
 #[diesel(table_name = contracts, check_for_backend(diesel::pg::Pg))]
 pub struct Contract {
     pub id: i64,
-    pub borough_id: String,
-    pub supplier_id: String,
-    pub system_id: Option<String>,
-    pub title: String,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub max_end_date: Option<NaiveDate>,
-    pub annual_value_gbp: Option<BigDecimal>,
-    pub total_value_gbp: Option<BigDecimal>,
-    pub hosting: String,
-    pub procurement_route: String,
-    pub framework_name: Option<String>,
-    pub data_access: String,
-    pub source: String,
-    pub source_reference: Option<String>,
-    pub source_url: Option<String>,
-    pub satisfaction: Option<i16>,
-    pub value_for_money: Option<i16>,
-    pub support_confidence: Option<i16>,
-    pub development_confidence: Option<i16>,
-    pub notes: Option<String>,
+    /// Every column a write sets; the row is the form plus the id and bookkeeping columns.
+    #[diesel(embed)]
+    pub form: NewContract,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
 
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = contracts, treat_none_as_null = true)]
+/// The columns of a contract a write sets, in table order (a [`Contract`] row embeds them).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contracts, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub struct NewContract {
     pub borough_id: String,
     pub supplier_id: String,

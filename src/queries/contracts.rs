@@ -91,18 +91,7 @@ impl ContractCriteria {
             borough_ids = found.into_iter().map(|(id, _)| id).collect();
         }
 
-        check_exist(
-            conn,
-            "supplier",
-            &self.supplier,
-            &mut errors,
-            |conn, ids| {
-                suppliers::table
-                    .filter(suppliers::id.eq_any(ids))
-                    .select(suppliers::id)
-                    .load(conn)
-            },
-        )?;
+        check_suppliers_exist(conn, &self.supplier, &mut errors)?;
         check_exist(conn, "system", &self.system, &mut errors, |conn, ids| {
             systems::table
                 .filter(systems::id.eq_any(ids))
@@ -159,6 +148,20 @@ pub(crate) fn check_exist(
         ));
     }
     Ok(())
+}
+
+/// Adds an error on `supplier` for each supplier id in `asked` that is not in the catalogue.
+pub(crate) fn check_suppliers_exist(
+    conn: &mut PgConnection,
+    asked: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<(), QueryError> {
+    check_exist(conn, "supplier", asked, errors, |conn, ids| {
+        suppliers::table
+            .filter(suppliers::id.eq_any(ids))
+            .select(suppliers::id)
+            .load(conn)
+    })
 }
 
 /// The areas named in `asked`, with every area under each named group; errors for unknown ids.
@@ -233,16 +236,21 @@ impl ContractSortKey {
     /// The contract's value of this key.
     pub fn value_of(self, contract: &Contract) -> SortValue {
         match self {
-            ContractSortKey::EndDate => contract.end_date.map_or(SortValue::Null, SortValue::Date),
-            ContractSortKey::StartDate => {
-                contract.start_date.map_or(SortValue::Null, SortValue::Date)
-            }
+            ContractSortKey::EndDate => contract
+                .form
+                .end_date
+                .map_or(SortValue::Null, SortValue::Date),
+            ContractSortKey::StartDate => contract
+                .form
+                .start_date
+                .map_or(SortValue::Null, SortValue::Date),
             ContractSortKey::AnnualValue => contract
+                .form
                 .annual_value_gbp
                 .clone()
                 .map_or(SortValue::Null, SortValue::Money),
-            ContractSortKey::Borough => SortValue::Text(contract.borough_id.clone()),
-            ContractSortKey::Supplier => SortValue::Text(contract.supplier_id.clone()),
+            ContractSortKey::Borough => SortValue::Text(contract.form.borough_id.clone()),
+            ContractSortKey::Supplier => SortValue::Text(contract.form.supplier_id.clone()),
         }
     }
 }
@@ -498,29 +506,29 @@ impl ContractFilter {
     ) -> Boxed<'a, <RecordSelection as Expression>::SqlType> {
         let mut query = self.apply(contracts::table.select(record_selection()).into_boxed());
         if let Some((key, descending)) = sort {
-            query = match (key, descending) {
-                (ContractSortKey::EndDate, false) => {
-                    query.order(contracts::end_date.asc().nulls_last())
-                }
-                (ContractSortKey::EndDate, true) => {
-                    query.order(contracts::end_date.desc().nulls_last())
-                }
-                (ContractSortKey::StartDate, false) => {
-                    query.order(contracts::start_date.asc().nulls_last())
-                }
-                (ContractSortKey::StartDate, true) => {
-                    query.order(contracts::start_date.desc().nulls_last())
-                }
-                (ContractSortKey::AnnualValue, false) => {
-                    query.order(contracts::annual_value_gbp.asc().nulls_last())
-                }
-                (ContractSortKey::AnnualValue, true) => {
-                    query.order(contracts::annual_value_gbp.desc().nulls_last())
-                }
-                (ContractSortKey::Borough, false) => query.order(contracts::borough_id.asc()),
-                (ContractSortKey::Borough, true) => query.order(contracts::borough_id.desc()),
-                (ContractSortKey::Supplier, false) => query.order(contracts::supplier_id.asc()),
-                (ContractSortKey::Supplier, true) => query.order(contracts::supplier_id.desc()),
+            // Either direction of one column; the optional columns put their NULLs last.
+            macro_rules! by {
+                ($column:expr) => {
+                    if descending {
+                        query.order($column.desc())
+                    } else {
+                        query.order($column.asc())
+                    }
+                };
+                ($column:expr, nulls_last) => {
+                    if descending {
+                        query.order($column.desc().nulls_last())
+                    } else {
+                        query.order($column.asc().nulls_last())
+                    }
+                };
+            }
+            query = match key {
+                ContractSortKey::EndDate => by!(contracts::end_date, nulls_last),
+                ContractSortKey::StartDate => by!(contracts::start_date, nulls_last),
+                ContractSortKey::AnnualValue => by!(contracts::annual_value_gbp, nulls_last),
+                ContractSortKey::Borough => by!(contracts::borough_id),
+                ContractSortKey::Supplier => by!(contracts::supplier_id),
             };
         }
         query.then_order_by(contracts::id.asc())

@@ -13,12 +13,8 @@ use utoipa::ToSchema;
 pub struct AreaTotals {
     #[diesel(sql_type = Text)]
     pub service_area_id: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
-    #[diesel(sql_type = BigInt)]
-    pub boroughs: i64,
-    #[diesel(sql_type = Nullable<Numeric>)]
-    pub annual_value_gbp: Option<BigDecimal>,
+    #[diesel(embed)]
+    pub totals: Totals,
 }
 
 /// One supplier's contracts and boroughs within one service area.
@@ -26,12 +22,8 @@ pub struct AreaTotals {
 pub struct AreaSupplier {
     #[diesel(sql_type = Text)]
     pub service_area_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
+    #[diesel(embed)]
+    pub supplier: SupplierCount,
     #[diesel(sql_type = BigInt)]
     pub boroughs: i64,
 }
@@ -41,6 +33,14 @@ pub struct AreaSupplier {
 pub struct PeriodTotals {
     #[diesel(sql_type = Date)]
     pub period_start: NaiveDate,
+    #[diesel(embed)]
+    pub totals: Totals,
+}
+
+/// Contracts, distinct boroughs and annual value of a group of contracts: what a total by
+/// service area and a total by period both count (a nested tuple where read by position).
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
+pub struct Totals {
     #[diesel(sql_type = BigInt)]
     pub contracts: i64,
     #[diesel(sql_type = BigInt)]
@@ -69,12 +69,8 @@ pub struct BoroughRatings {
 /// Per supplier: contracts by data_access value.
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct DataAccessCounts {
-    #[diesel(sql_type = Text)]
-    pub supplier_id: String,
-    #[diesel(sql_type = Text)]
-    pub supplier_name: String,
-    #[diesel(sql_type = BigInt)]
-    pub contracts: i64,
+    #[diesel(embed)]
+    pub supplier: SupplierCount,
     #[diesel(sql_type = BigInt)]
     pub included: i64,
     #[diesel(sql_type = BigInt)]
@@ -94,7 +90,8 @@ pub struct Counts {
     pub contracts: i64,
 }
 
-/// A supplier and how many matching contracts it holds.
+/// A supplier and how many matching contracts it holds: on its own (the top suppliers), or
+/// leading a per-supplier row (a nested tuple where read by position).
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct SupplierCount {
     #[diesel(sql_type = Text)]

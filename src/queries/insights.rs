@@ -128,9 +128,27 @@ fn supplier_name() -> SqlLiteral<Text> {
     sql("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)")
 }
 
+/// The [`SupplierCount`] of a group of contracts grouped by supplier, for a select list.
+fn supplier_count() -> (contracts::supplier_id, SqlLiteral<Text>, SqlLiteral<BigInt>) {
+    (contracts::supplier_id, supplier_name(), sql("count(*)"))
+}
+
 /// The name of the contract's borough, for a select list.
 fn borough_name() -> SqlLiteral<Text> {
     sql("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)")
+}
+
+/// The [`Totals`] of the contracts in a group, for a select list.
+fn totals() -> (
+    SqlLiteral<BigInt>,
+    SqlLiteral<BigInt>,
+    SqlLiteral<Nullable<Numeric>>,
+) {
+    (
+        sql("count(*)"),
+        sql("count(DISTINCT contracts.borough_id)"),
+        sql("sum(contracts.annual_value_gbp)"),
+    )
 }
 
 /// The service areas an area-based insight covers: those the filter names, or every area.
@@ -162,12 +180,7 @@ pub fn totals_by_area_from_contracts(
 ) -> QueryResult<Vec<AreaTotals>> {
     matching_area_rows!(filter)
         .group_by(contract_service_areas::service_area_id)
-        .select((
-            contract_service_areas::service_area_id,
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
-            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
-        ))
+        .select((contract_service_areas::service_area_id, totals()))
         .order(contract_service_areas::service_area_id)
         .load(conn)
 }
@@ -183,9 +196,7 @@ pub fn suppliers_by_area_from_contracts(
         ))
         .select((
             contract_service_areas::service_area_id,
-            contracts::supplier_id,
-            supplier_name(),
-            sql::<BigInt>("count(*)"),
+            supplier_count(),
             sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
         ))
         .order((
@@ -205,12 +216,7 @@ pub fn expiry_timeline_from_contracts(
     let period = format!("date_trunc('{unit}', contracts.end_date)::date");
     contracts::table
         .filter(selected(contracts::id, filter))
-        .select((
-            sql::<Date>(&period),
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(DISTINCT contracts.borough_id)"),
-            sql::<Nullable<Numeric>>("sum(contracts.annual_value_gbp)"),
-        ))
+        .select((sql::<Date>(&period), totals()))
         .filter(contracts::end_date.is_not_null())
         .group_by(sql::<Date>("1"))
         .order(sql::<Date>("1"))
@@ -248,9 +254,7 @@ pub fn data_access_by_supplier_from_contracts(
     contracts::table
         .filter(selected(contracts::id, filter))
         .select((
-            contracts::supplier_id,
-            supplier_name(),
-            sql::<BigInt>("count(*)"),
+            supplier_count(),
             of("included"),
             of("charged"),
             of("unavailable"),
@@ -284,11 +288,7 @@ pub fn top_suppliers_from_contracts(
 ) -> QueryResult<Vec<SupplierCount>> {
     contracts::table
         .filter(selected(contracts::id, filter))
-        .select((
-            contracts::supplier_id,
-            supplier_name(),
-            sql::<BigInt>("count(*)"),
-        ))
+        .select(supplier_count())
         .group_by(contracts::supplier_id)
         .order((
             sql::<BigInt>("count(*)").desc(),

@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Text};
 
 use super::contains_pattern;
-use super::contracts::{check_exist, expand_service_areas};
+use super::contracts::{check_suppliers_exist, expand_service_areas};
 use super::QueryError;
-use crate::db::schema::{suppliers, system_service_areas, systems};
+use crate::db::schema::{system_service_areas, systems};
 use crate::models::{NewSystem, System, SystemServiceArea};
 
 super::sort_keys! {
@@ -60,18 +60,7 @@ fn record_selection() -> RecordSelection {
 impl SystemCriteria {
     pub fn resolve(self, conn: &mut PgConnection) -> Result<SystemFilter, QueryError> {
         let mut errors = Vec::new();
-        check_exist(
-            conn,
-            "supplier",
-            &self.supplier,
-            &mut errors,
-            |conn, ids| {
-                suppliers::table
-                    .filter(suppliers::id.eq_any(ids))
-                    .select(suppliers::id)
-                    .load(conn)
-            },
-        )?;
+        check_suppliers_exist(conn, &self.supplier, &mut errors)?;
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
         if !errors.is_empty() {
