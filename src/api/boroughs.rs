@@ -6,19 +6,18 @@ use diesel::PgConnection;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::contracts::{respond_with_contracts, ContractQuery};
+use super::contracts::{respond_within, ContractQuery};
 use super::docs::{
-    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses,
-    Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+    AdminOnly, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named,
+    NestedContractResponses, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
-use super::exports::ContractListBody;
 use super::pagination::{catalogue_query, respond_list, CsvFile};
 use super::params::{ApiQuery, CommaList, QueryBool};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
 use crate::changelog;
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
 use crate::error::{ApiError, Problem};
 use crate::forms::borough::{BoroughInput, BoroughPatch, BoroughReplacement};
 use crate::forms::{self, borough as form};
@@ -107,28 +106,17 @@ pub async fn get_borough(record: RecordRequest) -> Result<HttpResponse, ApiError
 /// The same filters, sort, paging and CSV as `/contracts`, within one borough.
 #[utoipa::path(
     tag = "boroughs",
-    params(("id" = String, Path, description = "Slug or GSS code", example = "camden"), ContractQuery),
-    responses(
-        (status = 200, description = "A page of the borough's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
-         headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        ReadErrors, BadQuery, Missing<Boroughs>,
-    )
+    params(ReadId<Boroughs>, ContractQuery),
+    responses(NestedContractResponses<Boroughs>)
 )]
 #[get("/boroughs/{id}/contracts")]
 pub async fn list_borough_contracts(
     req: HttpRequest,
     pool: web::Data<DbPool>,
     caller: Caller,
-    id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = id.into_inner();
-    let found = db::run(&pool, move |conn| {
-        query::find(conn, &key)?.ok_or_else(|| not_found::<Boroughs>(&key))
-    })
-    .await?;
-    let within = Within::Borough(found.id);
-    respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
+    respond_within::<Boroughs>(req, &pool, &caller, query.0, Within::Borough).await
 }
 
 /// Boroughs, as the resource flow writes them.

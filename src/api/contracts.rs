@@ -231,6 +231,25 @@ pub(crate) async fn respond_with_contracts(
     Ok(list_page(&req, &body, &end.position))
 }
 
+/// Lists the contracts within the record of `R` (a borough, supplier or system) that the path's
+/// `id` names, with the same filters as `/contracts`: 404 when there is no such record.
+pub(crate) async fn respond_within<R: Resource>(
+    req: HttpRequest,
+    pool: &DbPool,
+    caller: &Caller,
+    query: ContractQuery,
+    within: fn(String) -> query::Within,
+) -> Result<HttpResponse, ApiError> {
+    let id = req.match_info().query("id").to_owned();
+    let key = db::run(pool, move |conn| {
+        let key = R::key(conn, &id)?;
+        R::current(conn, &key)?;
+        Ok(key)
+    })
+    .await?;
+    respond_with_contracts(req, pool, caller, query, Some(within(key))).await
+}
+
 /// List contracts
 ///
 /// Every filter of the API design; JSON pages, or every matching row as CSV or as an OCDS

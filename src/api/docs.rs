@@ -313,3 +313,43 @@ impl<R: Named> IntoResponses for DeleteResponses<R> {
         responses
     }
 }
+
+/// What a list of the contracts within one record of `R` (a borough, supplier or system)
+/// answers.
+pub struct NestedContractResponses<R>(PhantomData<R>);
+
+impl<R: Named> IntoResponses for NestedContractResponses<R> {
+    fn responses() -> Set {
+        let page = ResponseBuilder::new()
+            .description(format!(
+                "A page of the {}'s contracts, or all of them as CSV or (`format=ocds`) as an \
+                 OCDS release package",
+                R::WHAT
+            ))
+            .header(
+                "Link",
+                string_header(
+                    "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` \
+                     when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and \
+                     `next`",
+                ),
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ContractListBody")))
+                    .build(),
+            )
+            .content(
+                "text/csv",
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        let mut responses = set([(200, page)]);
+        responses.extend(ReadErrors::responses());
+        responses.extend(BadQuery::responses());
+        responses.extend(Missing::<R>::responses());
+        responses
+    }
+}

@@ -6,19 +6,18 @@ use diesel::PgConnection;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::contracts::{respond_with_contracts, ContractQuery};
+use super::contracts::{respond_within, ContractQuery};
 use super::docs::{
-    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses,
-    Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named,
+    NestedContractResponses, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
-use super::exports::ContractListBody;
 use super::pagination::{catalogue_query, respond_list, CsvFile};
 use super::params::{ApiQuery, CommaList, QueryBool};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
 use crate::changelog;
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
 use crate::error::{ApiError, Problem};
 use crate::forms::supplier::{SupplierInput, SupplierPatch, SupplierReplacement};
 use crate::forms::{self, supplier as form};
@@ -155,28 +154,17 @@ pub async fn get_supplier(record: RecordRequest) -> Result<HttpResponse, ApiErro
 /// The contracts the supplier holds, with the same filters, sort, paging and CSV as `/contracts`.
 #[utoipa::path(
     tag = "suppliers",
-    params(("id" = String, Path, description = "The supplier's id", example = "civica"), ContractQuery),
-    responses(
-        (status = 200, description = "A page of the supplier's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
-         headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        ReadErrors, BadQuery, Missing<Suppliers>,
-    )
+    params(ReadId<Suppliers>, ContractQuery),
+    responses(NestedContractResponses<Suppliers>)
 )]
 #[get("/suppliers/{id}/contracts")]
 pub async fn list_supplier_contracts(
     req: HttpRequest,
     pool: web::Data<DbPool>,
     caller: Caller,
-    id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = id.into_inner();
-    let found = db::run(&pool, move |conn| {
-        query::find(conn, &key)?.ok_or_else(|| not_found::<Suppliers>(&key))
-    })
-    .await?;
-    let within = Within::Supplier(found.supplier.id);
-    respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
+    respond_within::<Suppliers>(req, &pool, &caller, query.0, Within::Supplier).await
 }
 
 /// Create a supplier

@@ -6,19 +6,18 @@ use diesel::PgConnection;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::contracts::{respond_with_contracts, ContractQuery};
+use super::contracts::{respond_within, ContractQuery};
 use super::docs::{
-    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses,
-    Missing, Named, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
+    AdminOnly, BadQuery, ChangeId, CreateResponses, DeleteId, DeleteResponses, GetResponses, Named,
+    NestedContractResponses, ReadErrors, ReadId, ReplaceResponses, UpdateResponses,
 };
-use super::exports::ContractListBody;
 use super::pagination::{catalogue_query, respond_list, CsvFile};
 use super::params::{ApiQuery, CommaList};
 use super::resource::{not_found, Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
 use crate::changelog;
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
 use crate::error::{ApiError, Problem};
 use crate::forms::system::{SystemInput, SystemPatch, SystemReplacement};
 use crate::forms::{self, system as form};
@@ -101,28 +100,17 @@ pub async fn get_system(record: RecordRequest) -> Result<HttpResponse, ApiError>
 /// The contracts for the system, with the same filters, sort, paging and CSV as `/contracts`.
 #[utoipa::path(
     tag = "systems",
-    params(("id" = String, Path, description = "The system's id", example = "civica-openrevenues"), ContractQuery),
-    responses(
-        (status = 200, description = "A page of the system's contracts, or all of them as CSV or (`format=ocds`) as an OCDS release package", content((ContractListBody = "application/json"), (String = "text/csv")),
-         headers(("Link" = String, description = "RFC 8288 links: by page number `first`, `prev`, `next` and `last` (no `last` when `meta.total_exact` is false); in cursor mode `first` (`cursor=`) and `next`"))),
-        ReadErrors, BadQuery, Missing<Systems>,
-    )
+    params(ReadId<Systems>, ContractQuery),
+    responses(NestedContractResponses<Systems>)
 )]
 #[get("/systems/{id}/contracts")]
 pub async fn list_system_contracts(
     req: HttpRequest,
     pool: web::Data<DbPool>,
     caller: Caller,
-    id: web::Path<String>,
     query: ApiQuery<ContractQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = id.into_inner();
-    let found = db::run(&pool, move |conn| {
-        query::find(conn, &key)?.ok_or_else(|| not_found::<Systems>(&key))
-    })
-    .await?;
-    let within = Within::System(found.system.id);
-    respond_with_contracts(req, &pool, &caller, query.0, Some(within)).await
+    respond_within::<Systems>(req, &pool, &caller, query.0, Within::System).await
 }
 
 /// Systems, as the resource flow writes them.
