@@ -1,20 +1,24 @@
 //! `/changes`: the change log as a feed, for dashboards that sync incrementally.
 
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::contracts::ASSESSMENT_FIELDS;
 use super::docs::ReadErrors;
-use super::pagination::{PerPage, DEFAULT_PER_PAGE};
+use super::pagination::{
+    check_cursor_sort, garbled_cursor, link_header, link_to, Cursor, CursorToken, PagePosition,
+    PerPage, DEFAULT_PER_PAGE,
+};
 use super::params::{ApiQuery, CommaList};
 use crate::auth::Caller;
 use crate::changelog::Resource;
 use crate::db::{self, DbPool};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::queries::changes::{self as query, Change as ChangeRow};
+use crate::representations::ASSESSMENT_FIELDS;
 
 /// Who made a change.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -70,6 +74,10 @@ pub struct ChangeFeedMeta {
     pub per_page: u32,
     /// Pass as `after` for the next page; equal to `after` when there is nothing new.
     pub next_after: i64,
+    /// In cursor mode only: the `cursor` of the next page, or null when this page is not full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<Option<String>>,
 }
 
 fn strip_assessments(value: Option<Value>) -> Option<Value> {
@@ -121,6 +129,10 @@ pub struct ChangeQuery {
     /// Changes per page, 1 to 500 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub per_page: Option<PerPage>,
+    /// Keyset paging as every list has it, instead of `after`: empty (`cursor=`) for the
+    /// beginning, then each page's `meta.next_cursor`.
+    #[param(value_type = Option<String>, example = "")]
+    pub cursor: Option<Cursor>,
 }
 
 /// A change id, 0 or more.
@@ -163,7 +175,7 @@ pub async fn list_changes(
     query: ApiQuery<ChangeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let after = query.after.map_or(0, |a| a.0);
+    let after = feed_start(query.after, query.cursor.as_ref())?;
     let per_page = query.per_page.map_or(DEFAULT_PER_PAGE, |p| p.0);
     let resources = query
         .resource
@@ -176,6 +188,7 @@ pub async fn list_changes(
     let sees = caller.sees_assessments();
     let next_after = rows.last().map_or(after, |row| row.id);
     let full_page = rows.len() == per_page as usize;
+    let next = full_page.then(|| feed_cursor(next_after));
     let body = ChangeFeed {
         items: rows
             .into_iter()
@@ -185,21 +198,54 @@ pub async fn list_changes(
             after,
             per_page,
             next_after,
+            next_cursor: query.cursor.is_some().then(|| next.clone()),
         },
     };
     let mut response = HttpResponse::Ok();
-    if full_page {
-        let others: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-            .filter(|(key, _)| key != "after")
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
-        let mut next = form_urlencoded::Serializer::new(String::new());
-        next.extend_pairs(&others);
-        next.append_pair("after", &next_after.to_string());
-        response.insert_header((
-            actix_web::http::header::LINK,
-            format!("<{}?{}>; rel=\"next\"", req.path(), next.finish()),
-        ));
+    if query.cursor.is_some() {
+        let position = PagePosition::Cursor { next };
+        response.insert_header((header::LINK, link_header(&req, &position)));
+    } else if full_page {
+        let link = format!(
+            "{}; rel=\"next\"",
+            link_to(&req, "after", &next_after.to_string())
+        );
+        response.insert_header((header::LINK, link));
     }
     Ok(response.json(body))
+}
+
+/// Where the feed starts: after `after`, or after the change a cursor names; a 400 for both.
+fn feed_start(after: Option<ChangeId>, cursor: Option<&Cursor>) -> Result<i64, ApiError> {
+    match (after, cursor) {
+        (Some(_), Some(_)) => Err(ApiError::invalid_params(vec![
+            FieldError::new(
+                "after",
+                "after cannot be combined with cursor; use one or the other",
+            ),
+            FieldError::new(
+                "cursor",
+                "cursor cannot be combined with after; use one or the other",
+            ),
+        ])),
+        (after, None) => Ok(after.map_or(0, |a| a.0)),
+        (None, Some(Cursor(None))) => Ok(0),
+        (None, Some(Cursor(Some(token)))) => {
+            check_cursor_sort(token, "id")?;
+            if !token.value.is_null() || token.id < 0 {
+                return Err(garbled_cursor());
+            }
+            Ok(token.id)
+        }
+    }
+}
+
+/// The cursor of the feed after change `id`.
+fn feed_cursor(id: i64) -> String {
+    CursorToken {
+        sort: "id".into(),
+        value: Value::Null,
+        id,
+    }
+    .encode()
 }

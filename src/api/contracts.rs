@@ -32,7 +32,7 @@ use crate::queries::contracts::{
 };
 use crate::queries::list::SortKeyName;
 use crate::representations::{self as wire};
-pub use crate::representations::{money, Assessment, Contract, ASSESSMENT_FIELDS};
+use crate::representations::{money, Contract};
 
 /// Paging facts of a contract list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,7 +112,7 @@ fn sort_text(sort: Option<(ContractSortKey, bool)>) -> String {
 }
 
 /// The token continuing a list sorted by `sort` after `last`.
-fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &ContractRecord) -> String {
+pub(crate) fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &ContractRecord) -> String {
     let value = match sort.map(|(key, _)| key.value_of(&last.contract)) {
         None | Some(SortValue::Null) => serde_json::Value::Null,
         Some(SortValue::Date(date)) => date.to_string().into(),
@@ -129,7 +129,7 @@ fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &ContractRecord) ->
 
 /// Where a cursor resumes a list sorted by `sort`; a 400 naming `cursor` when it was made for
 /// another sort or holds a value that sort cannot have.
-fn cursor_position(
+pub(crate) fn cursor_position(
     token: &CursorToken,
     sort: Option<(ContractSortKey, bool)>,
 ) -> Result<SortPosition, ApiError> {

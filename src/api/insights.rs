@@ -7,7 +7,6 @@
 
 use std::io::Write;
 
-use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use diesel::{PgConnection, QueryResult};
@@ -15,13 +14,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::boroughs::Boroughs;
-use super::contracts::{money, Contract};
+use super::contracts::{cursor_after, cursor_position};
 use super::docs::{BadQuery, Missing, ReadErrors};
 use super::exports::{self, write_failed};
 use super::filters::contract_filter_query;
-use super::pagination::{self, PageNumber, Paging, PerPage};
+use super::pagination::{self, Cursor, PageNumber, Paged, PerPage};
 use super::params::{ApiQuery, ListFormat};
 use super::respond;
+use super::stream;
 use super::suppliers::Suppliers;
 use crate::auth::Caller;
 use crate::db::{self, DbPool};
@@ -39,39 +39,7 @@ use crate::insights::vendor_satisfaction::{self as satisfaction, VendorSatisfact
 use crate::queries::contracts::{ContractCriteria, ContractFilter, ContractSortKey, Within};
 use crate::queries::insight_rows::BoroughFootprint;
 use crate::queries::insights as query;
-
-/// A small table as a CSV download (for insights, whose results are already aggregated).
-fn csv_table<T: Serialize>(
-    filename: &str,
-    columns: &[&str],
-    rows: &[T],
-) -> Result<HttpResponse, ApiError> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let internal = |e: csv::Error| ApiError::Internal(e.to_string());
-    writer.write_record(columns).map_err(internal)?;
-    for row in rows {
-        let value = serde_json::to_value(row).map_err(|e| ApiError::Internal(e.to_string()))?;
-        writer
-            .write_record(
-                columns
-                    .iter()
-                    .map(|c| respond::cell(value.get(*c).unwrap_or(&serde_json::Value::Null))),
-            )
-            .map_err(internal)?;
-    }
-    let body = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, respond::TEXT_CSV))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(body))
-}
+use crate::representations::Contract;
 
 /// Resolves the contract filters and reads with `read`, off the async workers.
 async fn filtered<T: Send + 'static>(
@@ -95,7 +63,7 @@ fn csv_or_json<T: Serialize, B: Serialize>(
     body: &B,
 ) -> Result<HttpResponse, ApiError> {
     if respond::wants_csv(req, format) {
-        return csv_table(filename, columns, rows);
+        return stream::csv_table(filename, columns, rows);
     }
     Ok(HttpResponse::Ok().json(body))
 }
@@ -185,7 +153,7 @@ pub async fn joint_procurement(
                 if n > 0 {
                     out.write_all(b",").map_err(write_failed)?;
                 }
-                serde_json::to_writer(&mut *out, &group_answer(group, members, money))
+                serde_json::to_writer(&mut *out, &group_answer(group, members))
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
             }
             write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)?;
@@ -337,6 +305,10 @@ contract_filter_query! {
         /// Contracts per page, 1 to 500 (default 50).
         #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
         per_page: Option<PerPage>,
+        /// Keyset paging: empty (`cursor=`) for the first page, then each page's
+        /// `meta.next_cursor`; not with `page`; ignored by CSV.
+        #[param(value_type = Option<String>, example = "")]
+        cursor: Option<Cursor>,
         /// `csv` for every contract in the window as CSV.
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
@@ -392,9 +364,19 @@ pub async fn opportunities(
     if respond::wants_csv(&req, query.format) {
         return opportunities_csv(&pool, criteria, sees).await;
     }
-    let paging = Paging::new(query.page, query.per_page);
-    let (records, total, areas) = filtered(&pool, criteria, move |conn, filter| {
-        let records = filter.page(conn, SOONEST_FIRST, paging.offset(), paging.limit())?;
+    let paged = Paged::of(query.page, query.per_page, query.cursor)?;
+    let after = paged
+        .cursor()
+        .map(|token| cursor_position(token, SOONEST_FIRST))
+        .transpose()?;
+    let read = paged.clone();
+    let (mut records, total, areas) = filtered(&pool, criteria, move |conn, filter| {
+        let records = match &read {
+            Paged::Numbered(p) => filter.page(conn, SOONEST_FIRST, p.offset(), p.limit())?,
+            Paged::Cursor { .. } => {
+                filter.page_after(conn, SOONEST_FIRST, after.as_ref(), read.read_limit())?
+            }
+        };
         Ok((
             records,
             filter.count(conn)?,
@@ -402,21 +384,25 @@ pub async fn opportunities(
         ))
     })
     .await?;
+    let end = paged.end(total, true, &mut records, |last| {
+        cursor_after(SOONEST_FIRST, last)
+    });
     let body = Opportunities {
         items: records
             .into_iter()
             .map(|r| Contract::view(r, sees))
             .collect(),
-        by_service_area: window::area_totals(areas, money),
+        by_service_area: window::area_totals(areas),
         meta: OpportunitiesMeta {
             total,
-            page: paging.page,
-            per_page: paging.per_page,
+            page: end.page,
+            per_page: end.per_page,
+            next_cursor: end.next_cursor,
             ends_after,
             ends_before,
         },
     };
-    Ok(pagination::page(&req, &body, total, paging))
+    Ok(pagination::list_page(&req, &body, &end.position))
 }
 
 /// Opportunities are listed soonest first.
@@ -632,7 +618,7 @@ pub async fn expiry_timeline(
         query::expiry_timeline(conn, filter, interval.unit())
     })
     .await?;
-    let body = expiry::timeline(rows, interval, money);
+    let body = expiry::timeline(rows, interval);
     let csv = ("expiry-timeline.csv", expiry::CSV_COLUMNS);
     csv_or_json(&req, query.format, csv, &body.items, &body)
 }

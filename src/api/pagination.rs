@@ -214,17 +214,19 @@ pub fn list_page<T: Serialize>(
         .json(body)
 }
 
+/// `<path?query>` of this request with `name` set to `value`, and no `page` or `cursor`.
+pub fn link_to(req: &HttpRequest, name: &str, value: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(
+        form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(key, _)| key != "page" && key != "cursor" && key != name),
+    );
+    query.append_pair(name, value);
+    format!("<{}?{}>", req.path(), query.finish())
+}
+
 pub fn link_header(req: &HttpRequest, position: &PagePosition) -> String {
-    let others: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .filter(|(key, _)| key != "page" && key != "cursor")
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let url = |name: &str, value: &str| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.extend_pairs(&others);
-        query.append_pair(name, value);
-        format!("<{}?{}>", req.path(), query.finish())
-    };
+    let url = |name: &str, value: &str| link_to(req, name, value);
     let page_url = |page: i64| url("page", &page.to_string());
     let mut links = Vec::new();
     match position {
@@ -319,6 +321,14 @@ impl<I> Paged<I> {
             after,
             per_page: paging.per_page,
         })
+    }
+
+    /// The cursor a page in cursor mode continues from; None for the first page or by number.
+    pub fn cursor(&self) -> Option<&CursorToken<I>> {
+        match self {
+            Paged::Cursor { after, .. } => after.as_ref(),
+            Paged::Numbered(_) => None,
+        }
     }
 
     /// How many records to read: in cursor mode one more than a page, to know whether another

@@ -4,8 +4,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::MoneyFormat;
 use crate::queries::insight_rows::PeriodTotals;
+use crate::representations::money;
 
 /// The length of a timeline period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
@@ -64,7 +64,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 ];
 
 /// The periods' totals, labelled.
-pub fn timeline(rows: Vec<PeriodTotals>, interval: Interval, money: MoneyFormat) -> ExpiryTimeline {
+pub fn timeline(rows: Vec<PeriodTotals>, interval: Interval) -> ExpiryTimeline {
     let items = rows
         .into_iter()
         .map(|row| Period {
@@ -104,7 +104,7 @@ mod tests {
                 annual_value_gbp: None,
             },
         };
-        let answer = timeline(vec![row], Interval::Quarter, |v| v.map(|d| d.to_string()));
+        let answer = timeline(vec![row], Interval::Quarter);
         assert_eq!(answer.items[0].period, "2027-Q2");
         assert_eq!(
             (answer.items[0].contracts, answer.items[0].boroughs),

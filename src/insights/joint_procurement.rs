@@ -13,8 +13,8 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::MoneyFormat;
 use crate::queries::insights::{AreaContract, GroupMember};
+use crate::representations::money;
 
 /// How joint-procurement groups are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
@@ -71,11 +71,7 @@ pub fn total_value<'a>(values: impl IntoIterator<Item = &'a Option<BigDecimal>>)
 }
 
 /// A group as the answer lists it, with its contracts (`members`, as read).
-pub fn group_answer(
-    group: Group,
-    members: Vec<GroupMember>,
-    money: MoneyFormat,
-) -> JointProcurementGroup {
+pub fn group_answer(group: Group, members: Vec<GroupMember>) -> JointProcurementGroup {
     let total = total_value(members.iter().map(|c| &c.annual_value_gbp));
     let contracts = members
         .into_iter()
@@ -253,11 +249,11 @@ mod tests {
             member(7, "camden", Some("10.5")),
             member(8, "hackney", None),
         ];
-        let answer = group_answer(group, members, |v| v.map(|d| format!("£{d}")));
-        assert_eq!(answer.total_annual_value_gbp, "£10.5");
+        let answer = group_answer(group, members);
+        assert_eq!(answer.total_annual_value_gbp, "10.50");
         assert_eq!(
             answer.contracts[0].annual_value_gbp.as_deref(),
-            Some("£10.5")
+            Some("10.50")
         );
         assert_eq!(answer.contracts[1].annual_value_gbp, None);
         assert_eq!(answer.borough_ids, vec!["camden", "hackney"]);

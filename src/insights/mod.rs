@@ -13,9 +13,5 @@ pub mod stats;
 pub mod summary;
 pub mod vendor_satisfaction;
 
-/// How an answer writes an amount of money (`Some("1250.00")`): the caller's, which owns the
-/// API's money format, so that every answer writes money alike.
-pub type MoneyFormat = fn(Option<bigdecimal::BigDecimal>) -> Option<String>;
-
 /// Aggregates over fewer boroughs than this are shown only to callers with a key.
 pub const PUBLIC_AGGREGATE_MIN_BOROUGHS: usize = 3;

@@ -4,8 +4,8 @@ use chrono::{Months, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::MoneyFormat;
 use crate::queries::insight_rows::AreaTotals;
+use crate::representations::money;
 
 /// Contracts, boroughs and annual value of the contracts in one service area.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -21,8 +21,15 @@ pub struct AreaTotal {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpportunitiesMeta {
     pub total: i64,
-    pub page: u32,
+    /// This page, from 1; absent in cursor mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub page: Option<u32>,
     pub per_page: u32,
+    /// In cursor mode only: the `cursor` of the next page, or null on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<Option<String>>,
     pub ends_after: NaiveDate,
     pub ends_before: NaiveDate,
 }
@@ -47,7 +54,7 @@ pub fn window(
 }
 
 /// The totals by service area, as the answer lists them.
-pub fn area_totals(rows: Vec<AreaTotals>, money: MoneyFormat) -> Vec<AreaTotal> {
+pub fn area_totals(rows: Vec<AreaTotals>) -> Vec<AreaTotal> {
     rows.into_iter()
         .map(|a| AreaTotal {
             service_area_id: a.service_area_id,

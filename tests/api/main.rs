@@ -11,6 +11,7 @@ mod csv_export;
 mod edge;
 mod errors;
 mod exports;
+mod feed_paging;
 mod fuzzed;
 mod imports;
 mod layers;
