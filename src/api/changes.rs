@@ -74,7 +74,8 @@ pub struct ChangeFeedMeta {
     pub per_page: u32,
     /// Pass as `after` for the next page; equal to `after` when there is nothing new.
     pub next_after: i64,
-    /// In cursor mode only: the `cursor` of the next page, or null when this page is not full.
+    /// In cursor mode only: the `cursor` that continues after this page, also when it is the
+    /// last for now (poll with it later).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub next_cursor: Option<Option<String>>,
@@ -188,7 +189,9 @@ pub async fn list_changes(
     let sees = caller.sees_assessments();
     let next_after = rows.last().map_or(after, |row| row.id);
     let full_page = rows.len() == per_page as usize;
-    let next = full_page.then(|| feed_cursor(next_after));
+    // A feed never ends: the cursor after the last change is given even on a short page, so a
+    // reader polls with it later; `next` links only to a page that may already hold changes.
+    let next = feed_cursor(next_after);
     let body = ChangeFeed {
         items: rows
             .into_iter()
@@ -198,12 +201,14 @@ pub async fn list_changes(
             after,
             per_page,
             next_after,
-            next_cursor: query.cursor.is_some().then(|| next.clone()),
+            next_cursor: query.cursor.is_some().then(|| Some(next.clone())),
         },
     };
     let mut response = HttpResponse::Ok();
     if query.cursor.is_some() {
-        let position = PagePosition::Cursor { next };
+        let position = PagePosition::Cursor {
+            next: full_page.then_some(next),
+        };
         response.insert_header((header::LINK, link_header(&req, &position)));
     } else if full_page {
         let link = format!(

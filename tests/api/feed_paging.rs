@@ -15,10 +15,12 @@ fn link(response: &TestResponse, rel: &str) -> Option<String> {
     })
 }
 
-/// Every id reached by following `next` links from `first`, and the number of pages.
-async fn walk(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
+/// Every id reached by following `next` links from `first`, the number of pages, and the last
+/// page's `meta.next_cursor`.
+async fn walk(app: &TestApp, first: &str) -> (Vec<Value>, usize, Value) {
     let mut ids = Vec::new();
     let mut pages = 0;
+    let mut last_cursor = Value::Null;
     let mut next = Some(first.to_owned());
     while let Some(url) = next {
         let response = app.get(&url).await;
@@ -26,19 +28,19 @@ async fn walk(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
         pages += 1;
         assert!(pages < 1000, "the walk ends");
         let body = response.json();
+        last_cursor = body["meta"]["next_cursor"].clone();
         assert!(
             body["meta"].get("page").is_none(),
             "no page number in cursor mode"
         );
         ids.extend(response.ids());
         next = link(&response, "next");
-        assert_eq!(
-            next.is_some(),
-            body["meta"]["next_cursor"].is_string(),
-            "the next link and meta.next_cursor agree: {url}"
-        );
+        if let Some(next) = &next {
+            let cursor = body["meta"]["next_cursor"].as_str().expect("a next cursor");
+            assert!(next.ends_with(&format!("cursor={cursor}")), "{next}");
+        }
     }
-    (ids, pages)
+    (ids, pages, last_cursor)
 }
 
 #[actix_web::test]
@@ -51,10 +53,19 @@ async fn walking_the_change_feed_by_cursor_gives_every_change_in_order() {
         .collect();
     all.sort_unstable();
     assert!(all.len() > 100, "the seeds are logged");
-    let (ids, pages) = walk(&app, "/api/v1/changes?cursor=&per_page=97").await;
+    let (ids, pages, last_cursor) = walk(&app, "/api/v1/changes?cursor=&per_page=97").await;
     let ids: Vec<i64> = ids.iter().map(|id| id.as_i64().unwrap()).collect();
     assert_eq!(ids, all);
     assert!(pages > 1);
+    // Caught up: the last cursor reads nothing until something changes.
+    let cursor = last_cursor
+        .as_str()
+        .expect("a feed always gives a cursor")
+        .to_owned();
+    let empty = app.get(&format!("/api/v1/changes?cursor={cursor}")).await;
+    assert!(empty.ids().is_empty());
+    assert_eq!(empty.json()["meta"]["next_cursor"], cursor.as_str());
+    assert!(link(&empty, "next").is_none());
 }
 
 #[actix_web::test]
@@ -101,13 +112,17 @@ async fn walking_opportunities_by_cursor_gives_the_numbered_pages_in_order() {
         .await;
     let expected = whole.ids();
     assert!(expected.len() > 30, "the window holds many contracts");
-    let (ids, pages) = walk(
+    let (ids, pages, last_cursor) = walk(
         &app,
         &format!("/api/v1/insights/opportunities?{window}&per_page=13&cursor="),
     )
     .await;
     assert_eq!(ids, expected);
     assert_eq!(pages, expected.len().div_ceil(13));
+    assert!(
+        last_cursor.is_null(),
+        "the last page of a list has no next cursor"
+    );
     let page_and_cursor = app
         .get(&format!(
             "/api/v1/insights/opportunities?{window}&page=2&cursor="
