@@ -1,4 +1,4 @@
-//! Shared response building: JSON pages with `Link` headers, streamed CSV, ETags.
+//! What responses share: the choice of CSV, the list envelope, ETags and `If-None-Match`.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
