@@ -1,6 +1,8 @@
 //! The aggregates behind `/insights`: each one query over the contracts a filter selects, or
 //! over a narrower table when [`Source::for_filter`] finds that one answers the same.
 
+use std::collections::BTreeMap;
+
 use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
 use diesel::dsl::{sql, EqAny, Or};
@@ -100,6 +102,20 @@ pub fn top_suppliers(
         |conn, n| rollups::top_suppliers(conn, n, top),
         |conn, filter| top_suppliers_from_contracts(conn, filter, top),
     )
+}
+
+/// The matching contracts counted by their `source`, so that an answer can say which of the
+/// contracts behind it are real and which are invented.
+pub fn contracts_by_source(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = contracts::table
+        .filter(selected(contracts::id, filter))
+        .group_by(contracts::source)
+        .select((contracts::source, sql::<BigInt>("count(*)")))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
 }
 
 // The `_from_contracts` functions below answer for any filter; they are also the reference the
