@@ -110,11 +110,16 @@ pub fn contracts_by_source(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<BTreeMap<String, i64>> {
-    let rows: Vec<(String, i64)> = contracts::table
-        .filter(selected(contracts::id, filter))
+    let mut query = contracts::table
         .group_by(contracts::source)
         .select((contracts::source, sql::<BigInt>("count(*)")))
-        .load(conn)?;
+        .into_boxed();
+    // A plain `IN`, not `selected`'s `false OR IN`, which PostgreSQL cannot turn into a
+    // semi-join: with it, a borough's count took three times as long at 300,000 contracts.
+    if !filter.is_unfiltered() {
+        query = query.filter(contracts::id.eq_any(filter.ids()));
+    }
+    let rows: Vec<(String, i64)> = query.load(conn)?;
     Ok(rows.into_iter().collect())
 }
 
