@@ -33,8 +33,13 @@ suppliers, under which contracts, power each service area of London's 32 borough
 Lists take filters as query parameters (multi-value filters comma-separated), `sort` (prefix `-` for descending), \
 `page` and `per_page` (at most 500), and come as JSON pages with a `Link` header or, with `format=csv` or \
 `Accept: text/csv`, as every matching row in CSV. Errors are RFC 9457 `application/problem+json`.\n\n\
-The contracts loaded by default are ILLUSTRATIVE (`source = illustrative`): generated for demonstration, \
-not survey data.",
+Real and invented data are told apart. The authorities' names, GSS codes, kinds and inner-London \
+definitions come from the ONS register, and the suppliers and systems are real companies and products named \
+from public information. The contracts loaded by default are ILLUSTRATIVE (`source = illustrative`): every \
+date, value, rating and note on them is invented for demonstration, not survey or open data, and so is each \
+borough's seeded `surveyed` flag. Every contract carries its `source`, and every insight answers with \
+`sources`: the contracts behind it counted by source. A deployment started with \
+`CITYTOOLS_SAMPLE_DATA=false` holds no illustrative contracts.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(

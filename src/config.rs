@@ -32,6 +32,9 @@ pub struct Settings {
     pub write_rate_per_minute: u32,
     /// `CITYTOOLS_CLIENT_TIMEOUT`: seconds a client has to send a request's headers.
     pub client_timeout_secs: u32,
+    /// `CITYTOOLS_SAMPLE_DATA`: whether seeding an empty database adds the illustrative
+    /// (invented) contracts as well as the catalogue.
+    pub sample_data: bool,
 }
 
 /// Default writes (and imports) a minute per API key and per client address.
@@ -55,6 +58,26 @@ fn number(
                 name,
                 value,
                 reason,
+            }),
+        },
+    }
+}
+
+/// A true-or-false setting, or `default` when unset.
+fn flag(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, SettingError> {
+    match lookup(name).filter(|value| !value.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(SettingError {
+                name,
+                value,
+                reason: "it must be true or false",
             }),
         },
     }
@@ -140,6 +163,7 @@ impl Settings {
                 1..=3600,
                 "it must be a whole number of seconds from 1 to 3600",
             )?,
+            sample_data: flag(&lookup, "CITYTOOLS_SAMPLE_DATA", true)?,
         })
     }
 }
@@ -242,6 +266,30 @@ mod tests {
             settings(&[]).unwrap().write_rate_per_minute,
             DEFAULT_WRITE_RATE
         );
+    }
+
+    #[test]
+    fn sample_data_is_on_by_default_and_must_be_true_or_false() {
+        assert!(settings(&[]).unwrap().sample_data);
+        assert!(
+            settings(&[("CITYTOOLS_SAMPLE_DATA", "")])
+                .unwrap()
+                .sample_data
+        );
+        assert!(
+            !settings(&[("CITYTOOLS_SAMPLE_DATA", " False ")])
+                .unwrap()
+                .sample_data
+        );
+        assert!(
+            settings(&[("CITYTOOLS_SAMPLE_DATA", "TRUE")])
+                .unwrap()
+                .sample_data
+        );
+        for bad in ["no", "0", "off", "maybe"] {
+            let error = settings(&[("CITYTOOLS_SAMPLE_DATA", bad)]).unwrap_err();
+            assert!(error.to_string().contains("CITYTOOLS_SAMPLE_DATA"), "{bad}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use citytools::app::{openapi_json, startup};
 use citytools::config::Settings;
 use citytools::db::{self, Database};
 use citytools::models::Role;
-use citytools::{auth, import, queries, seed};
+use citytools::{auth, import, purge, queries, seed};
 
 /// City Tools API: London's local-government technology estate as an open JSON API.
 ///
@@ -41,6 +41,22 @@ enum Command {
         /// With --synthetic: the random seed; the same seed gives the same data.
         #[arg(long, default_value_t = 42, requires = "synthetic")]
         seed: u64,
+        /// Load the authorities, service areas, suppliers and systems but not the illustrative
+        /// (invented) contracts.
+        #[arg(long)]
+        no_sample_data: bool,
+    },
+    /// Delete every contract of one source, each deletion logged in the change log.
+    Purge {
+        /// The source to delete; only `illustrative` (the invented contracts) may be purged.
+        #[arg(long)]
+        source: String,
+        /// Count what would be deleted and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also print the summary as JSON on standard output.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the OpenAPI document (regenerate openapi/openapi.json with this).
     Openapi,
@@ -97,6 +113,10 @@ fn run(command: Command) -> Result<(), String> {
             return Ok(());
         }
     }
+    // Refused before any database is opened, so that a typo touches nothing.
+    if let Command::Purge { source, .. } = &command {
+        purge::purgeable(source).map_err(|e| e.to_string())?;
+    }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let database = Database::open(settings.database_url.as_deref(), &settings.data_dir)
         .map_err(|e| e.to_string())?;
@@ -111,9 +131,10 @@ fn run(command: Command) -> Result<(), String> {
             authorities,
             contracts,
             seed,
+            no_sample_data,
         } => {
             db::migrate(&mut conn).map_err(|e| e.to_string())?;
-            let report = seed::load(&mut conn).map_err(|e| e.to_string())?;
+            let report = seed::load_with(&mut conn, !no_sample_data).map_err(|e| e.to_string())?;
             eprintln!("{report}");
             if synthetic {
                 if authorities > 100_000 || contracts > 100_000_000 {
@@ -133,15 +154,28 @@ fn run(command: Command) -> Result<(), String> {
             }
         }
         Command::Serve => {
-            startup::prepare(&mut conn).map_err(|e| e.to_string())?;
+            startup::prepare_with(&mut conn, settings.sample_data).map_err(|e| e.to_string())?;
             drop(conn);
             actix_web::rt::System::new()
                 .block_on(startup::serve(&settings, &database))
                 .map_err(|e| format!("serving on {} failed: {e}", settings.bind))?;
         }
         Command::Keys(command) => run_keys(&mut conn, command)?,
+        Command::Purge {
+            source,
+            dry_run,
+            json,
+        } => {
+            let source = purge::purgeable(&source).map_err(|e| e.to_string())?;
+            db::migrate(&mut conn).map_err(|e| e.to_string())?;
+            let report = purge::purge(&mut conn, source, dry_run).map_err(|e| e.to_string())?;
+            eprintln!("{report}");
+            if json {
+                println!("{}", serde_json::json!(report));
+            }
+        }
         Command::Import(args) => {
-            startup::prepare(&mut conn).map_err(|e| e.to_string())?;
+            startup::prepare_with(&mut conn, settings.sample_data).map_err(|e| e.to_string())?;
             if !import::cli::run(&mut conn, &args)? {
                 return Err("some files failed and wrote nothing; fix the rows listed above and run the import again".into());
             }

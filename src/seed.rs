@@ -394,6 +394,13 @@ impl Seeds {
         })
     }
 
+    /// The set without its illustrative contracts: the authorities, service areas, suppliers
+    /// and systems only, for a database that is to hold real contracts alone.
+    pub fn without_sample_data(mut self) -> Seeds {
+        self.contracts.clear();
+        self
+    }
+
     /// Number of illustrative contracts in the set.
     pub fn contract_count(&self) -> usize {
         self.contracts.len()
@@ -501,4 +508,15 @@ pub fn is_empty(conn: &mut PgConnection) -> QueryResult<bool> {
 /// Loads the embedded seeds, adding whatever is missing.
 pub fn load(conn: &mut PgConnection) -> Result<SeedReport, SeedError> {
     Seeds::embedded()?.load(conn)
+}
+
+/// Loads the embedded seeds, adding whatever is missing, with the illustrative contracts only
+/// when `sample_data` is true.
+pub fn load_with(conn: &mut PgConnection, sample_data: bool) -> Result<SeedReport, SeedError> {
+    let seeds = Seeds::embedded()?;
+    if sample_data {
+        seeds.load(conn)
+    } else {
+        seeds.without_sample_data().load(conn)
+    }
 }

@@ -42,7 +42,7 @@ catalogue_query! {
         /// Inner London by the ONS definition.
         #[param(value_type = Option<bool>)]
         inner_london_ons: Option<QueryBool>,
-        /// Whether the borough answered the survey.
+        /// The borough's `surveyed` flag (invented in the seed data: see the field).
         #[param(value_type = Option<bool>)]
         surveyed: Option<QueryBool>,
         /// Words that must each appear in the name or official name.

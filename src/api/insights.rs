@@ -5,6 +5,7 @@
 //! The HTTP edge only: parameters, one call into the query layer, one into `crate::insights`
 //! for the analysis, and the response as JSON or CSV.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -41,15 +42,20 @@ use crate::queries::insight_rows::BoroughFootprint;
 use crate::queries::insights as query;
 use crate::representations::Contract;
 
-/// Resolves the contract filters and reads with `read`, off the async workers.
+/// The matching contracts counted by source, which every insight answers with.
+type Sources = BTreeMap<String, i64>;
+
+/// Resolves the contract filters and reads with `read`, off the async workers; with what was
+/// read, the matching contracts counted by source.
 async fn filtered<T: Send + 'static>(
     pool: &DbPool,
     criteria: ContractCriteria,
     read: impl FnOnce(&mut PgConnection, &ContractFilter) -> QueryResult<T> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<(T, Sources), ApiError> {
     db::run(pool, move |conn| {
         let filter = criteria.resolve(conn)?;
-        Ok(read(conn, &filter)?)
+        let answer = read(conn, &filter)?;
+        Ok((answer, query::contracts_by_source(conn, &filter)?))
     })
     .await
 }
@@ -109,7 +115,8 @@ contract_filter_query! {
                 ],
                 "total_annual_value_gbp": "310000.00"
             }],
-            "window_months": 12, "min_boroughs": 2, "group_by": "service_area"
+            "window_months": 12, "min_boroughs": 2, "group_by": "service_area",
+            "sources": {"illustrative": 2}
         })),
         ReadErrors, BadQuery,
     )
@@ -125,7 +132,7 @@ pub async fn joint_procurement(
     let min_boroughs = query.min_boroughs.map_or(2, |m| m.0);
     let group_by = query.group_by.unwrap_or_default();
     let criteria = query.criteria();
-    let (conn, groups) = db::run_holding(&pool, move |conn| {
+    let (conn, (groups, sources)) = db::run_holding(&pool, move |conn| {
         let filter = criteria.resolve(conn)?;
         let mut grouper = Grouper::new(window_months, min_boroughs as usize);
         let by_supplier = group_by == GroupBy::Supplier;
@@ -133,13 +140,14 @@ pub async fn joint_procurement(
             grouper.push_row(&row, group_by);
             true
         })?;
-        Ok(grouper.finish())
+        Ok((grouper.finish(), query::contracts_by_source(conn, &filter)?))
     })
     .await?;
     let tail = serde_json::json!({
         "window_months": window_months,
         "min_boroughs": min_boroughs,
         "group_by": group_by,
+        "sources": sources,
     });
     // Streamed a group at a time: only the groups' contract ids are held, however many match.
     Ok(exports::stream(
@@ -185,7 +193,8 @@ contract_filter_query! {
     responses(
         (status = 200, description = "The boroughs using the system", body = Expertise, example = json!({
             "system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues",
-            "items": [{"borough_id": "camden", "borough_name": "Camden", "contracts": 1, "support_confidence": 5, "development_confidence": 4}]
+            "items": [{"borough_id": "camden", "borough_name": "Camden", "contracts": 1, "support_confidence": 5, "development_confidence": 4}],
+            "sources": {"illustrative": 1}
         })),
         (status = 400, description = "No system, or an unknown parameter or value", body = Problem, content_type = "application/problem+json"),
         ReadErrors,
@@ -211,7 +220,7 @@ pub async fn expertise(
         _ => return Err(ApiError::invalid_param("system", "name exactly one system")),
     };
     let id = system_id.clone();
-    let (system_name, rows) = filtered(&pool, criteria, move |conn, filter| {
+    let ((system_name, rows), sources) = filtered(&pool, criteria, move |conn, filter| {
         let rows = query::confidence_by_borough(conn, filter)?;
         let name = match rows.first() {
             Some(row) => Some(row.system_name.clone()),
@@ -225,6 +234,7 @@ pub async fn expertise(
         system_id,
         system_name,
         items,
+        sources,
     };
     let csv = ("expertise.csv", know_how::CSV_COLUMNS);
     csv_or_json(&req, query.format, csv, &body.items, &body)
@@ -271,25 +281,30 @@ pub async fn list_borough_peers(
     }
     let min_confidence = query.0.min_confidence.map_or(4, |m| m.0);
     let id = id.into_inner();
-    let (borough_id, rows) = db::run(&pool, move |conn| {
+    let (borough_id, rows, sources) = db::run(&pool, move |conn| {
         let borough = crate::queries::boroughs::find(conn, &id)?
             .ok_or_else(|| ApiError::NotFound(format!("no borough with id or GSS code {id:?}")))?;
         let systems = query::systems_of_borough(conn, &borough.id)?;
         if systems.is_empty() {
-            return Ok((borough.id, Vec::new()));
+            return Ok((borough.id, Vec::new(), Sources::new()));
         }
         let criteria = ContractCriteria {
             system: systems,
             ..Default::default()
         };
         let filter = criteria.resolve(conn)?;
-        Ok((borough.id, query::confidence_by_borough(conn, &filter)?))
+        Ok((
+            borough.id,
+            query::confidence_by_borough(conn, &filter)?,
+            query::contracts_by_source(conn, &filter)?,
+        ))
     })
     .await?;
     Ok(HttpResponse::Ok().json(Peers {
         items: peer::peers(rows, &borough_id, min_confidence),
         borough_id,
         min_confidence,
+        sources,
     }))
 }
 
@@ -324,6 +339,9 @@ pub struct Opportunities {
     /// Every contract in the window, totalled by service area.
     pub by_service_area: Vec<AreaTotal>,
     pub meta: OpportunitiesMeta,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// Opportunities
@@ -339,7 +357,8 @@ pub struct Opportunities {
         (status = 200, description = "Contracts ending in the window", content(
             (Opportunities = "application/json", example = json!({
                 "items": [], "by_service_area": [{"service_area_id": "parking", "contracts": 9, "boroughs": 8, "annual_value_gbp": "812000.00"}],
-                "meta": {"total": 9, "page": 1, "per_page": 50, "ends_after": "2026-11-27", "ends_before": "2028-05-27"}
+                "meta": {"total": 9, "page": 1, "per_page": 50, "ends_after": "2026-11-27", "ends_before": "2028-05-27"},
+                "sources": {"illustrative": 9}
             })),
             (String = "text/csv"))),
         ReadErrors, BadQuery,
@@ -370,7 +389,7 @@ pub async fn opportunities(
         .map(|token| cursor_position(token, SOONEST_FIRST))
         .transpose()?;
     let read = paged.clone();
-    let (mut records, total, areas) = filtered(&pool, criteria, move |conn, filter| {
+    let ((mut records, total, areas), sources) = filtered(&pool, criteria, move |conn, filter| {
         let records = match &read {
             Paged::Numbered(p) => filter.page(conn, SOONEST_FIRST, p.offset(), p.limit())?,
             Paged::Cursor { .. } => {
@@ -401,6 +420,7 @@ pub async fn opportunities(
             ends_after,
             ends_before,
         },
+        sources,
     };
     Ok(pagination::list_page(&req, &body, &end.position))
 }
@@ -452,7 +472,7 @@ contract_filter_query! {
             (MarketShare = "application/json", example = json!({"items": [{
                 "service_area_id": "waste-and-recycling", "contracts": 24, "hhi": 2847.2,
                 "suppliers": [{"supplier_id": "bartec", "supplier_name": "Bartec Municipal Technologies", "boroughs": 10, "contracts": 10, "share": 0.4167}]
-            }]})),
+            }], "sources": {"illustrative": 24}})),
             (String = "text/csv"))),
         ReadErrors, BadQuery,
     )
@@ -465,9 +485,10 @@ pub async fn market_share(
     query: ApiQuery<MarketShareQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let rows = filtered(&pool, query.criteria(), query::suppliers_by_area).await?;
+    let (rows, sources) = filtered(&pool, query.criteria(), query::suppliers_by_area).await?;
     let body = MarketShare {
         items: shares::markets(rows),
+        sources,
     };
     let csv = ("market-share.csv", shares::CSV_COLUMNS);
     csv_or_json(
@@ -489,6 +510,9 @@ contract_filter_query! {
 pub struct Footprint {
     pub supplier_id: String,
     pub items: Vec<BoroughFootprint>,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// A supplier's footprint
@@ -521,6 +545,7 @@ pub async fn get_supplier_footprint(
         Ok(Footprint {
             items: query::footprint(conn, &filter)?,
             supplier_id: supplier.supplier.id,
+            sources: query::contracts_by_source(conn, &filter)?,
         })
     })
     .await?;
@@ -553,7 +578,8 @@ contract_filter_query! {
         (status = 200, description = "Boroughs and the correlation", content(
             (VendorSatisfaction = "application/json", example = json!({
                 "items": [{"borough_id": "camden", "borough_name": "Camden", "suppliers": 14, "contracts": 21, "mean_satisfaction": 3.62, "mean_value_for_money": 3.24}],
-                "correlation": {"suppliers_vs_satisfaction": 0.12, "suppliers_vs_value_for_money": 0.53, "n": 22}
+                "correlation": {"suppliers_vs_satisfaction": 0.12, "suppliers_vs_value_for_money": 0.53, "n": 22},
+                "sources": {"illustrative": 709}
             })),
             (String = "text/csv"))),
         ReadErrors, BadQuery,
@@ -567,9 +593,9 @@ pub async fn vendor_satisfaction(
     query: ApiQuery<VendorSatisfactionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let rows = filtered(&pool, query.criteria(), query::ratings_by_borough).await?;
+    let (rows, sources) = filtered(&pool, query.criteria(), query::ratings_by_borough).await?;
     let sees = caller.sees_assessments();
-    let body = satisfaction::vendor_satisfaction(rows, sees);
+    let body = satisfaction::vendor_satisfaction(rows, sees, sources);
     let columns = satisfaction::csv_columns(sees);
     let csv = ("vendor-satisfaction.csv", columns.as_slice());
     csv_or_json(&req, query.format, csv, &body.items, &body)
@@ -600,7 +626,8 @@ contract_filter_query! {
     responses(
         (status = 200, description = "Periods in order", content(
             (ExpiryTimeline = "application/json", example = json!({"interval": "quarter", "items": [
-                {"period": "2027-Q2", "start_date": "2027-04-01", "contracts": 24, "boroughs": 17, "annual_value_gbp": "2310000.00"}]})),
+                {"period": "2027-Q2", "start_date": "2027-04-01", "contracts": 24, "boroughs": 17, "annual_value_gbp": "2310000.00"}],
+                "sources": {"illustrative": 709}})),
             (String = "text/csv"))),
         ReadErrors, BadQuery,
     )
@@ -614,11 +641,11 @@ pub async fn expiry_timeline(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let interval = query.interval.unwrap_or_default();
-    let rows = filtered(&pool, query.criteria(), move |conn, filter| {
+    let (rows, sources) = filtered(&pool, query.criteria(), move |conn, filter| {
         query::expiry_timeline(conn, filter, interval.unit())
     })
     .await?;
-    let body = expiry::timeline(rows, interval);
+    let body = expiry::timeline(rows, interval, sources);
     let csv = ("expiry-timeline.csv", expiry::CSV_COLUMNS);
     csv_or_json(&req, query.format, csv, &body.items, &body)
 }
@@ -644,7 +671,8 @@ contract_filter_query! {
         (status = 200, description = "Headline figures", body = Summary, example = json!({
             "authorities": 33, "suppliers": 58, "systems": 104, "contracts": 709,
             "top": [{"supplier_id": "civica", "supplier_name": "Civica", "contracts": 154, "share": 0.2172}],
-            "top_share": 0.836
+            "top_share": 0.836,
+            "sources": {"illustrative": 709}
         })),
         ReadErrors, BadQuery,
     )
@@ -656,14 +684,15 @@ pub async fn summary(
     query: ApiQuery<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let top = query.0.top.map_or(15, |t| t.0);
-    let (counts, top_suppliers) = filtered(&pool, query.0.criteria(), move |conn, filter| {
-        Ok((
-            query::counts(conn, filter)?,
-            query::top_suppliers(conn, filter, i64::from(top))?,
-        ))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(headline::summary(counts, top_suppliers)))
+    let ((counts, top_suppliers), sources) =
+        filtered(&pool, query.0.criteria(), move |conn, filter| {
+            Ok((
+                query::counts(conn, filter)?,
+                query::top_suppliers(conn, filter, i64::from(top))?,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(headline::summary(counts, top_suppliers, sources)))
 }
 
 contract_filter_query! {
@@ -687,7 +716,8 @@ contract_filter_query! {
         (status = 200, description = "Suppliers by data access", content(
             (DataAccessInsight = "application/json", example = json!({"items": [{
                 "supplier_id": "capita", "supplier_name": "Capita", "contracts": 66, "included": 30,
-                "charged": 20, "unavailable": 4, "unknown": 12, "share_charged_or_unavailable": 0.3636}]})),
+                "charged": 20, "unavailable": 4, "unknown": 12, "share_charged_or_unavailable": 0.3636}],
+                "sources": {"illustrative": 709}})),
             (String = "text/csv"))),
         ReadErrors, BadQuery,
     )
@@ -700,9 +730,10 @@ pub async fn data_access(
     query: ApiQuery<DataAccessQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let rows = filtered(&pool, query.criteria(), query::data_access_by_supplier).await?;
+    let (rows, sources) = filtered(&pool, query.criteria(), query::data_access_by_supplier).await?;
     let body = DataAccessInsight {
         items: access::by_supplier(rows),
+        sources,
     };
     let csv = ("data-access.csv", access::CSV_COLUMNS);
     csv_or_json(&req, query.format, csv, &body.items, &body)

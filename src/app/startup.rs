@@ -31,14 +31,25 @@ impl From<diesel::result::Error> for StartupError {
     }
 }
 
-/// Migrates, then loads the seeds when the database holds no boroughs yet, so a first start
-/// serves data without a separate `seed` command.
+/// Migrates, then loads the seeds, illustrative contracts included, when the database holds no
+/// boroughs yet, so a first start serves data without a separate `seed` command.
 pub fn prepare(conn: &mut PgConnection) -> Result<(), StartupError> {
+    prepare_with(conn, true)
+}
+
+/// As [`prepare`], with the illustrative contracts seeded only when `sample_data` is true
+/// (`CITYTOOLS_SAMPLE_DATA`); the catalogue is seeded either way.
+pub fn prepare_with(conn: &mut PgConnection, sample_data: bool) -> Result<(), StartupError> {
     db::migrate(conn)?;
     db::with_schema_lock(conn, |conn| {
         if seed::is_empty(conn)? {
-            let report = seed::load(conn)?;
-            log::info!("loaded the seeds into an empty database: {report}");
+            let report = seed::load_with(conn, sample_data)?;
+            let without = if sample_data {
+                ""
+            } else {
+                " (without the illustrative contracts: CITYTOOLS_SAMPLE_DATA=false)"
+            };
+            log::info!("loaded the seeds{without} into an empty database: {report}");
         }
         Ok(())
     })

@@ -34,7 +34,9 @@ super::form! {
         inner_london_statutory,
         #[schema(value_type = bool)]
         inner_london_ons,
-        /// Default false.
+        /// Set when the borough answered the City Tools survey (default false). Seeded values are
+        /// invented (they mark the boroughs the illustrative contracts rate), so set it from
+        /// the borough's own answer, not from them.
         #[schema(value_type = Option<bool>)]
         surveyed,
         /// An http or https URL.

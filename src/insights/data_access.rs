@@ -1,5 +1,7 @@
 //! Data access: which suppliers charge boroughs for their own data, or withhold it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -26,6 +28,9 @@ pub struct SupplierDataAccess {
 pub struct DataAccessInsight {
     /// Highest share charged or unavailable first, then most contracts.
     pub items: Vec<SupplierDataAccess>,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// The CSV's columns, in order.

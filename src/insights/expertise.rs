@@ -1,5 +1,7 @@
 //! Expertise: which boroughs use a system, and how confident they are with it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,6 +31,9 @@ pub struct Expertise {
     /// Most confident first (by support plus development confidence) for callers with a key;
     /// by borough id for anonymous callers, who see no confidence figures.
     pub items: Vec<SystemUser>,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// The CSV's columns, in order.

@@ -1,5 +1,7 @@
 //! Expiry timeline: contracts ending in each quarter or year.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -52,6 +54,9 @@ pub struct ExpiryTimeline {
     pub interval: Interval,
     /// Periods with at least one contract ending, in order.
     pub items: Vec<Period>,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// The CSV's columns, in order.
@@ -63,8 +68,12 @@ pub const CSV_COLUMNS: &[&str] = &[
     "annual_value_gbp",
 ];
 
-/// The periods' totals, labelled.
-pub fn timeline(rows: Vec<PeriodTotals>, interval: Interval) -> ExpiryTimeline {
+/// The periods' totals, labelled, with the contracts' `sources`.
+pub fn timeline(
+    rows: Vec<PeriodTotals>,
+    interval: Interval,
+    sources: BTreeMap<String, i64>,
+) -> ExpiryTimeline {
     let items = rows
         .into_iter()
         .map(|row| Period {
@@ -75,7 +84,11 @@ pub fn timeline(rows: Vec<PeriodTotals>, interval: Interval) -> ExpiryTimeline {
             annual_value_gbp: money(row.totals.annual_value_gbp),
         })
         .collect();
-    ExpiryTimeline { interval, items }
+    ExpiryTimeline {
+        interval,
+        items,
+        sources,
+    }
 }
 
 #[cfg(test)]
@@ -104,7 +117,7 @@ mod tests {
                 annual_value_gbp: None,
             },
         };
-        let answer = timeline(vec![row], Interval::Quarter);
+        let answer = timeline(vec![row], Interval::Quarter, BTreeMap::new());
         assert_eq!(answer.items[0].period, "2027-Q2");
         assert_eq!(
             (answer.items[0].contracts, answer.items[0].boroughs),

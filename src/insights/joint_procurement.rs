@@ -6,7 +6,7 @@
 //! `window_months` after the group's first end date. Groups with fewer than `min_boroughs`
 //! distinct boroughs are dropped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bigdecimal::BigDecimal;
 use chrono::{Months, NaiveDate};
@@ -63,6 +63,9 @@ pub struct JointProcurement {
     pub window_months: u32,
     pub min_boroughs: u32,
     pub group_by: GroupBy,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// The sum of the known values (zero when none is known).

@@ -1,5 +1,7 @@
 //! Market share: who holds each service area, and how concentrated each area is.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,6 +37,9 @@ pub struct AreaMarket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MarketShare {
     pub items: Vec<AreaMarket>,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// A flat row of the market-share CSV: one per service area and supplier.

@@ -30,6 +30,9 @@ pub struct Peers {
     pub borough_id: String,
     pub min_confidence: u32,
     pub items: Vec<SystemPeers>,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// Every system in `rows` (the boroughs using the systems of `borough_id`, most confident

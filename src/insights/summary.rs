@@ -1,5 +1,7 @@
 //! Summary: the headline counts and how concentrated the market is.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -31,11 +33,14 @@ pub struct Summary {
     /// The fraction of contracts the top suppliers hold together.
     #[schema(example = 0.836)]
     pub top_share: f64,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// The counts with each top supplier's share of the contracts and theirs together (4 places;
-/// 0 when there are no contracts).
-pub fn summary(counts: Counts, top: Vec<SupplierCount>) -> Summary {
+/// 0 when there are no contracts), and the contracts' `sources`.
+pub fn summary(counts: Counts, top: Vec<SupplierCount>, sources: BTreeMap<String, i64>) -> Summary {
     let share = |contracts: i64| {
         if counts.contracts == 0 {
             0.0
@@ -59,6 +64,7 @@ pub fn summary(counts: Counts, top: Vec<SupplierCount>) -> Summary {
                 contracts: s.contracts,
             })
             .collect(),
+        sources,
     }
 }
 
@@ -85,7 +91,11 @@ mod tests {
 
     #[test]
     fn the_top_share_is_the_top_suppliers_together() {
-        let answer = summary(counts(9), vec![supplier("a", 4), supplier("b", 2)]);
+        let answer = summary(
+            counts(9),
+            vec![supplier("a", 4), supplier("b", 2)],
+            BTreeMap::new(),
+        );
         assert_eq!(answer.top[0].share, 0.4444);
         assert_eq!(answer.top[1].share, 0.2222);
         assert_eq!(answer.top_share, 0.6667);
@@ -94,7 +104,7 @@ mod tests {
 
     #[test]
     fn no_contracts_is_no_share() {
-        let answer = summary(counts(0), Vec::new());
+        let answer = summary(counts(0), Vec::new(), BTreeMap::new());
         assert_eq!(answer.top_share, 0.0);
         assert!(answer.top.is_empty());
     }

@@ -1,5 +1,7 @@
 //! Vendor satisfaction: do boroughs with fewer suppliers rate their contracts worse?
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,6 +41,9 @@ pub struct Correlation {
 pub struct VendorSatisfaction {
     pub items: Vec<BoroughSatisfaction>,
     pub correlation: Correlation,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 /// The CSV's columns: the means only for a caller who `sees` assessments.
@@ -52,8 +57,12 @@ pub fn csv_columns(sees: bool) -> Vec<&'static str> {
 
 /// Each borough's figures, and the correlations over the boroughs with both ratings. A caller
 /// who does not `sees` assessments gets no per-borough means, and correlations only over
-/// enough boroughs that none can be read back from them.
-pub fn vendor_satisfaction(rows: Vec<BoroughRatings>, sees: bool) -> VendorSatisfaction {
+/// enough boroughs that none can be read back from them. `sources` is carried as given.
+pub fn vendor_satisfaction(
+    rows: Vec<BoroughRatings>,
+    sees: bool,
+    sources: BTreeMap<String, i64>,
+) -> VendorSatisfaction {
     let rated: Vec<(f64, f64, f64)> = rows
         .iter()
         .filter_map(|row| {
@@ -87,7 +96,11 @@ pub fn vendor_satisfaction(rows: Vec<BoroughRatings>, sees: bool) -> VendorSatis
             mean_value_for_money: mean(row.mean_value_for_money),
         })
         .collect();
-    VendorSatisfaction { items, correlation }
+    VendorSatisfaction {
+        items,
+        correlation,
+        sources,
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +131,7 @@ mod tests {
             row("c", 3, Some(4.0), Some(3.0)),
             row("d", 9, None, Some(5.0)),
         ];
-        let answer = vendor_satisfaction(rows, false);
+        let answer = vendor_satisfaction(rows, false, BTreeMap::new());
         // Only a, b and c have both means; value for money rises with suppliers exactly.
         assert_eq!(answer.correlation.n, 3);
         assert_eq!(answer.correlation.suppliers_vs_value_for_money, Some(1.0));
@@ -133,16 +146,20 @@ mod tests {
             row("a", 1, Some(2.0), Some(1.0)),
             row("b", 2, Some(3.0), Some(2.0)),
         ];
-        let anonymous = vendor_satisfaction(rows.clone(), false);
+        let anonymous = vendor_satisfaction(rows.clone(), false, BTreeMap::new());
         assert_eq!(anonymous.correlation.suppliers_vs_satisfaction, None);
-        let keyed = vendor_satisfaction(rows, true);
+        let keyed = vendor_satisfaction(rows, true, BTreeMap::new());
         assert_eq!(keyed.correlation.suppliers_vs_satisfaction, Some(1.0));
         assert_eq!(keyed.items[1].mean_satisfaction, Some(3.0));
     }
 
     #[test]
     fn means_are_rounded_to_two_places() {
-        let answer = vendor_satisfaction(vec![row("a", 1, Some(3.666_666), None)], true);
+        let answer = vendor_satisfaction(
+            vec![row("a", 1, Some(3.666_666), None)],
+            true,
+            BTreeMap::new(),
+        );
         assert_eq!(answer.items[0].mean_satisfaction, Some(3.67));
         assert_eq!(answer.correlation.n, 0);
     }

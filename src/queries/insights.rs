@@ -1,6 +1,8 @@
 //! The aggregates behind `/insights`: each one query over the contracts a filter selects, or
 //! over a narrower table when [`Source::for_filter`] finds that one answers the same.
 
+use std::collections::BTreeMap;
+
 use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
 use diesel::dsl::{sql, EqAny, Or};
@@ -100,6 +102,25 @@ pub fn top_suppliers(
         |conn, n| rollups::top_suppliers(conn, n, top),
         |conn, filter| top_suppliers_from_contracts(conn, filter, top),
     )
+}
+
+/// The matching contracts counted by their `source`, so that an answer can say which of the
+/// contracts behind it are real and which are invented.
+pub fn contracts_by_source(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<BTreeMap<String, i64>> {
+    let mut query = contracts::table
+        .group_by(contracts::source)
+        .select((contracts::source, sql::<BigInt>("count(*)")))
+        .into_boxed();
+    // A plain `IN`, not `selected`'s `false OR IN`, which PostgreSQL cannot turn into a
+    // semi-join: with it, a borough's count took three times as long at 300,000 contracts.
+    if !filter.is_unfiltered() {
+        query = query.filter(contracts::id.eq_any(filter.ids()));
+    }
+    let rows: Vec<(String, i64)> = query.load(conn)?;
+    Ok(rows.into_iter().collect())
 }
 
 // The `_from_contracts` functions below answer for any filter; they are also the reference the

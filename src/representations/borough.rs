@@ -27,7 +27,9 @@ pub struct Borough {
     pub inner_london_statutory: bool,
     /// Inner London as defined by the ONS for statistics.
     pub inner_london_ons: bool,
-    /// Whether the borough answered the City Tools survey.
+    /// A flag for boroughs that answered the City Tools survey, as an admin sets it; not a
+    /// verified fact. In the seed data it is invented: it marks the 22 authorities whose
+    /// illustrative contracts were given ratings, not boroughs known to have answered.
     pub surveyed: bool,
     #[schema(example = "https://www.camden.gov.uk")]
     pub website: Option<String>,

@@ -252,6 +252,16 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        Self::create(Some(&server().template))
+    }
+
+    /// The application on an empty database: not migrated, not seeded.
+    pub fn empty() -> TestApp {
+        Self::create(None)
+    }
+
+    /// A new database cloned from `template`, or empty (from `template0`) without one.
+    fn create(template: Option<&str>) -> TestApp {
         let server = server();
         let database = format!(
             "citytools_test_{}_{}",
@@ -265,7 +275,7 @@ impl TestApp {
         admin
             .batch_execute(&format!(
                 "CREATE DATABASE {database} TEMPLATE {}",
-                server.template
+                template.unwrap_or("template0")
             ))
             .expect("clone the template");
         let url = with_database(&server.admin_url, &database);

@@ -335,7 +335,8 @@ async fn summary_counts_and_top_share() {
         json!({
             "authorities": 5, "suppliers": 2, "systems": 2, "contracts": 6,
             "top": [{"supplier_id": "capita", "supplier_name": body["top"][0]["supplier_name"], "contracts": 3, "share": 0.5}],
-            "top_share": 0.5
+            "top_share": 0.5,
+            "sources": {"manual": 6}
         })
     );
     let both = app.get("/api/v1/insights/summary").await.json();

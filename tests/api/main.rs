@@ -17,6 +17,7 @@ mod imports;
 mod layers;
 mod openapi;
 mod paging;
+mod purity;
 mod resilience;
 mod resources;
 mod rollups;

@@ -153,7 +153,7 @@ fn filter(conn: &mut PgConnection, criteria: ContractCriteria) -> ContractFilter
 }
 
 /// Every insight the rollups answer, both ways, for a spread of filters.
-fn assert_rollups_agree(conn: &mut PgConnection, when: &str) {
+pub(crate) fn assert_rollups_agree(conn: &mut PgConnection, when: &str) {
     let boroughs = ids(conn, "SELECT id FROM boroughs ORDER BY id LIMIT 5");
     let suppliers = ids(
         conn,

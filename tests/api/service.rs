@@ -46,10 +46,17 @@ struct Service {
 
 impl Service {
     fn start(data_dir: &Path, port: u16) -> Service {
-        let mut child = Command::new(BINARY)
-            .arg("serve")
+        let mut command = Command::new(BINARY);
+        command
             .env_remove("DATABASE_URL")
-            .env("CITYTOOLS_DATA_DIR", data_dir)
+            .env("CITYTOOLS_DATA_DIR", data_dir);
+        Service::spawn(command, port)
+    }
+
+    /// Runs `command` (the binary, with its environment) as `serve` on `port`.
+    fn spawn(mut command: Command, port: u16) -> Service {
+        let mut child = command
+            .arg("serve")
             .env("CITYTOOLS_BIND", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -169,6 +176,38 @@ fn serve_runs_its_own_database_stops_it_on_sigterm_and_reuses_it() {
         "seeds load only into an empty database"
     );
     assert_eq!(cluster_dir(&lines), cluster);
+}
+
+#[test]
+fn serve_without_sample_data_seeds_the_catalogue_alone() {
+    let app = TestApp::empty();
+    let port = free_port();
+    let mut command = Command::new(BINARY);
+    command
+        .env("DATABASE_URL", &app.url)
+        .env("CITYTOOLS_SAMPLE_DATA", "false");
+    let mut service = Service::spawn(command, port);
+    service.wait_for(port);
+    let total = |path: &str| {
+        let (status, body) = http_get(port, path).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["meta"]["total"].clone()
+    };
+    assert_eq!(total("/api/v1/boroughs"), 33, "the catalogue is seeded");
+    assert!(total("/api/v1/systems").as_i64().unwrap() > 0);
+    assert_eq!(
+        total("/api/v1/contracts"),
+        0,
+        "the illustrative contracts are not"
+    );
+    let lines = service.terminate();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("without the illustrative contracts")),
+        "{}",
+        lines.join("\n")
+    );
 }
 
 #[test]
