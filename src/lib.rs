@@ -17,4 +17,5 @@ pub mod normalize;
 pub mod queries;
 pub mod representations;
 pub mod seed;
+pub mod sync;
 pub mod synthetic;
