@@ -49,7 +49,7 @@ enum Command {
     Keys(KeysCommand),
     /// Import contracts: the survey, council contract registers, Contracts Finder and OCDS.
     Import(import::cli::ImportArgs),
-    /// Read a public source's new releases into contracts (contracts-finder), page by page.
+    /// Read a public source's new releases into contracts (contracts-finder, find-a-tender), page by page.
     Sync(sync::SyncArgs),
 }
 

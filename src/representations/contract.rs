@@ -85,9 +85,9 @@ pub struct Contract {
     #[schema(example = "ILL-0042")]
     pub source_reference: Option<String>,
     pub source_url: Option<String>,
-    /// When `citytools sync` read the values stored from a public source (Contracts Finder);
-    /// null when no sync wrote them (seeded, surveyed, imported from a file or written through the
-    /// API). A later sync that finds the same values leaves it as it is.
+    /// When `citytools sync` read the values stored from a public source (Contracts Finder or
+    /// Find a Tender); null when no sync wrote them (seeded, surveyed, imported from a file or
+    /// written through the API). A later sync that finds the same values leaves it as it is.
     pub retrieved_at: Option<DateTime<Utc>>,
     /// The sync run that wrote the values stored; null when no sync wrote them.
     #[schema(example = json!(null))]

@@ -9,6 +9,8 @@
 
 pub mod client;
 pub mod contracts_finder;
+pub mod find_a_tender;
+pub mod search;
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -24,20 +26,29 @@ use crate::db::schema::sync_runs;
 use crate::import::{self, Format, ImportReport, Options};
 use crate::models::NewSyncRun;
 use client::{Client, ClientSettings};
+use search::SourceApi;
 
 /// The sources `citytools sync` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SourceName {
     /// Contracts Finder's OCDS search (awards of contracts over £12,000 in England).
     ContractsFinder,
+    /// Find a Tender's OCDS release packages (procurements above the UK thresholds).
+    FindATender,
 }
 
 impl SourceName {
+    /// Where the source's search is and what its parameters are called.
+    pub fn api(self) -> &'static SourceApi {
+        match self {
+            SourceName::ContractsFinder => &contracts_finder::API,
+            SourceName::FindATender => &find_a_tender::API,
+        }
+    }
+
     /// The name stored in `sync_runs.source`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SourceName::ContractsFinder => "contracts-finder",
-        }
+        self.api().name
     }
 }
 
@@ -45,17 +56,17 @@ impl SourceName {
 /// run ended. Exits non-zero when the source keeps failing, saying what was kept.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// The source: contracts-finder.
+    /// The source: contracts-finder or find-a-tender.
     pub source: SourceName,
-    /// Read releases published from this date (YYYY-MM-DD) or time (RFC 3339) instead of
-    /// continuing from the stored position.
+    /// Read releases published (Contracts Finder) or updated (Find a Tender) from this date
+    /// (YYYY-MM-DD) or time (RFC 3339) instead of continuing from the stored position.
     #[arg(long)]
     pub since: Option<String>,
-    /// Read releases published up to this date or time (default: now).
+    /// Read releases published or updated up to this date or time (default: now).
     #[arg(long)]
     pub until: Option<String>,
-    /// The source's address, for a mirror (default: CITYTOOLS_CONTRACTS_FINDER_URL, else the
-    /// public service).
+    /// The source's address, for a mirror (default: CITYTOOLS_CONTRACTS_FINDER_URL or
+    /// CITYTOOLS_FIND_A_TENDER_URL, else the public service).
     #[arg(long)]
     pub base_url: Option<String>,
     /// Read and report what would change, writing nothing (not even the position).
@@ -203,12 +214,13 @@ impl Shown {
 /// Runs `citytools sync`; Ok(false) when the source kept failing (the summary says where).
 pub fn run(conn: &mut PgConnection, args: &SyncArgs) -> Result<bool, String> {
     let settings = ClientSettings::from_env()?;
+    let api = args.source.api();
     let base = args
         .base_url
         .clone()
-        .or_else(|| std::env::var(contracts_finder::BASE_URL_VARIABLE).ok())
+        .or_else(|| std::env::var(api.base_url_variable).ok())
         .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| contracts_finder::DEFAULT_BASE_URL.to_owned());
+        .unwrap_or_else(|| api.default_base_url.to_owned());
     let summary = sync(conn, args, &base, settings)?;
     eprintln!("{}", describe(&summary));
     if args.json {
@@ -265,7 +277,8 @@ pub fn sync(
     base: &str,
     settings: ClientSettings,
 ) -> Result<SyncSummary, String> {
-    let source = args.source.as_str();
+    let api = args.source.api();
+    let source = api.name;
     let until = match &args.until {
         Some(until) => parse_time("--until", until)?,
         None => Utc::now(),
@@ -275,20 +288,22 @@ pub fn sync(
         .as_deref()
         .map(|since| parse_time("--since", since))
         .transpose()?;
-    // Where to start: a search from a time, or a page of an earlier run's search.
+    // Where to start: a search from a time, or a page of an earlier run's search (whose window
+    // ends where it ends; a new search then reads on from there to `until`).
     let (first, mut then_search_from) = match since {
-        Some(since) => (contracts_finder::search_url(base, since, until), None),
+        Some(since) => (search::search_url(api, base, since, until), None),
         None => match stored_position(conn, source).map_err(|e| e.to_string())? {
             Some(position) if is_url(&position) => {
-                let reached = contracts_finder::published_to(&position);
+                let reached = search::window_end(api, &position);
                 (position, reached.filter(|t| *t < until))
             }
             Some(position) => {
                 let from = parse_time("the stored position", &position)?;
-                (contracts_finder::search_url(base, from, until), None)
+                (search::search_url(api, base, from, until), None)
             }
             None => (
-                contracts_finder::search_url(
+                search::search_url(
+                    api,
                     base,
                     until - chrono::Duration::days(FIRST_RUN_DAYS),
                     until,
@@ -371,12 +386,12 @@ pub fn sync(
             }
         };
         let retrieved_at = Utc::now();
-        let next = contracts_finder::next_page(&page.json);
+        let next = search::next_page(&page.json);
         // Where the next run starts once this page is committed.
         let position = match &next {
             Some(next) => next.clone(),
             None => then_search_from
-                .or_else(|| contracts_finder::published_to(&url))
+                .or_else(|| search::window_end(api, &url))
                 .unwrap_or(until)
                 .to_rfc3339_opts(SecondsFormat::Secs, true),
         };
@@ -444,8 +459,8 @@ pub fn sync(
                 break;
             }
         };
-        let releases = contracts_finder::releases(&page.json);
-        let tenders = contracts_finder::tenders_seen(&page.json);
+        let releases = search::releases(&page.json);
+        let tenders = search::tenders_seen(&page.json);
         summary.pages += 1;
         summary.releases += releases;
         summary.tenders_seen += tenders;
@@ -478,7 +493,7 @@ pub fn sync(
             Some(next) => next,
             // A resumed search read to its end: read on from where it ended.
             None => match then_search_from.take() {
-                Some(from) => contracts_finder::search_url(base, from, until),
+                Some(from) => search::search_url(api, base, from, until),
                 None => break,
             },
         };

@@ -119,8 +119,17 @@ struct Server {
     script: Arc<Mutex<Arc<Script>>>,
 }
 
+/// Contracts Finder's search: its path and the parameter of the window's end.
+const CONTRACTS_FINDER: (&str, &str) = ("/Published/Notices/OCDS/Search", "publishedTo");
+/// Find a Tender's release packages.
+const FIND_A_TENDER: (&str, &str) = ("/api/1.0/ocdsReleasePackages", "updatedTo");
+
 impl Server {
     fn start(package: Value, script: Arc<Script>) -> Server {
+        Server::start_for(package, script, CONTRACTS_FINDER)
+    }
+
+    fn start_for(package: Value, script: Arc<Script>, (path, to): (&str, &str)) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let releases = package["releases"].as_array().unwrap().clone();
@@ -134,7 +143,7 @@ impl Server {
                     page["releases"] = json!(chunk);
                     page["links"] = if i + 1 < chunks.len() {
                         json!({"next": format!(
-                            "{base}/Published/Notices/OCDS/Search?publishedTo=2022-10-20T09%3A43%3A52%2B01%3A00&limit=100&cursor={}",
+                            "{base}{path}?{to}=2022-10-20T09%3A43%3A52%2B01%3A00&limit=100&cursor={}",
                             i + 1
                         )})
                     } else {
@@ -252,9 +261,14 @@ fn healthy() -> Arc<Script> {
 
 /// `citytools sync contracts-finder` on the test's database, with no pause and quick retries.
 fn sync(app: &TestApp, server: &Server, extra: &[&str]) -> Output {
+    sync_from(app, server, "contracts-finder", extra)
+}
+
+/// `citytools sync {source}`, as [`sync`].
+fn sync_from(app: &TestApp, server: &Server, source: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "sync",
-        "contracts-finder",
+        source,
         "--base-url",
         &server.base,
         "--until",
@@ -271,6 +285,7 @@ fn sync(app: &TestApp, server: &Server, extra: &[&str]) -> Output {
         .env("CITYTOOLS_SYNC_BACKOFF_MS", "10")
         .env("CITYTOOLS_SYNC_TIMEOUT", "1")
         .env_remove("CITYTOOLS_CONTRACTS_FINDER_URL")
+        .env_remove("CITYTOOLS_FIND_A_TENDER_URL")
         .output()
         .expect("run citytools")
 }
@@ -640,5 +655,34 @@ async fn a_source_that_keeps_failing_writes_nothing_and_exits_non_zero() {
         app.column("SELECT count(*) AS value FROM sync_runs WHERE position IS NOT NULL"),
         vec!["0"],
         "no position stored"
+    );
+}
+
+#[actix_web::test]
+async fn find_a_tender_is_read_the_same_way_from_its_release_packages() {
+    let server = Server::start_for(package(), healthy(), FIND_A_TENDER);
+    let app = TestApp::new();
+    let output = sync_from(&app, &server, "find-a-tender", &["--since", "2022-10-19"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary = summary_of(&output);
+    assert_eq!(summary["source"], "find-a-tender");
+    assert_eq!(count(&summary, "pages") as usize, server.pages());
+    assert_eq!(count(&summary, "added") as usize, LONDON_CONTRACTS);
+    assert_eq!(count(&summary, "tenders_seen"), TENDERS_ON_THE_PAGE);
+    let targets = server.targets();
+    assert!(
+        targets[0].starts_with(
+            "/api/1.0/ocdsReleasePackages?updatedFrom=2022-10-19T00%3A00%3A00Z&updatedTo=2022-10-20T08%3A43%3A52Z&limit=100"
+        ),
+        "{}",
+        targets[0]
+    );
+    assert!(targets[1].ends_with("cursor=1"));
+    assert_eq!(
+        app.column("SELECT concat_ws('|', source, pages, position) AS value FROM sync_runs"),
+        vec![format!(
+            "find-a-tender|{}|2022-10-20T08:43:52Z",
+            server.pages()
+        )]
     );
 }
