@@ -7,9 +7,11 @@ use crate::db::schema::sync_runs;
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = sync_runs, check_for_backend(diesel::pg::Pg))]
 pub struct SyncRun {
+    /// The run's number, named in its change-log entries.
     pub id: i64,
     /// `contracts-finder` or `find-a-tender`.
     pub source: String,
+    /// When the run began.
     pub started_at: DateTime<Utc>,
     /// Null while the run is going, or when it was killed.
     pub finished_at: Option<DateTime<Utc>>,
@@ -33,6 +35,8 @@ pub struct SyncRun {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = sync_runs)]
 pub struct NewSyncRun {
+    /// `contracts-finder` or `find-a-tender`.
     pub source: String,
+    /// When the run began.
     pub started_at: DateTime<Utc>,
 }

@@ -88,7 +88,9 @@ pub fn user_agent() -> String {
 /// A page as the source gave it: its JSON, and its body as UTF-8 for the importer.
 #[derive(Debug)]
 pub struct Page {
+    /// The page, parsed.
     pub json: Value,
+    /// The page's body as UTF-8, for the importer.
     pub utf8: Vec<u8>,
     /// Tries it took (1 when the first answer was good).
     pub tries: u32,
@@ -105,6 +107,7 @@ pub struct Page {
 pub struct Failure {
     /// What went wrong on each try.
     pub attempts: Vec<String>,
+    /// Time spent pausing and waiting before retries.
     pub waited: Duration,
 }
 

@@ -85,13 +85,19 @@ const FIRST_RUN_DAYS: i64 = 30;
 pub struct PageSummary {
     /// From 1, in the order read.
     pub page: usize,
+    /// The page's address.
     pub url: String,
+    /// Releases on the page.
     pub releases: usize,
     /// Tender and planning releases: counted, not stored yet.
     pub tenders_seen: usize,
+    /// Contracts created (in a dry run, that would be).
     pub added: usize,
+    /// Contracts whose stored values changed.
     pub updated: usize,
+    /// Contracts read again with the values stored.
     pub unchanged: usize,
+    /// Records left out: not London, not technology, no supplier yet, repeats.
     pub skipped: usize,
     /// Whether its transaction committed (false in a dry run and for a page in error).
     pub committed: bool,
@@ -110,23 +116,33 @@ pub struct PageSummary {
 /// What a sync did: printed by `--json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncSummary {
+    /// The source's name, as `sync_runs.source` has it.
     pub source: &'static str,
     /// The `sync_runs` row; null in a dry run.
     pub run_id: Option<i64>,
+    /// Whether nothing was written.
     pub dry_run: bool,
     /// The first page requested.
     pub started_from: String,
+    /// Pages read and imported (committed, unless a dry run).
     pub pages: usize,
+    /// Releases read, over every page.
     pub releases: usize,
+    /// Tender and planning releases read: counted, not stored yet.
     pub tenders_seen: usize,
+    /// Contracts created (in a dry run, that would be).
     pub added: usize,
+    /// Contracts whose stored values changed.
     pub updated: usize,
+    /// Contracts read again with the values stored.
     pub unchanged: usize,
+    /// Records left out: not London, not technology, no supplier yet, repeats.
     pub skipped: usize,
     /// Milliseconds spent pausing and waiting before retries, over every page.
     pub waited_ms: u64,
     /// Milliseconds spent on requests and importing.
     pub working_ms: u64,
+    /// Milliseconds from the first request to the end.
     pub elapsed_ms: u64,
     /// Where the next run starts (what was stored, or in a dry run what would be).
     pub position: Option<String>,
@@ -136,6 +152,7 @@ pub struct SyncSummary {
     pub error: Option<String>,
     /// Every failed try, retried or not.
     pub errors: Vec<String>,
+    /// What each page gave, in order.
     pub per_page: Vec<PageSummary>,
 }
 
@@ -368,7 +385,16 @@ pub fn sync(
     let shown = Shown::new();
     let mut client = Client::new(settings);
     let mut url = first;
+    // A `links.next` back to a page already read would go round for ever.
+    let mut read = std::collections::HashSet::new();
     loop {
+        if !read.insert(url.clone()) {
+            summary.error = Some(format!(
+                "links.next leads back to a page already read ({url}); stopping"
+            ));
+            summary.stopped_at = Some(url);
+            break;
+        }
         let number = summary.pages + 1;
         shown.say(format!("{source}: page {number}: {url}"));
         let page = match client.page(&url) {
