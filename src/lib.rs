@@ -18,4 +18,5 @@ pub mod purge;
 pub mod queries;
 pub mod representations;
 pub mod seed;
+pub mod sync;
 pub mod synthetic;

@@ -1,4 +1,4 @@
-//! `citytools`: serve the API, migrate, seed, print the OpenAPI document.
+//! `citytools`: serve the API, migrate, seed, print the OpenAPI document, import and sync.
 
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use citytools::app::{openapi_json, startup};
 use citytools::config::Settings;
 use citytools::db::{self, Database};
 use citytools::models::Role;
-use citytools::{auth, import, purge, queries, seed};
+use citytools::{auth, import, purge, queries, seed, sync};
 
 /// City Tools API: London's local-government technology estate as an open JSON API.
 ///
@@ -65,6 +65,8 @@ enum Command {
     Keys(KeysCommand),
     /// Import contracts: the survey, council contract registers, Contracts Finder and OCDS.
     Import(import::cli::ImportArgs),
+    /// Read a public source's new releases into contracts (contracts-finder, find-a-tender), page by page.
+    Sync(sync::SyncArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +180,12 @@ fn run(command: Command) -> Result<(), String> {
             startup::prepare_with(&mut conn, settings.sample_data).map_err(|e| e.to_string())?;
             if !import::cli::run(&mut conn, &args)? {
                 return Err("some files failed and wrote nothing; fix the rows listed above and run the import again".into());
+            }
+        }
+        Command::Sync(args) => {
+            startup::prepare_with(&mut conn, settings.sample_data).map_err(|e| e.to_string())?;
+            if !sync::run(&mut conn, &args)? {
+                return Err("the sync stopped before the end of the source (see above); run it again to continue".into());
             }
         }
         Command::Openapi => unreachable!("handled above"),

@@ -83,6 +83,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        retrieved_at -> Nullable<Timestamptz>,
+        sync_run_id -> Nullable<Int8>,
     }
 }
 
@@ -120,6 +122,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_runs (id) {
+        id -> Int8,
+        source -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        pages -> Int4,
+        added -> Int4,
+        updated -> Int4,
+        unchanged -> Int4,
+        skipped -> Int4,
+        error -> Nullable<Text>,
+        position -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     system_service_areas (system_id, service_area_id) {
         system_id -> Text,
         service_area_id -> Text,
@@ -144,6 +162,7 @@ diesel::joinable!(contract_service_areas -> contracts (contract_id));
 diesel::joinable!(contract_service_areas -> service_areas (service_area_id));
 diesel::joinable!(contracts -> boroughs (borough_id));
 diesel::joinable!(contracts -> suppliers (supplier_id));
+diesel::joinable!(contracts -> sync_runs (sync_run_id));
 diesel::joinable!(contracts -> systems (system_id));
 diesel::joinable!(supplier_aliases -> suppliers (supplier_id));
 diesel::joinable!(system_service_areas -> service_areas (service_area_id));
@@ -159,6 +178,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_areas,
     supplier_aliases,
     suppliers,
+    sync_runs,
     system_service_areas,
     systems,
 );

@@ -69,6 +69,8 @@ pub(crate) mod fixtures {
                 created_at: at,
                 updated_at: at,
                 version: 3,
+                retrieved_at: None,
+                sync_run_id: None,
             },
             service_area_ids: vec!["business-rates".into(), "council-tax".into()],
             borough_name: "Camden".into(),

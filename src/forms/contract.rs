@@ -133,6 +133,9 @@ const READ_ONLY: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    // Provenance: only `citytools sync` sets it.
+    "retrieved_at",
+    "sync_run_id",
 ];
 
 /// Reads and checks a contract body: every failing field in one 422.

@@ -15,6 +15,10 @@ pub struct Contract {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// When a sync read the values stored (null: not written by a sync).
+    pub retrieved_at: Option<DateTime<Utc>>,
+    /// The sync run that wrote the values stored (null: not written by a sync).
+    pub sync_run_id: Option<i64>,
 }
 
 /// The columns of a contract a write sets, in table order (a [`Contract`] row embeds them).

@@ -5,6 +5,7 @@ mod contract;
 mod enums;
 mod service_area;
 mod supplier;
+mod sync_run;
 mod system;
 
 pub use borough::{Borough, NewBorough};
@@ -12,4 +13,5 @@ pub use contract::{Contract, ContractServiceArea, NewContract};
 pub use enums::{BoroughKind, DataAccess, Hosting, ProcurementRoute, Role, Source, UnknownVariant};
 pub use service_area::{NewServiceArea, ServiceArea};
 pub use supplier::{NewSupplier, Supplier, SupplierAlias};
+pub use sync_run::{NewSyncRun, SyncRun};
 pub use system::{NewSystem, System, SystemServiceArea};

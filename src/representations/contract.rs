@@ -85,6 +85,13 @@ pub struct Contract {
     #[schema(example = "ILL-0042")]
     pub source_reference: Option<String>,
     pub source_url: Option<String>,
+    /// When `citytools sync` read the values stored from a public source (Contracts Finder or
+    /// Find a Tender); null when no sync wrote them (seeded, surveyed, imported from a file or
+    /// written through the API). A later sync that finds the same values leaves it as it is.
+    pub retrieved_at: Option<DateTime<Utc>>,
+    /// The sync run that wrote the values stored; null when no sync wrote them.
+    #[schema(example = json!(null))]
+    pub sync_run_id: Option<i64>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub assessment: Option<Assessment>,
     pub created_at: DateTime<Utc>,
@@ -146,6 +153,8 @@ impl Contract {
             source: c.form.source,
             source_reference: c.form.source_reference,
             source_url: c.form.source_url,
+            retrieved_at: c.retrieved_at,
+            sync_run_id: c.sync_run_id,
             assessment,
             created_at: c.created_at,
             updated_at: c.updated_at,

@@ -23,4 +23,5 @@ mod resources;
 mod rollups;
 mod seeds;
 mod service;
+mod sync;
 mod writes;
