@@ -422,6 +422,7 @@ async fn a_chain_of_pages_makes_the_contracts_an_import_of_the_same_releases_mak
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(contracts_made(&imported).len(), LONDON_CONTRACTS);
     assert_eq!(contracts_made(&imported), contracts_made(&app));
