@@ -51,6 +51,7 @@ borough's seeded `surveyed` flag. Every contract carries its `source`, and every
         (name = "insights", description = "The four uses of the data, one request each, over the contracts the filters select"),
         (name = "imports", description = "Contracts in from the survey template, council contract registers, Contracts Finder and OCDS"),
         (name = "changes", description = "Every write, in order: the feed for incremental sync"),
+        (name = "sources", description = "The public sources contracts are synced from, and their latest runs"),
         (name = "health", description = "Liveness and readiness"),
     ),
     components(schemas(Problem, FieldError, ListFormat)),
@@ -110,6 +111,8 @@ pub struct AppOptions {
     pub cors_origins: Arc<Vec<String>>,
     /// Shared by every worker of the instance; None for no limit.
     pub write_limiter: Option<Arc<WriteLimiter>>,
+    /// The sources `serve` syncs in the background, as `/api/v1/sources` reports them.
+    pub background_sync: api::sources::BackgroundSync,
 }
 
 impl AppOptions {
@@ -118,6 +121,7 @@ impl AppOptions {
         AppOptions {
             cors_origins: Arc::new(settings.cors_origins.clone()),
             write_limiter: WriteLimiter::new(settings.write_rate_per_minute),
+            background_sync: api::sources::BackgroundSync(settings.sync_sources.clone()),
         }
     }
 }
@@ -141,6 +145,7 @@ pub fn build_app(
     let limiter = options.write_limiter.clone();
     app.app_data(web::Data::new(pool))
         .app_data(web::Data::new(route_table))
+        .app_data(web::Data::new(options.background_sync.clone()))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))

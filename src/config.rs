@@ -2,6 +2,9 @@
 
 use std::env;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::sync::SourceName;
 
 /// Default address the HTTP server listens on.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -35,7 +38,14 @@ pub struct Settings {
     /// `CITYTOOLS_SAMPLE_DATA`: whether seeding an empty database adds the illustrative
     /// (invented) contracts as well as the catalogue.
     pub sample_data: bool,
+    /// `CITYTOOLS_SYNC`: the public sources `serve` syncs in the background; none when unset.
+    pub sync_sources: Vec<SourceName>,
+    /// `CITYTOOLS_SYNC_INTERVAL`: how often the background sync runs.
+    pub sync_interval: Duration,
 }
+
+/// Default time between two background syncs.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Default writes (and imports) a minute per API key and per client address.
 pub const DEFAULT_WRITE_RATE: u32 = 120;
@@ -107,6 +117,43 @@ fn cors_origins(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>,
     Ok(origins)
 }
 
+/// `CITYTOOLS_SYNC`: comma-separated source names; unset or empty for none.
+fn sync_sources(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<SourceName>, SettingError> {
+    let Some(value) = lookup("CITYTOOLS_SYNC") else {
+        return Ok(Vec::new());
+    };
+    let mut sources = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let source = SourceName::from_name(name).ok_or_else(|| SettingError {
+            name: "CITYTOOLS_SYNC",
+            value: value.clone(),
+            reason:
+                "it must name sources among contracts-finder and find-a-tender, comma-separated",
+        })?;
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    Ok(sources)
+}
+
+/// A time such as `90` or `90s` (seconds), `15m` or `1h`; `None` for anything else or zero.
+pub fn parse_interval(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last()? {
+        (at, 's') => (&text[..at], 1),
+        (at, 'm') => (&text[..at], 60),
+        (at, 'h') => (&text[..at], 3600),
+        _ => (text, 1),
+    };
+    // Digits only: no sign, no fraction, no space between number and unit.
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = number.parse::<u64>().ok()?.checked_mul(unit)?;
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
 /// A setting that is present but unusable.
 #[derive(Debug, thiserror::Error)]
 #[error("{name} is set to {value:?}, but {reason}")]
@@ -164,6 +211,15 @@ impl Settings {
                 "it must be a whole number of seconds from 1 to 3600",
             )?,
             sample_data: flag(&lookup, "CITYTOOLS_SAMPLE_DATA", true)?,
+            sync_sources: sync_sources(&lookup)?,
+            sync_interval: match non_empty("CITYTOOLS_SYNC_INTERVAL") {
+                None => DEFAULT_SYNC_INTERVAL,
+                Some(value) => parse_interval(&value).ok_or(SettingError {
+                    name: "CITYTOOLS_SYNC_INTERVAL",
+                    value,
+                    reason: "it must be a whole number of seconds, or of seconds, minutes or hours with s, m or h (such as 90, 30s, 15m, 1h), and more than 0",
+                })?,
+            },
         })
     }
 }
@@ -290,6 +346,61 @@ mod tests {
             let error = settings(&[("CITYTOOLS_SAMPLE_DATA", bad)]).unwrap_err();
             assert!(error.to_string().contains("CITYTOOLS_SAMPLE_DATA"), "{bad}");
         }
+    }
+
+    #[test]
+    fn intervals_are_seconds_or_have_a_unit() {
+        assert_eq!(parse_interval("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_interval(" 30s "), Some(Duration::from_secs(30)));
+        assert_eq!(parse_interval("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_interval("1h"), Some(Duration::from_secs(3600)));
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "h",
+            "1.5h",
+            "-5",
+            "+5",
+            "1d",
+            "1 h",
+            "ten",
+            "1hh",
+            "99999999999999999h",
+        ] {
+            assert_eq!(parse_interval(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn background_sync_is_off_by_default_and_names_known_sources() {
+        let off = settings(&[]).unwrap();
+        assert!(off.sync_sources.is_empty());
+        assert_eq!(off.sync_interval, DEFAULT_SYNC_INTERVAL);
+        assert!(settings(&[("CITYTOOLS_SYNC", " ")])
+            .unwrap()
+            .sync_sources
+            .is_empty());
+        let both = settings(&[
+            (
+                "CITYTOOLS_SYNC",
+                "find-a-tender, contracts-finder,find-a-tender",
+            ),
+            ("CITYTOOLS_SYNC_INTERVAL", "10m"),
+        ])
+        .unwrap();
+        assert_eq!(
+            both.sync_sources,
+            vec![SourceName::FindATender, SourceName::ContractsFinder]
+        );
+        assert_eq!(both.sync_interval, Duration::from_secs(600));
+        let error = settings(&[("CITYTOOLS_SYNC", "contracts-finder,tenders-r-us")]).unwrap_err();
+        assert!(error.to_string().contains("CITYTOOLS_SYNC "), "{error}");
+        let error = settings(&[("CITYTOOLS_SYNC_INTERVAL", "soon")]).unwrap_err();
+        assert!(
+            error.to_string().contains("CITYTOOLS_SYNC_INTERVAL"),
+            "{error}"
+        );
     }
 
     #[test]

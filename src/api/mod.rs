@@ -15,6 +15,7 @@ pub mod params;
 pub mod resource;
 pub mod respond;
 pub mod service_areas;
+pub mod sources;
 pub mod stream;
 pub mod suppliers;
 pub mod systems;
@@ -81,7 +82,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(insights::summary)
         .service(insights::data_access)
         .service(insights::list_borough_peers)
-        .service(insights::get_supplier_footprint);
+        .service(insights::get_supplier_footprint)
+        .service(sources::list_sources);
 }
 
 /// Each documented path as segments (`None` for a `{parameter}`), with the methods it takes:

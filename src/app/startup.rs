@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::db::{self, Database, DatabaseError, DbPool};
 use crate::queries;
 use crate::seed::{self, SeedError};
+use crate::sync::{self, background::Turn, SourceName};
 
 /// How often the service folds the insight rollups' deltas into their totals.
 pub const ROLLUP_COMPACTION_PERIOD: Duration = Duration::from_secs(5);
@@ -68,12 +69,49 @@ pub async fn keep_rollups_compact(pool: DbPool, period: Duration) {
     }
 }
 
+/// Syncs `sources` every `interval`, for as long as the service runs, the first time straight
+/// away. Each turn runs on a blocking thread and ends before the next is due, so an instance
+/// never overlaps itself; the advisory lock keeps instances from overlapping each other. A
+/// failing source is logged and recorded in `sync_runs`, and never stops the service.
+pub async fn keep_synced(pool: DbPool, sources: Vec<SourceName>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    // A turn longer than the interval is followed by one a whole interval later, not a burst.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let pool = pool.clone();
+        let sources = sources.clone();
+        let turn =
+            tokio::task::spawn_blocking(move || sync::background::turn(&pool, &sources)).await;
+        match turn {
+            Ok(Ok(Turn::Ran(_) | Turn::Skipped)) => {}
+            Ok(Err(error)) => {
+                log::warn!("could not start the background sync (will try again): {error}")
+            }
+            Err(error) => log::warn!("the background sync stopped (will try again): {error}"),
+        }
+    }
+}
+
 /// Serves the API on `settings.bind` from `database` (already prepared) until Ctrl-C or
-/// SIGTERM, folding the rollups meanwhile.
+/// SIGTERM, folding the rollups and syncing the sources `CITYTOOLS_SYNC` names meanwhile.
 pub async fn serve(settings: &Settings, database: &Database) -> std::io::Result<()> {
     let pool = db::pool(&database.url, settings.pool_size).map_err(std::io::Error::other)?;
     let options = AppOptions::from_settings(settings);
     actix_web::rt::spawn(keep_rollups_compact(pool.clone(), ROLLUP_COMPACTION_PERIOD));
+    if !settings.sync_sources.is_empty() {
+        let names: Vec<&str> = settings.sync_sources.iter().map(|s| s.as_str()).collect();
+        log::info!(
+            "syncing {} in the background every {:?}",
+            names.join(", "),
+            settings.sync_interval
+        );
+        actix_web::rt::spawn(keep_synced(
+            pool.clone(),
+            settings.sync_sources.clone(),
+            settings.sync_interval,
+        ));
+    }
     let server = HttpServer::new(move || build_app(pool.clone(), options.clone()))
         .client_request_timeout(Duration::from_secs(settings.client_timeout_secs.into()))
         .client_disconnect_timeout(Duration::from_secs(5))
@@ -85,5 +123,8 @@ pub async fn serve(settings: &Settings, database: &Database) -> std::io::Result<
         log::info!("City Tools API listening on http://{addr} (docs at http://{addr}/docs/)");
     }
     // Ctrl-C and SIGTERM stop the server gracefully; the private cluster stops after it.
-    server.run().await
+    let served = server.run().await;
+    // The runtime waits for blocking work before exiting: a sync in progress ends at its next page.
+    sync::background::stop();
+    served
 }

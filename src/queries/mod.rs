@@ -10,6 +10,7 @@ pub mod list;
 pub mod rollups;
 pub mod service_areas;
 pub mod suppliers;
+pub mod sync_runs;
 pub mod systems;
 pub mod writes;
 

@@ -7,6 +7,7 @@
 //! `citytools.retrieved_at`, from which a trigger stamps the contracts it writes (see the
 //! `sync_runs` migration): the importer itself knows nothing of syncing.
 
+pub mod background;
 pub mod client;
 pub mod contracts_finder;
 pub mod find_a_tender;
@@ -49,6 +50,27 @@ impl SourceName {
     /// The name stored in `sync_runs.source`.
     pub fn as_str(self) -> &'static str {
         self.api().name
+    }
+
+    /// Every source, in the order they are listed.
+    pub const ALL: [SourceName; 2] = [SourceName::ContractsFinder, SourceName::FindATender];
+
+    /// The source of that name (`contracts-finder`, `find-a-tender`), if there is one.
+    pub fn from_name(name: &str) -> Option<SourceName> {
+        SourceName::ALL
+            .into_iter()
+            .find(|source| source.as_str() == name)
+    }
+
+    /// The source's address: `explicit` (`--base-url`), else its environment variable, else
+    /// the public service.
+    pub fn base_url(self, explicit: Option<&str>) -> String {
+        let api = self.api();
+        explicit
+            .map(str::to_owned)
+            .or_else(|| std::env::var(api.base_url_variable).ok())
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| api.default_base_url.to_owned())
     }
 }
 
@@ -196,10 +218,12 @@ fn is_url(position: &str) -> bool {
     position.starts_with("http://") || position.starts_with("https://")
 }
 
-/// Shows progress: a spinner on a terminal, a line a page otherwise.
+/// Shows progress: a spinner on a terminal, a line a page otherwise, or (in the background,
+/// where a page's line is noise beside the service's requests) a debug log line.
 enum Shown {
     Bar(ProgressBar),
     Lines,
+    Logged,
 }
 
 impl Shown {
@@ -218,7 +242,13 @@ impl Shown {
         match self {
             Shown::Bar(bar) => bar.set_message(message),
             Shown::Lines => eprintln!("{message}"),
+            Shown::Logged => log::debug!("{message}"),
         }
+    }
+
+    /// Whether to stop before the next page: only the background sync is ever asked to.
+    fn stopping(&self) -> bool {
+        matches!(self, Shown::Logged) && background::is_stopping()
     }
 
     fn done(&self) {
@@ -231,13 +261,7 @@ impl Shown {
 /// Runs `citytools sync`; Ok(false) when the source kept failing (the summary says where).
 pub fn run(conn: &mut PgConnection, args: &SyncArgs) -> Result<bool, String> {
     let settings = ClientSettings::from_env()?;
-    let api = args.source.api();
-    let base = args
-        .base_url
-        .clone()
-        .or_else(|| std::env::var(api.base_url_variable).ok())
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| api.default_base_url.to_owned());
+    let base = args.source.base_url(args.base_url.as_deref());
     let summary = sync(conn, args, &base, settings)?;
     eprintln!("{}", describe(&summary));
     if args.json {
@@ -287,12 +311,42 @@ fn describe(summary: &SyncSummary) -> String {
     text
 }
 
+/// What `citytools sync {source}` without options does, for the background sync of `serve`:
+/// from the stored position to now, at the address and with the client settings the
+/// environment gives, progress logged rather than printed.
+pub fn from_stored_position(
+    conn: &mut PgConnection,
+    source: SourceName,
+) -> Result<SyncSummary, String> {
+    let settings = ClientSettings::from_env()?;
+    let args = SyncArgs {
+        source,
+        since: None,
+        until: None,
+        base_url: None,
+        dry_run: false,
+        json: false,
+    };
+    sync_showing(conn, &args, &source.base_url(None), settings, Shown::Logged)
+}
+
 /// Reads the source from where `args` or the stored position say, page by page.
 pub fn sync(
     conn: &mut PgConnection,
     args: &SyncArgs,
     base: &str,
     settings: ClientSettings,
+) -> Result<SyncSummary, String> {
+    sync_showing(conn, args, base, settings, Shown::new())
+}
+
+/// [`sync`], showing progress as `shown` says.
+fn sync_showing(
+    conn: &mut PgConnection,
+    args: &SyncArgs,
+    base: &str,
+    settings: ClientSettings,
+    shown: Shown,
 ) -> Result<SyncSummary, String> {
     let api = args.source.api();
     let source = api.name;
@@ -382,7 +436,6 @@ pub fn sync(
         errors: Vec::new(),
         per_page: Vec::new(),
     };
-    let shown = Shown::new();
     let mut client = Client::new(settings);
     let mut url = first;
     // A `links.next` back to a page already read would go round for ever.
@@ -392,6 +445,14 @@ pub fn sync(
             summary.error = Some(format!(
                 "links.next leads back to a page already read ({url}); stopping"
             ));
+            summary.stopped_at = Some(url);
+            break;
+        }
+        if shown.stopping() {
+            summary.error = Some(
+                "the service stopped before the end of the source; the next sync continues from here"
+                    .into(),
+            );
             summary.stopped_at = Some(url);
             break;
         }

@@ -50,6 +50,7 @@ fn options(origins: &[&str], rate: u32) -> AppOptions {
     AppOptions {
         cors_origins: Arc::new(origins.iter().map(|o| o.to_string()).collect()),
         write_limiter: WriteLimiter::new(rate),
+        ..AppOptions::default()
     }
 }
 

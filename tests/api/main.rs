@@ -23,5 +23,6 @@ mod resources;
 mod rollups;
 mod seeds;
 mod service;
+mod sources;
 mod sync;
 mod writes;

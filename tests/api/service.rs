@@ -12,7 +12,7 @@ use crate::helpers::TestApp;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_citytools");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 }
 
 /// A plain HTTP/1.1 GET; returns the status code and body.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+pub(crate) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -38,7 +38,7 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-struct Service {
+pub(crate) struct Service {
     child: Child,
     log: mpsc::Receiver<String>,
     lines: Vec<String>,
@@ -54,7 +54,7 @@ impl Service {
     }
 
     /// Runs `command` (the binary, with its environment) as `serve` on `port`.
-    fn spawn(mut command: Command, port: u16) -> Service {
+    pub(crate) fn spawn(mut command: Command, port: u16) -> Service {
         let mut child = command
             .arg("serve")
             .env("CITYTOOLS_BIND", format!("127.0.0.1:{port}"))
@@ -78,7 +78,7 @@ impl Service {
         }
     }
 
-    fn wait_for(&mut self, port: u16) {
+    pub(crate) fn wait_for(&mut self, port: u16) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(120) {
             self.lines.extend(self.log.try_iter());
@@ -93,7 +93,7 @@ impl Service {
         panic!("citytools did not become ready:\n{}", self.lines.join("\n"));
     }
 
-    fn terminate(mut self) -> Vec<String> {
+    pub(crate) fn terminate(mut self) -> Vec<String> {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
         }

@@ -16,7 +16,7 @@ use crate::helpers::TestApp;
 
 const CF_OCDS_PAGE: &str = "contracts_finder_ocds_search_page_2022-10-20.json";
 /// The recorded page's `publishedTo`, which every test reads up to.
-const UNTIL: &str = "2022-10-20T09:43:52+01:00";
+pub(crate) const UNTIL: &str = "2022-10-20T09:43:52+01:00";
 const PER_PAGE: usize = 15;
 
 /// The recorded page, with the buyers of its four technology awards moved to London boroughs
@@ -24,7 +24,7 @@ const PER_PAGE: usize = 15;
 /// (one Amadeus process, two identical award updates), 13 (Ernst and Young, CPV 72212420) and
 /// 46 (Insight Direct, CPV 48000000). Release 0's title gains "café £" to show the text survives
 /// ISO-8859-1.
-fn package() -> Value {
+pub(crate) fn package() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/fixtures/real")
         .join(CF_OCDS_PAGE);
@@ -67,11 +67,11 @@ fn package() -> Value {
 }
 
 /// The London technology contracts the adapted page makes: one per process.
-const LONDON_CONTRACTS: usize = 4;
+pub(crate) const LONDON_CONTRACTS: usize = 4;
 
 /// One answer of the test server.
 #[derive(Clone)]
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -82,7 +82,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn json(body: Vec<u8>) -> Reply {
+    pub(crate) fn json(body: Vec<u8>) -> Reply {
         Reply {
             status: 200,
             headers: vec![(
@@ -95,7 +95,7 @@ impl Reply {
         }
     }
 
-    fn status(status: u16) -> Reply {
+    pub(crate) fn status(status: u16) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
@@ -107,14 +107,14 @@ impl Reply {
 }
 
 /// Decides the answer to a request for page `page` (from 0), asked for the `hit`th time (from 0).
-type Script = dyn Fn(&Pages, usize, usize) -> Reply + Send + Sync;
+pub(crate) type Script = dyn Fn(&Pages, usize, usize) -> Reply + Send + Sync;
 
 /// The chain of pages the server holds, as UTF-8 JSON.
-struct Pages(Vec<Vec<u8>>);
+pub(crate) struct Pages(pub(crate) Vec<Vec<u8>>);
 
 /// A loopback server replaying the pages, recording each request's target and `User-Agent`.
-struct Server {
-    base: String,
+pub(crate) struct Server {
+    pub(crate) base: String,
     requests: Arc<Mutex<Vec<(String, String)>>>,
     script: Arc<Mutex<Arc<Script>>>,
 }
@@ -125,7 +125,7 @@ const CONTRACTS_FINDER: (&str, &str) = ("/Published/Notices/OCDS/Search", "publi
 const FIND_A_TENDER: (&str, &str) = ("/api/1.0/ocdsReleasePackages", "updatedTo");
 
 impl Server {
-    fn start(package: Value, script: Arc<Script>) -> Server {
+    pub(crate) fn start(package: Value, script: Arc<Script>) -> Server {
         Server::start_for(package, script, CONTRACTS_FINDER)
     }
 
@@ -174,11 +174,11 @@ impl Server {
     }
 
     /// Replaces the script, for the next run.
-    fn script(&self, script: Arc<Script>) {
+    pub(crate) fn script(&self, script: Arc<Script>) {
         *self.script.lock().unwrap() = script;
     }
 
-    fn targets(&self) -> Vec<String> {
+    pub(crate) fn targets(&self) -> Vec<String> {
         self.requests
             .lock()
             .unwrap()
@@ -255,17 +255,17 @@ fn answer(
 }
 
 /// Every page, at once, every time.
-fn healthy() -> Arc<Script> {
+pub(crate) fn healthy() -> Arc<Script> {
     Arc::new(|pages: &Pages, page: usize, _hit: usize| Reply::json(pages.0[page].clone()))
 }
 
 /// `citytools sync contracts-finder` on the test's database, with no pause and quick retries.
-fn sync(app: &TestApp, server: &Server, extra: &[&str]) -> Output {
+pub(crate) fn sync(app: &TestApp, server: &Server, extra: &[&str]) -> Output {
     sync_from(app, server, "contracts-finder", extra)
 }
 
 /// `citytools sync {source}`, as [`sync`].
-fn sync_from(app: &TestApp, server: &Server, source: &str, extra: &[&str]) -> Output {
+pub(crate) fn sync_from(app: &TestApp, server: &Server, source: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "sync",
         source,
@@ -290,12 +290,12 @@ fn sync_from(app: &TestApp, server: &Server, source: &str, extra: &[&str]) -> Ou
         .expect("run citytools")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The JSON summary a sync printed.
-fn summary_of(output: &Output) -> Value {
+pub(crate) fn summary_of(output: &Output) -> Value {
     serde_json::from_str(text(&output.stdout).trim()).unwrap_or_else(|e| {
         panic!(
             "{e}: stdout {:?}, stderr {}",
@@ -305,7 +305,7 @@ fn summary_of(output: &Output) -> Value {
     })
 }
 
-fn count(value: &Value, key: &str) -> u64 {
+pub(crate) fn count(value: &Value, key: &str) -> u64 {
     value[key]
         .as_u64()
         .unwrap_or_else(|| panic!("{key} in {value}"))
