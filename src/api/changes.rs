@@ -2,10 +2,9 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::docs::ReadErrors;
 use super::pagination::{
@@ -17,104 +16,8 @@ use crate::auth::Caller;
 use crate::changelog::Resource;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::queries::changes::{self as query, Change as ChangeRow};
-use crate::representations::ASSESSMENT_FIELDS;
-
-/// Who made a change.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ChangeActor {
-    /// `api_key`, `cli` or `import`.
-    #[schema(example = "api_key")]
-    pub kind: String,
-    /// The key's id, for writes made with one; shown to callers with a key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<i64>,
-    /// The key's name or the command; shown to callers with a key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "Camden digital team")]
-    pub name: Option<String>,
-}
-
-/// One write: what changed, when, by whom, and the record before and after.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Change {
-    /// Increases with every change; pass the last one seen as `after` to continue.
-    #[schema(example = 1042)]
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor: ChangeActor,
-    /// `boroughs`, `service_areas`, `suppliers`, `systems` or `contracts`.
-    #[schema(example = "contracts")]
-    pub resource: String,
-    /// The record's id (contract ids as decimal strings).
-    #[schema(example = "710")]
-    pub resource_id: String,
-    /// `create`, `update` or `delete`.
-    #[schema(example = "update")]
-    pub action: String,
-    /// The record as it was (null for a create), as the API shows it to this caller.
-    pub before: Option<Value>,
-    /// The record as it is now (null for a delete), as the API shows it to this caller.
-    pub after: Option<Value>,
-}
-
-/// A page of the change feed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangeFeed {
-    /// Changes in the order they were made.
-    pub items: Vec<Change>,
-    pub meta: ChangeFeedMeta,
-}
-
-/// Where this page of the feed ends.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangeFeedMeta {
-    /// The `after` this page was read from.
-    pub after: i64,
-    pub per_page: u32,
-    /// Pass as `after` for the next page; equal to `after` when there is nothing new.
-    pub next_after: i64,
-    /// In cursor mode only: the `cursor` that continues after this page, also when it is the
-    /// last for now (poll with it later).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<Option<String>>,
-}
-
-fn strip_assessments(value: Option<Value>) -> Option<Value> {
-    value.map(|mut value| {
-        if let Value::Object(map) = &mut value {
-            for field in ASSESSMENT_FIELDS {
-                map.remove(*field);
-            }
-        }
-        value
-    })
-}
-
-impl Change {
-    fn view(row: ChangeRow, sees_assessments: bool) -> Change {
-        let (before, after) = if sees_assessments {
-            (row.before, row.after)
-        } else {
-            (strip_assessments(row.before), strip_assessments(row.after))
-        };
-        Change {
-            id: row.id,
-            at: row.at,
-            actor: ChangeActor {
-                kind: row.actor_kind,
-                key_id: row.actor_key_id.filter(|_| sees_assessments),
-                name: sees_assessments.then_some(row.actor_name),
-            },
-            resource: row.resource,
-            resource_id: row.resource_id,
-            action: row.action,
-            before,
-            after,
-        }
-    }
-}
+use crate::queries::changes as query;
+use crate::representations::change::{Change, ChangeFeed, ChangeFeedMeta};
 
 /// Change feed paging and filters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -205,19 +108,33 @@ pub async fn list_changes(
         },
     };
     let mut response = HttpResponse::Ok();
-    if query.cursor.is_some() {
-        let position = PagePosition::Cursor {
-            next: full_page.then_some(next),
-        };
-        response.insert_header((header::LINK, link_header(&req, &position)));
-    } else if full_page {
-        let link = format!(
-            "{}; rel=\"next\"",
-            link_to(&req, "after", &next_after.to_string())
-        );
+    if let Some(link) = feed_link(&req, query.cursor.is_some(), full_page, next, next_after) {
         response.insert_header((header::LINK, link));
     }
     Ok(response.json(body))
+}
+
+/// The feed's `Link` header: in cursor mode `first` and, after a full page, `next` by cursor;
+/// otherwise `next` by `after`, after a full page.
+fn feed_link(
+    req: &HttpRequest,
+    cursor_mode: bool,
+    full_page: bool,
+    next: String,
+    next_after: i64,
+) -> Option<String> {
+    if cursor_mode {
+        let position = PagePosition::Cursor {
+            next: full_page.then_some(next),
+        };
+        return Some(link_header(req, &position));
+    }
+    full_page.then(|| {
+        format!(
+            "{}; rel=\"next\"",
+            link_to(req, "after", &next_after.to_string())
+        )
+    })
 }
 
 /// Where the feed starts: after `after`, or after the change a cursor names; a 400 for both.

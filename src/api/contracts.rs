@@ -3,7 +3,7 @@
 use actix_web::web::Bytes;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryResult};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -28,7 +28,8 @@ use crate::error::{ApiError, Problem};
 use crate::forms::contract::{ContractInput, ContractPatch};
 use crate::forms::{self, contract as form};
 use crate::queries::contracts::{
-    self as query, ContractRecord, ContractSortKey, ContractWrite, SortPosition, SortValue, Total,
+    self as query, ContractFilter, ContractRecord, ContractSortKey, ContractWrite, SortPosition,
+    SortValue, Total,
 };
 use crate::queries::list::SortKeyName;
 use crate::representations::{self as wire};
@@ -129,7 +130,7 @@ pub(crate) fn cursor_after(sort: Option<(ContractSortKey, bool)>, last: &Contrac
 
 /// Where a cursor resumes a list sorted by `sort`; a 400 naming `cursor` when it was made for
 /// another sort or holds a value that sort cannot have.
-pub(crate) fn cursor_position(
+fn cursor_position(
     token: &CursorToken,
     sort: Option<(ContractSortKey, bool)>,
 ) -> Result<SortPosition, ApiError> {
@@ -156,6 +157,32 @@ pub(crate) fn cursor_position(
         value,
         id: token.id,
     })
+}
+
+/// Where a contract page in cursor mode resumes; None for a first page or a page by number.
+pub(crate) fn contract_cursor(
+    paged: &Paged,
+    sort: Option<(ContractSortKey, bool)>,
+) -> Result<Option<SortPosition>, ApiError> {
+    paged
+        .cursor()
+        .map(|token| cursor_position(token, sort))
+        .transpose()
+}
+
+/// The contracts of one page of `filter` in `sort` order: by number, or after `after` (one more
+/// than a page, to tell whether another follows).
+pub(crate) fn read_contracts(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    sort: Option<(ContractSortKey, bool)>,
+    paged: &Paged,
+    after: Option<&SortPosition>,
+) -> QueryResult<Vec<ContractRecord>> {
+    match paged {
+        Paged::Numbered(paging) => filter.page(conn, sort, paging.offset(), paging.limit()),
+        Paged::Cursor { .. } => filter.page_after(conn, sort, after, paged.read_limit()),
+    }
 }
 
 /// Lists contracts matching `query`, within `within` (a borough, supplier or system) when nested.
@@ -189,22 +216,12 @@ pub(crate) async fn respond_with_contracts(
         ));
     }
     let paged = Paged::of(query.page, query.per_page, query.cursor)?;
-    let after = match &paged {
-        Paged::Cursor {
-            after: Some(token), ..
-        } => Some(cursor_position(token, sort)?),
-        _ => None,
-    };
+    let after = contract_cursor(&paged, sort)?;
     let cap = count_cap(&paged, query.count);
     let read = paged.clone();
     let (mut records, total) = db::run(pool, move |conn| {
         let filter = criteria.resolve(conn)?;
-        let records = match &read {
-            Paged::Numbered(paging) => filter.page(conn, sort, paging.offset(), paging.limit())?,
-            Paged::Cursor { .. } => {
-                filter.page_after(conn, sort, after.as_ref(), read.read_limit())?
-            }
-        };
+        let records = read_contracts(conn, &filter, sort, &read, after.as_ref())?;
         let total = match read.total_shown_by(records.len()) {
             Some(value) => Total { value, exact: true },
             None => filter.total(conn, cap)?,

@@ -9,17 +9,16 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::boroughs::Boroughs;
-use super::contracts::{cursor_after, cursor_position};
+use super::contracts::{contract_cursor, cursor_after, read_contracts};
 use super::docs::{BadQuery, Missing, ReadErrors};
 use super::exports::{self, write_failed};
 use super::filters::contract_filter_query;
-use super::pagination::{self, Cursor, PageNumber, Paged, PerPage};
+use super::pagination::{self, Cursor, PageEnd, PageNumber, Paged, PerPage};
 use super::params::{ApiQuery, ListFormat};
 use super::respond;
 use super::stream;
@@ -30,15 +29,15 @@ use crate::error::{ApiError, Problem};
 use crate::insights::data_access::{self as access, DataAccessInsight};
 use crate::insights::expertise::{self as know_how, Expertise};
 use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
-use crate::insights::joint_procurement::{group_answer, GroupBy, Grouper, JointProcurement};
+use crate::insights::footprint::Footprint;
+use crate::insights::joint_procurement::{group_answer, Group, GroupBy, Grouper, JointProcurement};
 use crate::insights::market_share::{self as shares, MarketShare};
-use crate::insights::opportunities::{self as window, AreaTotal, OpportunitiesMeta};
+use crate::insights::opportunities::{self as window, Opportunities, OpportunitiesMeta};
 use crate::insights::params::{ConfidenceLevel, SmallCount, WindowMonths};
 use crate::insights::peers::{self as peer, Peers};
 use crate::insights::summary::{self as headline, Summary};
 use crate::insights::vendor_satisfaction::{self as satisfaction, VendorSatisfaction};
 use crate::queries::contracts::{ContractCriteria, ContractFilter, ContractSortKey, Within};
-use crate::queries::insight_rows::BoroughFootprint;
 use crate::queries::insights as query;
 use crate::representations::Contract;
 
@@ -154,20 +153,27 @@ pub async fn joint_procurement(
         conn,
         "application/json",
         None,
-        move |conn, out| {
-            out.write_all(b"{\"items\":[").map_err(write_failed)?;
-            for (n, group) in groups.into_iter().enumerate() {
-                let members = query::group_members(conn, &group.contract_ids)?;
-                if n > 0 {
-                    out.write_all(b",").map_err(write_failed)?;
-                }
-                serde_json::to_writer(&mut *out, &group_answer(group, members))
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-            }
-            write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)?;
-            Ok(())
-        },
+        move |conn, out| write_groups(conn, out, groups, &tail),
     ))
+}
+
+/// Writes `{"items": [<group>, ...], <tail's fields>}`, reading each group's contracts as it goes.
+fn write_groups(
+    conn: &mut PgConnection,
+    out: &mut dyn Write,
+    groups: Vec<Group>,
+    tail: &serde_json::Value,
+) -> Result<(), ApiError> {
+    out.write_all(b"{\"items\":[").map_err(write_failed)?;
+    for (n, group) in groups.into_iter().enumerate() {
+        let members = query::group_members(conn, &group.contract_ids)?;
+        if n > 0 {
+            out.write_all(b",").map_err(write_failed)?;
+        }
+        serde_json::to_writer(&mut *out, &group_answer(group, members))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,18 +336,20 @@ contract_filter_query! {
     }
 }
 
-/// Contracts ending in a window, soonest first, with totals by service area.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Opportunities {
-    /// This page of the contracts ending in the window: borough, incumbent supplier, system,
-    /// dates and value.
-    pub items: Vec<Contract>,
-    /// Every contract in the window, totalled by service area.
-    pub by_service_area: Vec<AreaTotal>,
-    pub meta: OpportunitiesMeta,
-    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
-    #[schema(example = json!({"illustrative": 709}))]
-    pub sources: BTreeMap<String, i64>,
+/// The meta of a page of opportunities: its paging and the window searched.
+fn opportunities_meta(
+    total: i64,
+    end: &PageEnd,
+    (ends_after, ends_before): (NaiveDate, NaiveDate),
+) -> OpportunitiesMeta {
+    OpportunitiesMeta {
+        total,
+        page: end.page,
+        per_page: end.per_page,
+        next_cursor: end.next_cursor.clone(),
+        ends_after,
+        ends_before,
+    }
 }
 
 /// Opportunities
@@ -384,23 +392,12 @@ pub async fn opportunities(
         return opportunities_csv(&pool, criteria, sees).await;
     }
     let paged = Paged::of(query.page, query.per_page, query.cursor)?;
-    let after = paged
-        .cursor()
-        .map(|token| cursor_position(token, SOONEST_FIRST))
-        .transpose()?;
+    let after = contract_cursor(&paged, SOONEST_FIRST)?;
     let read = paged.clone();
     let ((mut records, total, areas), sources) = filtered(&pool, criteria, move |conn, filter| {
-        let records = match &read {
-            Paged::Numbered(p) => filter.page(conn, SOONEST_FIRST, p.offset(), p.limit())?,
-            Paged::Cursor { .. } => {
-                filter.page_after(conn, SOONEST_FIRST, after.as_ref(), read.read_limit())?
-            }
-        };
-        Ok((
-            records,
-            filter.count(conn)?,
-            query::totals_by_area(conn, filter)?,
-        ))
+        let records = read_contracts(conn, filter, SOONEST_FIRST, &read, after.as_ref())?;
+        let areas = query::totals_by_area(conn, filter)?;
+        Ok((records, filter.count(conn)?, areas))
     })
     .await?;
     let end = paged.end(total, true, &mut records, |last| {
@@ -412,14 +409,7 @@ pub async fn opportunities(
             .map(|r| Contract::view(r, sees))
             .collect(),
         by_service_area: window::area_totals(areas),
-        meta: OpportunitiesMeta {
-            total,
-            page: end.page,
-            per_page: end.per_page,
-            next_cursor: end.next_cursor,
-            ends_after,
-            ends_before,
-        },
+        meta: opportunities_meta(total, &end, (ends_after, ends_before)),
         sources,
     };
     Ok(pagination::list_page(&req, &body, &end.position))
@@ -503,16 +493,6 @@ pub async fn market_share(
 contract_filter_query! {
     /// The contract filters, within the supplier's contracts.
     FootprintQuery {}
-}
-
-/// A supplier's footprint.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Footprint {
-    pub supplier_id: String,
-    pub items: Vec<BoroughFootprint>,
-    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
-    #[schema(example = json!({"illustrative": 709}))]
-    pub sources: BTreeMap<String, i64>,
 }
 
 /// A supplier's footprint

@@ -4,6 +4,7 @@
 pub mod data_access;
 pub mod expertise;
 pub mod expiry_timeline;
+pub mod footprint;
 pub mod joint_procurement;
 pub mod market_share;
 pub mod opportunities;

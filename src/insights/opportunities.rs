@@ -1,5 +1,7 @@
 //! Opportunities: contracts ending soon, where, and who holds them.
 
+use std::collections::BTreeMap;
+
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -63,6 +65,20 @@ pub fn area_totals(rows: Vec<AreaTotals>) -> Vec<AreaTotal> {
             annual_value_gbp: money(a.totals.annual_value_gbp),
         })
         .collect()
+}
+
+/// Contracts ending in a window, soonest first, with totals by service area.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Opportunities {
+    /// This page of the contracts ending in the window: borough, incumbent supplier, system,
+    /// dates and value.
+    pub items: Vec<crate::representations::Contract>,
+    /// Every contract in the window, totalled by service area.
+    pub by_service_area: Vec<AreaTotal>,
+    pub meta: OpportunitiesMeta,
+    /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
+    #[schema(example = json!({"illustrative": 709}))]
+    pub sources: BTreeMap<String, i64>,
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! Free of HTTP, so the API, the seeder and the importers share one definition.
 
 pub mod borough;
+pub mod change;
 pub mod contract;
 pub mod service_area;
 pub mod supplier;
+pub mod sync_source;
 pub mod system;
 
 pub use borough::Borough;
