@@ -14,7 +14,7 @@ use crate::changelog::{self, Actor, Resource};
 use crate::db::schema::contracts;
 use crate::models::Source;
 use crate::queries;
-use crate::representations;
+use crate::representations::{self, Contract};
 
 /// The sources a purge may remove.
 pub const PURGEABLE: &[Source] = &[Source::Illustrative];
@@ -97,13 +97,17 @@ pub fn purge(
             .order(contracts::id)
             .for_update()
             .load(conn)?;
+        // Read in batches and deleted in one statement: a query or two per thousand contracts,
+        // not three per contract.
+        let mut records = queries::contracts::find_many(conn, &ids)?;
         let mut changes_logged = 0;
         for id in &ids {
             // Locked above, so the contract is still there to be read; were it not, there would
             // be nothing to delete or to log.
-            let Some(before) = representations::contract::current(conn, *id)? else {
+            let Some(record) = records.remove(id) else {
                 continue;
             };
+            let before = representations::to_json(&Contract::view(record, true));
             changelog::record(
                 conn,
                 &actor,
@@ -112,9 +116,9 @@ pub fn purge(
                 Some(&before),
                 None,
             )?;
-            queries::contracts::delete(conn, *id)?;
             changes_logged += 1;
         }
+        diesel::delete(contracts::table.filter(contracts::id.eq_any(&ids))).execute(conn)?;
         Ok(PurgeReport {
             source,
             dry_run,

@@ -242,7 +242,7 @@ pub(crate) async fn respond_with_contracts(
             total_exact: total.exact,
             page: end.page,
             per_page: end.per_page,
-            next_cursor: end.next_cursor,
+            next_cursor: end.next_cursor(),
         },
     };
     Ok(list_page(&req, &body, &end.position))
@@ -342,9 +342,8 @@ impl Resource for Contracts {
         numeric(id).map(|id| id.to_string())
     }
 
-    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
-        wire::contract::current(conn, numeric(key)?)?
-            .ok_or_else(|| ApiError::NotFound(format!("no contract with id {key}")))
+    fn stored(conn: &mut PgConnection, key: &str) -> Result<Option<Value>, ApiError> {
+        Ok(wire::contract::current(conn, numeric(key)?)?)
     }
 
     fn view(

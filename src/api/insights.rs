@@ -45,16 +45,22 @@ use crate::representations::Contract;
 type Sources = BTreeMap<String, i64>;
 
 /// Resolves the contract filters and reads with `read`, off the async workers; with what was
-/// read, the matching contracts counted by source.
+/// read, the matching contracts counted by source when `counted` (a CSV answer has no place for
+/// them, so it does not pay for the count).
 async fn filtered<T: Send + 'static>(
     pool: &DbPool,
+    counted: bool,
     criteria: ContractCriteria,
     read: impl FnOnce(&mut PgConnection, &ContractFilter) -> QueryResult<T> + Send + 'static,
 ) -> Result<(T, Sources), ApiError> {
     db::run(pool, move |conn| {
         let filter = criteria.resolve(conn)?;
         let answer = read(conn, &filter)?;
-        Ok((answer, query::contracts_by_source(conn, &filter)?))
+        let sources = match counted {
+            true => query::contracts_by_source(conn, &filter)?,
+            false => Sources::new(),
+        };
+        Ok((answer, sources))
     })
     .await
 }
@@ -226,14 +232,19 @@ pub async fn expertise(
         _ => return Err(ApiError::invalid_param("system", "name exactly one system")),
     };
     let id = system_id.clone();
-    let ((system_name, rows), sources) = filtered(&pool, criteria, move |conn, filter| {
-        let rows = query::confidence_by_borough(conn, filter)?;
-        let name = match rows.first() {
-            Some(row) => Some(row.system_name.clone()),
-            None => crate::queries::systems::find(conn, &id)?.map(|s| s.system.name),
-        };
-        Ok((name.unwrap_or_default(), rows))
-    })
+    let ((system_name, rows), sources) = filtered(
+        &pool,
+        !respond::wants_csv(&req, query.format),
+        criteria,
+        move |conn, filter| {
+            let rows = query::confidence_by_borough(conn, filter)?;
+            let name = match rows.first() {
+                Some(row) => Some(row.system_name.clone()),
+                None => crate::queries::systems::find(conn, &id)?.map(|s| s.system.name),
+            };
+            Ok((name.unwrap_or_default(), rows))
+        },
+    )
     .await?;
     let items = know_how::system_users(rows, caller.sees_assessments());
     let body = Expertise {
@@ -346,7 +357,7 @@ fn opportunities_meta(
         total,
         page: end.page,
         per_page: end.per_page,
-        next_cursor: end.next_cursor.clone(),
+        next_cursor: end.next_cursor(),
         ends_after,
         ends_before,
     }
@@ -394,12 +405,13 @@ pub async fn opportunities(
     let paged = Paged::of(query.page, query.per_page, query.cursor)?;
     let after = contract_cursor(&paged, SOONEST_FIRST)?;
     let read = paged.clone();
-    let ((mut records, total, areas), sources) = filtered(&pool, criteria, move |conn, filter| {
-        let records = read_contracts(conn, filter, SOONEST_FIRST, &read, after.as_ref())?;
-        let areas = query::totals_by_area(conn, filter)?;
-        Ok((records, filter.count(conn)?, areas))
-    })
-    .await?;
+    let ((mut records, total, areas), sources) =
+        filtered(&pool, true, criteria, move |conn, filter| {
+            let records = read_contracts(conn, filter, SOONEST_FIRST, &read, after.as_ref())?;
+            let areas = query::totals_by_area(conn, filter)?;
+            Ok((records, filter.count(conn)?, areas))
+        })
+        .await?;
     let end = paged.end(total, true, &mut records, |last| {
         cursor_after(SOONEST_FIRST, last)
     });
@@ -475,7 +487,13 @@ pub async fn market_share(
     query: ApiQuery<MarketShareQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let (rows, sources) = filtered(&pool, query.criteria(), query::suppliers_by_area).await?;
+    let (rows, sources) = filtered(
+        &pool,
+        !respond::wants_csv(&req, query.format),
+        query.criteria(),
+        query::suppliers_by_area,
+    )
+    .await?;
     let body = MarketShare {
         items: shares::markets(rows),
         sources,
@@ -573,7 +591,13 @@ pub async fn vendor_satisfaction(
     query: ApiQuery<VendorSatisfactionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let (rows, sources) = filtered(&pool, query.criteria(), query::ratings_by_borough).await?;
+    let (rows, sources) = filtered(
+        &pool,
+        !respond::wants_csv(&req, query.format),
+        query.criteria(),
+        query::ratings_by_borough,
+    )
+    .await?;
     let sees = caller.sees_assessments();
     let body = satisfaction::vendor_satisfaction(rows, sees, sources);
     let columns = satisfaction::csv_columns(sees);
@@ -621,9 +645,12 @@ pub async fn expiry_timeline(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let interval = query.interval.unwrap_or_default();
-    let (rows, sources) = filtered(&pool, query.criteria(), move |conn, filter| {
-        query::expiry_timeline(conn, filter, interval.unit())
-    })
+    let (rows, sources) = filtered(
+        &pool,
+        !respond::wants_csv(&req, query.format),
+        query.criteria(),
+        move |conn, filter| query::expiry_timeline(conn, filter, interval.unit()),
+    )
     .await?;
     let body = expiry::timeline(rows, interval, sources);
     let csv = ("expiry-timeline.csv", expiry::CSV_COLUMNS);
@@ -665,7 +692,7 @@ pub async fn summary(
 ) -> Result<HttpResponse, ApiError> {
     let top = query.0.top.map_or(15, |t| t.0);
     let ((counts, top_suppliers), sources) =
-        filtered(&pool, query.0.criteria(), move |conn, filter| {
+        filtered(&pool, true, query.0.criteria(), move |conn, filter| {
             Ok((
                 query::counts(conn, filter)?,
                 query::top_suppliers(conn, filter, i64::from(top))?,
@@ -710,7 +737,13 @@ pub async fn data_access(
     query: ApiQuery<DataAccessQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
-    let (rows, sources) = filtered(&pool, query.criteria(), query::data_access_by_supplier).await?;
+    let (rows, sources) = filtered(
+        &pool,
+        !respond::wants_csv(&req, query.format),
+        query.criteria(),
+        query::data_access_by_supplier,
+    )
+    .await?;
     let body = DataAccessInsight {
         items: access::by_supplier(rows),
         sources,

@@ -289,9 +289,17 @@ pub struct PageEnd {
     /// The page number; None in cursor mode.
     pub page: Option<u32>,
     pub per_page: u32,
-    /// In cursor mode, the next page's cursor (None on the last page).
-    pub next_cursor: Option<Option<String>>,
     pub position: PagePosition,
+}
+
+impl PageEnd {
+    /// In cursor mode, the next page's cursor (None on the last page); None by page number.
+    pub fn next_cursor(&self) -> Option<Option<String>> {
+        match &self.position {
+            PagePosition::Cursor { next } => Some(next.clone()),
+            PagePosition::Numbered { .. } => None,
+        }
+    }
 }
 
 impl<I> Paged<I> {
@@ -370,7 +378,6 @@ impl<I> Paged<I> {
             Paged::Numbered(paging) => PageEnd {
                 page: Some(paging.page),
                 per_page: paging.per_page,
-                next_cursor: None,
                 position: PagePosition::Numbered {
                     paging,
                     total,
@@ -384,7 +391,6 @@ impl<I> Paged<I> {
                 PageEnd {
                     page: None,
                     per_page,
-                    next_cursor: Some(next.clone()),
                     position: PagePosition::Cursor { next },
                 }
             }
@@ -506,7 +512,7 @@ where
             total,
             page: end.page,
             per_page: end.per_page,
-            next_cursor: end.next_cursor,
+            next_cursor: end.next_cursor(),
         },
     };
     Ok(list_page(req, &body, &end.position))

@@ -36,7 +36,7 @@ pub enum Intent {
 }
 
 /// What is particular to one resource; the flow in this module does the rest.
-pub trait Resource: Named + Send + 'static {
+pub trait Resource: Named + Send + Sized + 'static {
     /// The table, as `FOR UPDATE` locks it.
     const TABLE: &'static str;
     /// The collection's path, for `Location`.
@@ -66,12 +66,22 @@ pub trait Resource: Named + Send + 'static {
         Ok(id.to_owned())
     }
 
-    /// The record's current, full representation (assessments included): 404 when missing.
-    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError>;
+    /// The record's current, full representation (assessments included); None when missing.
+    fn stored(conn: &mut PgConnection, key: &str) -> Result<Option<Value>, ApiError>;
 
-    /// The record as `caller` sees it; None when missing.
-    fn view(conn: &mut PgConnection, key: &str, caller: &Caller)
-        -> Result<Option<Value>, ApiError>;
+    /// The record's current, full representation: 404 when missing.
+    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
+        Self::stored(conn, key)?.ok_or_else(|| not_found::<Self>(key))
+    }
+
+    /// The record as `caller` sees it (by default, all of it); None when missing.
+    fn view(
+        conn: &mut PgConnection,
+        key: &str,
+        _caller: &Caller,
+    ) -> Result<Option<Value>, ApiError> {
+        Self::stored(conn, key)
+    }
 
     /// Reads and checks a body (a patch already merged over the stored record): every failing
     /// field in one 422, then conflicts.
@@ -128,140 +138,118 @@ impl FromRequest for RecordRequest {
 }
 
 impl RecordRequest {
-    /// `GET` the record.
+    /// `GET` one record, with its ETag (304 when `If-None-Match` holds it).
     pub async fn get<R: Resource>(self) -> Result<HttpResponse, ApiError> {
-        get::<R>(&self.req, &self.pool, self.caller, self.id).await
+        let RecordRequest {
+            req,
+            pool,
+            caller,
+            id,
+        } = self;
+        let id = R::parse_id(&id)?;
+        let shown = db::run(&pool, move |conn| match R::key(conn, &id) {
+            Ok(key) => R::view(conn, &key, &caller)?.ok_or_else(|| not_found::<R>(&id)),
+            Err(error) => Err(error),
+        })
+        .await?;
+        respond::single(&req, &shown)
     }
 
-    /// `POST` a new record with `body`.
+    /// `POST` a new record: 201 with its representation, ETag and `Location`.
     pub async fn create<R: Resource>(self, body: Bytes) -> Result<HttpResponse, ApiError> {
-        create::<R>(&self.pool, self.caller, body).await
+        let RecordRequest { pool, caller, .. } = self;
+        let actor = R::writer(&caller)?;
+        let body = json_object(&body)?;
+        let (key, after) = db::run(&pool, move |conn| {
+            let write = Write {
+                actor: &actor,
+                resource: R::LOG,
+                if_match: &IfMatch::default(),
+            };
+            write.create(conn, |conn| {
+                let checked = R::check(conn, &caller, body, &Intent::Create)?;
+                let key = R::insert(conn, &checked)?;
+                let after = R::current(conn, &key)?;
+                Ok((key, after))
+            })
+        })
+        .await?;
+        Ok(written(
+            StatusCode::CREATED,
+            Some(format!("{}/{key}", R::PATH)),
+            &after,
+        ))
     }
 
-    /// `PUT` the record (`partial` false) or `PATCH` it (true) with `body`.
+    /// `PUT` (the whole record) or `PATCH` (a JSON merge patch): 200 with the new representation.
     pub async fn change<R: Resource>(
         self,
         body: Bytes,
         partial: bool,
     ) -> Result<HttpResponse, ApiError> {
-        change::<R>(&self.req, &self.pool, self.caller, self.id, body, partial).await
+        let RecordRequest {
+            req,
+            pool,
+            caller,
+            id,
+        } = self;
+        let actor = R::writer(&caller)?;
+        let id = R::parse_id(&id)?;
+        let body = json_object(&body)?;
+        let if_match = IfMatch::from_request(&req);
+        let after = db::run(&pool, move |conn| {
+            let key = R::key(conn, &id)?;
+            check_body_id(&body, &key)?;
+            let intent = if partial {
+                Intent::Patch {
+                    sent: body.keys().cloned().collect(),
+                }
+            } else {
+                Intent::Replace
+            };
+            modify::<R>(conn, &actor, &caller, &if_match, &key, |conn, before| {
+                let mut fields = if partial {
+                    merge(as_object(before.clone()), body)
+                } else {
+                    body
+                };
+                fields.insert("id".into(), key.clone().into());
+                let checked = R::check(conn, &caller, fields, &intent)?;
+                R::update(conn, &key, &checked)?;
+                Ok(Some(R::current(conn, &key)?))
+            })
+        })
+        .await?;
+        let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
+        Ok(written(StatusCode::OK, None, &after))
     }
 
-    /// `DELETE` the record.
+    /// `DELETE` a record: 204.
     pub async fn delete<R: Resource>(self) -> Result<HttpResponse, ApiError> {
-        delete::<R>(&self.req, &self.pool, self.caller, self.id).await
+        let RecordRequest {
+            req,
+            pool,
+            caller,
+            id,
+        } = self;
+        let actor = R::writer(&caller)?;
+        let id = R::parse_id(&id)?;
+        let if_match = IfMatch::from_request(&req);
+        db::run(&pool, move |conn| {
+            let key = R::key(conn, &id)?;
+            modify::<R>(conn, &actor, &caller, &if_match, &key, |conn, _| {
+                R::delete(conn, &key)?;
+                Ok(None)
+            })
+        })
+        .await?;
+        Ok(HttpResponse::NoContent().finish())
     }
 }
 
 /// The 404 of a record of `R` that is not there.
 pub fn not_found<R: Named>(id: &str) -> ApiError {
     ApiError::NotFound(format!("no {} with id {id:?}", R::WHAT))
-}
-
-/// `GET` one record, with its ETag (304 when `If-None-Match` holds it).
-pub async fn get<R: Resource>(
-    req: &HttpRequest,
-    pool: &DbPool,
-    caller: Caller,
-    id: String,
-) -> Result<HttpResponse, ApiError> {
-    let id = R::parse_id(&id)?;
-    let shown = db::run(pool, move |conn| match R::key(conn, &id) {
-        Ok(key) => R::view(conn, &key, &caller)?.ok_or_else(|| not_found::<R>(&id)),
-        Err(error) => Err(error),
-    })
-    .await?;
-    respond::single(req, &shown)
-}
-
-/// `POST` a new record: 201 with its representation, ETag and `Location`.
-pub async fn create<R: Resource>(
-    pool: &DbPool,
-    caller: Caller,
-    body: Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let actor = R::writer(&caller)?;
-    let body = json_object(&body)?;
-    let (key, after) = db::run(pool, move |conn| {
-        let write = Write {
-            actor: &actor,
-            resource: R::LOG,
-            if_match: &IfMatch::default(),
-        };
-        write.create(conn, |conn| {
-            let checked = R::check(conn, &caller, body, &Intent::Create)?;
-            let key = R::insert(conn, &checked)?;
-            let after = R::current(conn, &key)?;
-            Ok((key, after))
-        })
-    })
-    .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        Some(format!("{}/{key}", R::PATH)),
-        &after,
-    ))
-}
-
-/// `PUT` (the whole record) or `PATCH` (a JSON merge patch): 200 with the new representation.
-pub async fn change<R: Resource>(
-    req: &HttpRequest,
-    pool: &DbPool,
-    caller: Caller,
-    id: String,
-    body: Bytes,
-    partial: bool,
-) -> Result<HttpResponse, ApiError> {
-    let actor = R::writer(&caller)?;
-    let id = R::parse_id(&id)?;
-    let body = json_object(&body)?;
-    let if_match = IfMatch::from_request(req);
-    let after = db::run(pool, move |conn| {
-        let key = R::key(conn, &id)?;
-        check_body_id(&body, &key)?;
-        let intent = if partial {
-            Intent::Patch {
-                sent: body.keys().cloned().collect(),
-            }
-        } else {
-            Intent::Replace
-        };
-        modify::<R>(conn, &actor, &caller, &if_match, &key, |conn, before| {
-            let mut fields = if partial {
-                merge(as_object(before.clone()), body)
-            } else {
-                body
-            };
-            fields.insert("id".into(), key.clone().into());
-            let checked = R::check(conn, &caller, fields, &intent)?;
-            R::update(conn, &key, &checked)?;
-            Ok(Some(R::current(conn, &key)?))
-        })
-    })
-    .await?;
-    let after = after.ok_or_else(|| ApiError::Internal("an update returned nothing".into()))?;
-    Ok(written(StatusCode::OK, None, &after))
-}
-
-/// `DELETE` a record: 204.
-pub async fn delete<R: Resource>(
-    req: &HttpRequest,
-    pool: &DbPool,
-    caller: Caller,
-    id: String,
-) -> Result<HttpResponse, ApiError> {
-    let actor = R::writer(&caller)?;
-    let id = R::parse_id(&id)?;
-    let if_match = IfMatch::from_request(req);
-    db::run(pool, move |conn| {
-        let key = R::key(conn, &id)?;
-        modify::<R>(conn, &actor, &caller, &if_match, &key, |conn, _| {
-            R::delete(conn, &key)?;
-            Ok(None)
-        })
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Changes or deletes the record `key` in one logged transaction (see [`Write::modify`]).

@@ -12,7 +12,7 @@ use super::docs::{
 };
 use super::pagination::{catalogue_query, respond_list, CsvFile};
 use super::params::{ApiQuery, CommaList};
-use super::resource::{not_found, Intent, RecordRequest, Resource};
+use super::resource::{Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
 use crate::changelog;
@@ -110,11 +110,7 @@ impl Resource for ServiceAreas {
     const LOG: changelog::Resource = changelog::Resource::ServiceAreas;
     type Write = models::NewServiceArea;
 
-    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
-        wire::service_area::current(conn, key)?.ok_or_else(|| not_found::<Self>(key))
-    }
-
-    fn view(conn: &mut PgConnection, key: &str, _: &Caller) -> Result<Option<Value>, ApiError> {
+    fn stored(conn: &mut PgConnection, key: &str) -> Result<Option<Value>, ApiError> {
         Ok(wire::service_area::current(conn, key)?)
     }
 

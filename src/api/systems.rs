@@ -13,7 +13,7 @@ use super::docs::{
 };
 use super::pagination::{catalogue_query, respond_list, CsvFile};
 use super::params::{ApiQuery, CommaList};
-use super::resource::{not_found, Intent, RecordRequest, Resource};
+use super::resource::{Intent, RecordRequest, Resource};
 use super::respond::list_envelope;
 use crate::auth::Caller;
 use crate::changelog;
@@ -132,11 +132,7 @@ impl Resource for Systems {
     const LOG: changelog::Resource = changelog::Resource::Systems;
     type Write = SystemWrite;
 
-    fn current(conn: &mut PgConnection, key: &str) -> Result<Value, ApiError> {
-        wire::system::current(conn, key)?.ok_or_else(|| not_found::<Self>(key))
-    }
-
-    fn view(conn: &mut PgConnection, key: &str, _: &Caller) -> Result<Option<Value>, ApiError> {
+    fn stored(conn: &mut PgConnection, key: &str) -> Result<Option<Value>, ApiError> {
         Ok(wire::system::current(conn, key)?)
     }
 

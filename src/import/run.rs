@@ -382,7 +382,7 @@ fn write(
         )?;
         progress.advance(1);
     }
-    let mut records = store::records(conn, &created)?;
+    let mut records = contract_queries::find_many(conn, &created)?;
     for id in &created {
         let record = records
             .remove(id)

@@ -7,7 +7,6 @@ use diesel::prelude::*;
 
 use crate::db::schema::{contract_service_areas, contracts};
 use crate::models::{Contract, ContractServiceArea, NewContract};
-use crate::queries::contracts::{record_selection, ContractRecord};
 
 /// Rows per multi-row INSERT: 21 columns each, well under PostgreSQL's 65,535 parameters.
 const BATCH: usize = 1000;
@@ -112,18 +111,4 @@ pub fn insert(
         progress(chunk.len());
     }
     Ok(ids)
-}
-
-/// Contracts by id, as the API shows them: the same selection as
-/// `queries::contracts::find`, for many at once.
-pub fn records(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<HashMap<i64, ContractRecord>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
-        let rows: Vec<ContractRecord> = contracts::table
-            .filter(contracts::id.eq_any(chunk))
-            .select(record_selection())
-            .load(conn)?;
-        found.extend(rows.into_iter().map(|r| (r.contract.id, r)));
-    }
-    Ok(found)
 }

@@ -685,6 +685,24 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<ContractReco
         .optional()
 }
 
+/// Contracts by id, read a batch of ids at a time; ids with no contract are left out.
+pub fn find_many(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, ContractRecord>> {
+    /// Ids per `= ANY($1)` lookup.
+    const BATCH: usize = 1000;
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let rows: Vec<ContractRecord> = contracts::table
+            .filter(contracts::id.eq_any(chunk))
+            .select(record_selection())
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|r| (r.contract.id, r)));
+    }
+    Ok(found)
+}
+
 /// A contract as written: its row and its service areas.
 #[derive(Debug, Clone)]
 pub struct ContractWrite {

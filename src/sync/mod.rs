@@ -18,14 +18,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::changelog::Actor;
-use crate::db::schema::sync_runs;
 use crate::import::{self, Format, ImportReport, Options};
-use crate::models::NewSyncRun;
+use crate::queries::sync_runs as runs;
 use client::{Client, ClientSettings};
 use search::SourceApi;
 
@@ -102,14 +100,10 @@ pub struct SyncArgs {
 /// How far back a first run reads when there is neither `--since` nor a stored position.
 const FIRST_RUN_DAYS: i64 = 30;
 
-/// What one page gave.
-#[derive(Debug, Clone, Serialize)]
-pub struct PageSummary {
-    /// From 1, in the order read.
-    pub page: usize,
-    /// The page's address.
-    pub url: String,
-    /// Releases on the page.
+/// Releases read and what became of them: of one page, or summed over a run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    /// Releases read.
     pub releases: usize,
     /// Tender and planning releases: counted, not stored yet.
     pub tenders_seen: usize,
@@ -121,6 +115,43 @@ pub struct PageSummary {
     pub unchanged: usize,
     /// Records left out: not London, not technology, no supplier yet, repeats.
     pub skipped: usize,
+}
+
+impl Counts {
+    /// A page's counts: its releases and tenders, and what the importer reported of it.
+    fn of_page(releases: usize, tenders_seen: usize, report: &ImportReport) -> Counts {
+        Counts {
+            releases,
+            tenders_seen,
+            added: report.created,
+            updated: report.updated,
+            unchanged: report.unchanged,
+            skipped: report.skipped,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, page: Counts) {
+        self.releases += page.releases;
+        self.tenders_seen += page.tenders_seen;
+        self.added += page.added;
+        self.updated += page.updated;
+        self.unchanged += page.unchanged;
+        self.skipped += page.skipped;
+    }
+}
+
+/// What one page gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageSummary {
+    /// From 1, in the order read.
+    pub page: usize,
+    /// The page's address.
+    pub url: String,
+    /// What it held and what became of it.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Whether its transaction committed (false in a dry run and for a page in error).
     pub committed: bool,
     /// Requests it took.
@@ -148,18 +179,9 @@ pub struct SyncSummary {
     pub started_from: String,
     /// Pages read and imported (committed, unless a dry run).
     pub pages: usize,
-    /// Releases read, over every page.
-    pub releases: usize,
-    /// Tender and planning releases read: counted, not stored yet.
-    pub tenders_seen: usize,
-    /// Contracts created (in a dry run, that would be).
-    pub added: usize,
-    /// Contracts whose stored values changed.
-    pub updated: usize,
-    /// Contracts read again with the values stored.
-    pub unchanged: usize,
-    /// Records left out: not London, not technology, no supplier yet, repeats.
-    pub skipped: usize,
+    /// What its pages held and what became of it, over every page.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Milliseconds spent pausing and waiting before retries, over every page.
     pub waited_ms: u64,
     /// Milliseconds spent on requests and importing.
@@ -200,18 +222,6 @@ fn parse_time(option: &str, value: &str) -> Result<DateTime<Utc>, String> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
         .map(|day| day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
         .map_err(|_| format!("{option} {value:?} is not a date (2024-03-31) or an RFC 3339 time"))
-}
-
-/// The position the last run of `source` left, if any.
-pub fn stored_position(conn: &mut PgConnection, source: &str) -> QueryResult<Option<String>> {
-    sync_runs::table
-        .filter(sync_runs::source.eq(source))
-        .filter(sync_runs::position.is_not_null())
-        .order(sync_runs::id.desc())
-        .select(sync_runs::position)
-        .first::<Option<String>>(conn)
-        .optional()
-        .map(Option::flatten)
 }
 
 fn is_url(position: &str) -> bool {
@@ -281,12 +291,12 @@ fn describe(summary: &SyncSummary) -> String {
         summary.source,
         if summary.dry_run { " (dry run, nothing written)" } else { "" },
         summary.pages,
-        summary.releases,
-        summary.tenders_seen,
-        summary.added,
-        summary.updated,
-        summary.unchanged,
-        summary.skipped,
+        summary.counts.releases,
+        summary.counts.tenders_seen,
+        summary.counts.added,
+        summary.counts.updated,
+        summary.counts.unchanged,
+        summary.counts.skipped,
         summary.waited_ms as f64 / 1000.0,
         summary.working_ms as f64 / 1000.0,
     );
@@ -363,7 +373,7 @@ fn sync_showing(
     // ends where it ends; a new search then reads on from there to `until`).
     let (first, mut then_search_from) = match since {
         Some(since) => (search::search_url(api, base, since, until), None),
-        None => match stored_position(conn, source).map_err(|e| e.to_string())? {
+        None => match runs::stored_position(conn, source).map_err(|e| e.to_string())? {
             Some(position) if is_url(&position) => {
                 let reached = search::window_end(api, &position);
                 (position, reached.filter(|t| *t < until))
@@ -394,16 +404,7 @@ fn sync_showing(
     let run_id = if args.dry_run {
         None
     } else {
-        Some(
-            diesel::insert_into(sync_runs::table)
-                .values(NewSyncRun {
-                    source: source.to_owned(),
-                    started_at: Utc::now(),
-                })
-                .returning(sync_runs::id)
-                .get_result::<i64>(conn)
-                .map_err(|e| e.to_string())?,
-        )
+        Some(runs::start(conn, source).map_err(|e| e.to_string())?)
     };
     let actor = Actor {
         kind: "import",
@@ -421,12 +422,7 @@ fn sync_showing(
         dry_run: args.dry_run,
         started_from: first.clone(),
         pages: 0,
-        releases: 0,
-        tenders_seen: 0,
-        added: 0,
-        updated: 0,
-        unchanged: 0,
-        skipped: 0,
+        counts: Counts::default(),
         waited_ms: 0,
         working_ms: 0,
         elapsed_ms: 0,
@@ -501,28 +497,19 @@ fn sync_showing(
                     }
                 }),
             Some(run_id) => conn.transaction(|conn| {
-                diesel::sql_query(
-                    "SELECT set_config('citytools.sync_run_id', $1, true), \
-                            set_config('citytools.retrieved_at', $2, true)",
-                )
-                .bind::<Text, _>(run_id.to_string())
-                .bind::<Text, _>(retrieved_at.to_rfc3339())
-                .execute(conn)?;
+                runs::stamp_writes(conn, run_id, retrieved_at)?;
                 let report = import::run(conn, &options, &page.utf8, &actor, &import::run::Silent)
                     .map_err(PageError::Import)?;
                 if !report.succeeded() {
                     return Err(PageError::Rejected(Box::new(report)));
                 }
-                diesel::update(sync_runs::table.find(run_id))
-                    .set((
-                        sync_runs::pages.eq(sync_runs::pages + 1),
-                        sync_runs::added.eq(sync_runs::added + report.created as i32),
-                        sync_runs::updated.eq(sync_runs::updated + report.updated as i32),
-                        sync_runs::unchanged.eq(sync_runs::unchanged + report.unchanged as i32),
-                        sync_runs::skipped.eq(sync_runs::skipped + report.skipped as i32),
-                        sync_runs::position.eq(&position),
-                    ))
-                    .execute(conn)?;
+                let page = runs::PageCounts {
+                    added: report.created,
+                    updated: report.updated,
+                    unchanged: report.unchanged,
+                    skipped: report.skipped,
+                };
+                runs::add_page(conn, run_id, page, &position)?;
                 Ok(report)
             }),
         };
@@ -547,24 +534,14 @@ fn sync_showing(
             }
         };
         let releases = search::releases(&page.json);
-        let tenders = search::tenders_seen(&page.json);
+        let counts = Counts::of_page(releases, search::tenders_seen(&page.json), &report);
         summary.pages += 1;
-        summary.releases += releases;
-        summary.tenders_seen += tenders;
-        summary.added += report.created;
-        summary.updated += report.updated;
-        summary.unchanged += report.unchanged;
-        summary.skipped += report.skipped;
+        summary.counts += counts;
         summary.position = Some(position);
         summary.per_page.push(PageSummary {
             page: number,
             url: url.clone(),
-            releases,
-            tenders_seen: tenders,
-            added: report.created,
-            updated: report.updated,
-            unchanged: report.unchanged,
-            skipped: report.skipped,
+            counts,
             committed: run_id.is_some(),
             tries: page.tries,
             waited_ms: page.waited.as_millis() as u64,
@@ -588,13 +565,7 @@ fn sync_showing(
     shown.done();
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     if let Some(run_id) = run_id {
-        diesel::update(sync_runs::table.find(run_id))
-            .set((
-                sync_runs::finished_at.eq(Some(Utc::now())),
-                sync_runs::error.eq(&summary.error),
-            ))
-            .execute(conn)
-            .map_err(|e| e.to_string())?;
+        runs::finish(conn, run_id, summary.error.as_deref()).map_err(|e| e.to_string())?;
     }
     Ok(summary)
 }

@@ -5,7 +5,7 @@ use base64::Engine;
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{sort_param, TestApp, TestResponse};
 
 /// The page size of the walks: small, so that every list spans several pages.
 const PER_PAGE: u32 = 7;
@@ -48,14 +48,6 @@ const SYSTEM_SORTS: &[SortCase] = &[
     ("supplier", "t.supplier_id, t.id"),
     ("-supplier", "t.supplier_id DESC, t.id"),
 ];
-
-fn sort_param(sort: &str) -> String {
-    if sort.is_empty() {
-        String::new()
-    } else {
-        format!("&sort={sort}")
-    }
-}
 
 fn encode(json: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())

@@ -389,6 +389,24 @@ impl TestApp {
             .map(|id| Value::from(id.parse::<i64>().unwrap()))
             .collect()
     }
+
+    /// A digest of the rows of `tables` (each with the order of its rows), which changes when
+    /// any of those rows does: for checking that an operation wrote nothing.
+    pub fn fingerprint(&self, tables: &[(&str, &str)]) -> String {
+        let digests: Vec<String> = tables
+            .iter()
+            .map(|(name, order)| {
+                format!(
+                    "(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {order}), '')) FROM {name} t)"
+                )
+            })
+            .collect();
+        self.column(&format!(
+            "SELECT concat_ws(' ', {}) AS value",
+            digests.join(", ")
+        ))
+        .remove(0)
+    }
 }
 
 impl Drop for TestApp {
@@ -418,4 +436,13 @@ fn database_name_is_replaced_in_every_url_form() {
         with_database("postgres://localhost", "x"),
         "postgres://localhost/x"
     );
+}
+
+/// The `&sort=` part of a list's query string; nothing for the default order.
+pub fn sort_param(sort: &str) -> String {
+    if sort.is_empty() {
+        String::new()
+    } else {
+        format!("&sort={sort}")
+    }
 }

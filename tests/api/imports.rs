@@ -64,20 +64,13 @@ async fn imported(app: &TestApp, query: &str, key: &str, body: &[u8], content_ty
 
 /// Everything an import may write: contracts, their areas, suppliers, aliases and the change log.
 fn fingerprint(app: &TestApp) -> String {
-    let table = |name: &str, order: &str| {
-        format!(
-            "(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {order}), '')) FROM {name} t)"
-        )
-    };
-    app.column(&format!(
-        "SELECT concat_ws(' ', {}, {}, {}, {}, {}) AS value",
-        table("contracts", "t.id"),
-        table("contract_service_areas", "t.contract_id, t.service_area_id"),
-        table("suppliers", "t.id"),
-        table("supplier_aliases", "t.supplier_id, t.alias"),
-        table("changes", "t.id"),
-    ))
-    .remove(0)
+    app.fingerprint(&[
+        ("contracts", "t.id"),
+        ("contract_service_areas", "t.contract_id, t.service_area_id"),
+        ("suppliers", "t.id"),
+        ("supplier_aliases", "t.supplier_id, t.alias"),
+        ("changes", "t.id"),
+    ])
 }
 
 fn skipped(report: &Value, reason: &str) -> u64 {

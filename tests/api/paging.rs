@@ -3,7 +3,7 @@
 use diesel::connection::SimpleConnection;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{sort_param, TestApp, TestResponse};
 
 /// Contracts in Camden and Hackney without a start date, end date or annual value (each in some
 /// rows), and many sharing the same values, so that sorts meet nulls and ties.
@@ -39,14 +39,6 @@ const SORTS: &[(&str, &str)] = &[
     ("supplier", "c.supplier_id ASC, c.id"),
     ("-supplier", "c.supplier_id DESC, c.id"),
 ];
-
-fn sort_param(sort: &str) -> String {
-    if sort.is_empty() {
-        String::new()
-    } else {
-        format!("&sort={sort}")
-    }
-}
 
 /// The `Link` header as (relation, URL) pairs.
 fn links(response: &TestResponse) -> Vec<(String, String)> {

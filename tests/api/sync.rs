@@ -313,20 +313,13 @@ pub(crate) fn count(value: &Value, key: &str) -> u64 {
 
 /// Everything a sync may write: contracts, their areas, suppliers, the change log and runs.
 fn fingerprint(app: &TestApp) -> String {
-    let table = |name: &str, order: &str| {
-        format!(
-            "(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY {order}), '')) FROM {name} t)"
-        )
-    };
-    app.column(&format!(
-        "SELECT concat_ws(' ', {}, {}, {}, {}, {}) AS value",
-        table("contracts", "t.id"),
-        table("contract_service_areas", "t.contract_id, t.service_area_id"),
-        table("suppliers", "t.id"),
-        table("changes", "t.id"),
-        table("sync_runs", "t.id"),
-    ))
-    .remove(0)
+    app.fingerprint(&[
+        ("contracts", "t.id"),
+        ("contract_service_areas", "t.contract_id, t.service_area_id"),
+        ("suppliers", "t.id"),
+        ("changes", "t.id"),
+        ("sync_runs", "t.id"),
+    ])
 }
 
 /// What makes a contract, whoever wrote it: every value a source gives, and its areas.
