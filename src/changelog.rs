@@ -38,6 +38,7 @@ pub enum Resource {
     Suppliers,
     Systems,
     Contracts,
+    Tenders,
 }
 
 impl Resource {
@@ -47,6 +48,7 @@ impl Resource {
         "suppliers",
         "systems",
         "contracts",
+        "tenders",
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Resource {
             Resource::Suppliers => "suppliers",
             Resource::Systems => "systems",
             Resource::Contracts => "contracts",
+            Resource::Tenders => "tenders",
         }
     }
 }
@@ -76,6 +79,7 @@ impl std::str::FromStr for Resource {
             "suppliers" => Ok(Resource::Suppliers),
             "systems" => Ok(Resource::Systems),
             "contracts" => Ok(Resource::Contracts),
+            "tenders" => Ok(Resource::Tenders),
             _ => Err(format!(
                 "unknown resource {value:?}; expected one of {}",
                 Resource::NAMES.join(", ")

@@ -19,6 +19,7 @@ pub mod sources;
 pub mod stream;
 pub mod suppliers;
 pub mod systems;
+pub mod tenders;
 pub mod writes;
 
 use actix_web::http::{header, StatusCode};
@@ -83,7 +84,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(insights::data_access)
         .service(insights::list_borough_peers)
         .service(insights::get_supplier_footprint)
-        .service(sources::list_sources);
+        .service(sources::list_sources)
+        .service(tenders::list_tenders)
+        .service(tenders::get_tender);
 }
 
 /// Each documented path as segments (`None` for a `{parameter}`), with the methods it takes:

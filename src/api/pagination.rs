@@ -482,7 +482,13 @@ where
     let after = match &paged {
         Paged::Cursor {
             after: Some(token), ..
-        } => Some(keyset_of(token, &name)?),
+        } => {
+            let keyset = keyset_of(token, &name)?;
+            if !F::accepts(&keyset, sort) {
+                return Err(garbled_cursor());
+            }
+            Some(keyset)
+        }
         _ => None,
     };
     let read = paged.clone();

@@ -134,6 +134,37 @@ diesel::table! {
         skipped -> Int4,
         error -> Nullable<Text>,
         position -> Nullable<Text>,
+        tenders_added -> Int4,
+        tenders_updated -> Int4,
+    }
+}
+
+diesel::table! {
+    tender_service_areas (tender_id, service_area_id) {
+        tender_id -> Int8,
+        service_area_id -> Text,
+    }
+}
+
+diesel::table! {
+    tenders (id) {
+        id -> Int8,
+        ocid -> Text,
+        borough_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        published_date -> Nullable<Date>,
+        closing_date -> Nullable<Date>,
+        value_gbp -> Nullable<Numeric>,
+        status -> Text,
+        source -> Text,
+        source_url -> Nullable<Text>,
+        released_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+        retrieved_at -> Nullable<Timestamptz>,
+        sync_run_id -> Nullable<Int8>,
     }
 }
 
@@ -168,6 +199,10 @@ diesel::joinable!(supplier_aliases -> suppliers (supplier_id));
 diesel::joinable!(system_service_areas -> service_areas (service_area_id));
 diesel::joinable!(system_service_areas -> systems (system_id));
 diesel::joinable!(systems -> suppliers (supplier_id));
+diesel::joinable!(tender_service_areas -> service_areas (service_area_id));
+diesel::joinable!(tender_service_areas -> tenders (tender_id));
+diesel::joinable!(tenders -> boroughs (borough_id));
+diesel::joinable!(tenders -> sync_runs (sync_run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -181,4 +216,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     system_service_areas,
     systems,
+    tender_service_areas,
+    tenders,
 );

@@ -53,10 +53,23 @@ pub fn read<F: DeserializeOwned>(body: Map<String, Value>) -> Result<F, FormErro
 
 /// Largest amount of money accepted, in pounds (NUMERIC(14, 2)).
 const MAX_MONEY: &str = "999999999999.99";
-/// Longest free-text field accepted, in characters.
-const MAX_TEXT: usize = 10_000;
+/// Longest free-text field accepted, in characters, however the text comes in (the API, an
+/// import, a sync).
+pub const MAX_TEXT: usize = 10_000;
 /// Why a string with a NUL character is refused: PostgreSQL text cannot hold one.
 const NUL_MESSAGE: &str = "must not contain NUL (\\u0000) characters";
+
+/// What is wrong with a free text, if anything: a NUL character, or more than [`MAX_TEXT`]
+/// characters. Every way text comes in asks this.
+pub fn text_problem(text: &str) -> Option<String> {
+    if text.contains('\0') {
+        Some(NUL_MESSAGE.to_owned())
+    } else if text.chars().count() > MAX_TEXT {
+        Some(format!("is longer than {MAX_TEXT} characters"))
+    } else {
+        None
+    }
+}
 
 pub fn kind_of(value: &Value) -> &'static str {
     match value {
@@ -110,12 +123,8 @@ impl Fields {
         match value? {
             Value::String(text) => {
                 let text = text.trim().to_owned();
-                if text.contains('\0') {
-                    self.error(field, NUL_MESSAGE);
-                    return None;
-                }
-                if text.chars().count() > MAX_TEXT {
-                    self.error(field, format!("is longer than {MAX_TEXT} characters"));
+                if let Some(problem) = text_problem(&text) {
+                    self.error(field, problem);
                     return None;
                 }
                 (!text.is_empty()).then_some(text)

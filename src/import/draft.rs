@@ -12,7 +12,8 @@ use super::columns::ColumnUse;
 use super::report::{RowIssue, SkipReason};
 use super::suppliers::SupplierIndex;
 use super::{dates, money, Options};
-use crate::models::{DataAccess, Hosting, NewContract, ProcurementRoute, Source};
+use crate::forms::{text_problem, MAX_TEXT};
+use crate::models::{DataAccess, Hosting, NewContract, NewTender, ProcurementRoute, Source};
 
 /// Which optional fields a format sets. On an update, the fields it does not set keep their
 /// stored values (a borough's assessment of an open-data contract survives its re-import).
@@ -159,6 +160,18 @@ impl Draft {
     }
 }
 
+/// One tender a file describes: a call for bids or a plan to buy, not yet a contract.
+#[derive(Debug, Clone)]
+pub struct TenderDraft {
+    pub row: usize,
+    pub tender: NewTender,
+    /// Sorted, at least one.
+    pub service_area_ids: Vec<String>,
+    /// An award of a process whose tender notice is not in this file: it only marks a stored
+    /// tender of the process `complete`, and makes none.
+    pub completes_only: bool,
+}
+
 /// Everything a format's reader found in one file.
 #[derive(Debug, Default)]
 pub struct Parsed {
@@ -166,6 +179,8 @@ pub struct Parsed {
     pub records: usize,
     pub columns: Vec<ColumnUse>,
     pub drafts: Vec<Draft>,
+    /// Tenders (only OCDS tender and planning releases make them).
+    pub tenders: Vec<TenderDraft>,
     pub skipped: BTreeMap<SkipReason, usize>,
     /// Records with at least one error.
     pub failed: usize,
@@ -190,14 +205,35 @@ impl Parsed {
 
     /// Takes in one record's checks: its errors count it as failed, else its drafts are kept.
     pub fn add(&mut self, check: RowCheck, drafts: Vec<Draft>) {
+        self.add_with_tender(check, drafts, None);
+    }
+
+    /// Takes in one record's checks, its contracts and its tender: its errors count it as
+    /// failed, else they are kept.
+    pub fn add_with_tender(
+        &mut self,
+        check: RowCheck,
+        drafts: Vec<Draft>,
+        tender: Option<TenderDraft>,
+    ) {
         if check.errors.is_empty() {
             self.drafts.extend(drafts);
+            self.tenders.extend(tender);
         } else {
             self.failed += 1;
         }
         self.errors.extend(check.errors);
         self.warnings.extend(check.warnings);
     }
+}
+
+/// A text as a report quotes it: its first 100 characters, NULs shown as `\0`.
+fn shortened(text: &str) -> String {
+    let mut quoted: String = text.chars().take(100).collect();
+    if quoted.len() < text.len() {
+        quoted.push('…');
+    }
+    quoted.replace('\0', "\\0")
 }
 
 /// A contract as published open data gives it: the parties, title and route, under its
@@ -314,15 +350,38 @@ impl RowCheck {
         }
     }
 
-    /// A required text: an error when blank.
+    /// A required text: an error when blank, too long or holding a NUL, as the API would say.
     pub fn required<'t>(&mut self, field: &str, text: &'t str) -> Option<&'t str> {
         let text = text.trim();
         if text.is_empty() {
             self.error(field, text, "is required");
             None
+        } else if let Some(problem) = text_problem(text) {
+            self.error(field, &shortened(text), problem);
+            None
         } else {
             Some(text)
         }
+    }
+
+    /// An optional long text (a description): empty is absent; one longer than the API takes
+    /// is cut to its first [`MAX_TEXT`] characters, with a warning; NULs are dropped, with a
+    /// warning.
+    pub fn description(&mut self, field: &str, text: &str) -> Option<String> {
+        let mut text = text.trim().to_owned();
+        if text.contains('\0') {
+            self.warn(field, &shortened(&text), "NUL characters removed");
+            text.retain(|c| c != '\0');
+        }
+        if text.chars().count() > MAX_TEXT {
+            self.warn(
+                field,
+                &shortened(&text),
+                format!("cut to its first {MAX_TEXT} characters"),
+            );
+            text = text.chars().take(MAX_TEXT).collect();
+        }
+        (!text.is_empty()).then_some(text)
     }
 
     /// An http(s) URL, or None with a warning when the cell holds something else.
@@ -479,6 +538,28 @@ mod tests {
             ProcurementRoute::Unknown
         );
         assert_eq!(procurement_route(""), ProcurementRoute::Unknown);
+    }
+
+    #[test]
+    fn texts_are_held_to_the_api_limits() {
+        let mut check = RowCheck::new(3);
+        assert_eq!(check.required("title", "  Payroll "), Some("Payroll"));
+        let long = "x".repeat(MAX_TEXT + 1);
+        assert_eq!(check.required("title", &long), None);
+        assert_eq!(check.required("title", "a\0b"), None);
+        assert_eq!(check.errors.len(), 2);
+        assert!(check.errors[0].message.contains("longer than 10000"));
+        assert!(check.errors[1].message.contains("NUL"));
+
+        let mut check = RowCheck::new(4);
+        assert_eq!(
+            check.description("d", &long).map(|d| d.chars().count()),
+            Some(MAX_TEXT)
+        );
+        assert_eq!(check.description("d", "a\0b").as_deref(), Some("ab"));
+        assert_eq!(check.description("d", "  "), None);
+        assert!(check.errors.is_empty());
+        assert_eq!(check.warnings.len(), 2);
     }
 
     #[test]

@@ -15,13 +15,15 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::classify::{cpv_codes, Signals};
-use super::draft::{open_data, procurement_route, Context, Draft, Parsed, Provided, RowCheck};
+use super::draft::{
+    open_data, procurement_route, Context, Draft, Parsed, Provided, RowCheck, TenderDraft,
+};
 use super::normalize;
 use super::register::sorted;
 use super::report::SkipReason;
 use super::source::{self, FileError, FileErrorKind};
 use super::suppliers::SupplierFacts;
-use crate::models::{NewContract, ProcurementRoute};
+use crate::models::{NewContract, NewTender, ProcurementRoute, Source};
 
 fn text<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
     let mut at = value;
@@ -111,10 +113,30 @@ struct Process {
     /// Contract periods and values, by the award they implement.
     contracts: HashMap<String, (Option<Period>, Option<Amount>)>,
     url: Option<String>,
+    /// Whether a release of the process is a tender or planning notice (or an amendment of
+    /// one): the process is, or was, a call for bids.
+    tendered: bool,
+    /// Whether its only notices so far are plans.
+    planned_only: bool,
+    description: Option<String>,
+    /// The tender's status as the source last gave it.
+    status: Option<String>,
+    /// When the tender was first published: its `datePublished`, else its first release's date.
+    published: Option<String>,
+    /// When bids close (`tenderPeriod.endDate`).
+    closing: Option<String>,
+    /// The date of the latest release merged.
+    released_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Process {
     fn merge(&mut self, release: &Value) {
+        if let Some(date) =
+            text(release, &["date"]).and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        {
+            let date = date.with_timezone(&chrono::Utc);
+            self.released_at = Some(self.released_at.map_or(date, |known| known.max(date)));
+        }
         if let Some(buyer) = release.get("buyer") {
             if let Some(id) = text(buyer, &["id"]) {
                 self.buyer_id = Some(id.to_owned());
@@ -155,7 +177,31 @@ impl Process {
                 }
             }
         };
+        let tags: Vec<&str> = array(release, "tag")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let planning = tags.iter().any(|tag| tag.starts_with("planning"));
+        if planning || tags.iter().any(|tag| tag.starts_with("tender")) {
+            self.planned_only = planning && (!self.tendered || self.planned_only);
+            self.tendered = true;
+            if self.published.is_none() {
+                self.published = text(release, &["date"]).map(str::to_owned);
+            }
+        }
         if let Some(tender) = release.get("tender") {
+            if let Some(published) = text(tender, &["datePublished"]) {
+                self.published = Some(published.to_owned());
+            }
+            if let Some(description) = text(tender, &["description"]) {
+                self.description = Some(description.to_owned());
+            }
+            if let Some(status) = text(tender, &["status"]) {
+                self.status = Some(status.to_owned());
+            }
+            if let Some(closing) = text(tender, &["tenderPeriod", "endDate"]) {
+                self.closing = Some(closing.to_owned());
+            }
             cpv_from(tender);
             for item in array(tender, "items") {
                 cpv_from(item);
@@ -464,7 +510,7 @@ fn read_process(process: &Process, ctx: &mut Context, parsed: &mut Parsed) {
         parsed.skip(SkipReason::NotTechnology);
         return;
     }
-    if awarded.is_empty() {
+    if awarded.is_empty() && !process.tendered {
         parsed.skip(SkipReason::NoSupplier);
         return;
     }
@@ -475,6 +521,15 @@ fn read_process(process: &Process, ctx: &mut Context, parsed: &mut Parsed) {
 
     let mut check = RowCheck::new(row);
     let title = check.required("tender.title", title);
+    // An award of a process whose tender an earlier file brought in completes that tender.
+    let tender = tender_draft(
+        process,
+        &borough,
+        title,
+        &class.areas,
+        !awarded.is_empty(),
+        &mut check,
+    );
     let (route, route_given) = process.route();
     let several = awarded.len() > 1;
     let mut drafts = Vec::new();
@@ -568,5 +623,101 @@ fn read_process(process: &Process, ctx: &mut Context, parsed: &mut Parsed) {
     }
     // Several suppliers under one name (the same company named twice) make one contract.
     drafts.dedup_by(|a, b| a.contract.source_reference == b.contract.source_reference);
-    parsed.add(check, drafts);
+    parsed.add_with_tender(check, drafts, tender);
+}
+
+/// The tender a process's tender and planning notices make, checked as a contract's fields are.
+fn tender_draft(
+    process: &Process,
+    borough: &str,
+    title: Option<&str>,
+    areas: &[String],
+    awarded: bool,
+    check: &mut RowCheck,
+) -> Option<TenderDraft> {
+    if !process.tendered && !awarded {
+        return None;
+    }
+    let published = check.date(
+        "tender.datePublished",
+        process.published.as_deref().unwrap_or(""),
+    );
+    let closing = check.date(
+        "tender.tenderPeriod.endDate",
+        process.closing.as_deref().unwrap_or(""),
+    );
+    let value = match &process.tender_value {
+        Some((amount, currency)) if currency.as_deref().is_none_or(|c| c == "GBP") => {
+            check.money("tender.value.amount", amount)
+        }
+        Some((amount, currency)) => {
+            check.warn(
+                "tender.value.currency",
+                currency.as_deref().unwrap_or(""),
+                format!("the value {amount} is not in pounds; left out"),
+            );
+            None
+        }
+        None => None,
+    };
+    let description = process
+        .description
+        .as_deref()
+        .and_then(|d| check.description("tender.description", d));
+    Some(TenderDraft {
+        row: process.rows.last().copied().unwrap_or(1),
+        tender: NewTender {
+            ocid: process.ocid.clone(),
+            borough_id: borough.to_owned(),
+            title: title?.to_owned(),
+            description,
+            published_date: published,
+            closing_date: closing,
+            value_gbp: value,
+            status: tender_status(process.status.as_deref(), process.planned_only, awarded)
+                .to_owned(),
+            source: Source::OpenData.as_str().to_owned(),
+            source_url: process.url.clone(),
+            released_at: process.released_at,
+        },
+        service_area_ids: sorted(areas.to_vec()),
+        completes_only: !process.tendered,
+    })
+}
+
+/// A tender's status from the source's (`planning` is `planned`); with none given, `planned`
+/// for plans and `active` for calls for bids; an awarded process is `complete` unless the
+/// source says it was cancelled or withdrawn.
+fn tender_status(given: Option<&str>, planned_only: bool, awarded: bool) -> &'static str {
+    let status = match given {
+        Some("planning" | "planned") => "planned",
+        Some("active") => "active",
+        Some("complete") => "complete",
+        Some("cancelled") => "cancelled",
+        Some("unsuccessful") => "unsuccessful",
+        Some("withdrawn") => "withdrawn",
+        _ if planned_only => "planned",
+        _ => "active",
+    };
+    match status {
+        "cancelled" | "withdrawn" => status,
+        _ if awarded => "complete",
+        _ => status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tender_status;
+
+    #[test]
+    fn a_tender_status_follows_the_source_and_its_award() {
+        assert_eq!(tender_status(Some("planning"), true, false), "planned");
+        assert_eq!(tender_status(None, true, false), "planned");
+        assert_eq!(tender_status(None, false, false), "active");
+        assert_eq!(tender_status(Some("active"), false, true), "complete");
+        assert_eq!(tender_status(Some("cancelled"), false, true), "cancelled");
+        assert_eq!(tender_status(Some("withdrawn"), false, false), "withdrawn");
+        assert_eq!(tender_status(Some("unknown"), false, false), "active");
+    }
 }

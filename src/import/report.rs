@@ -25,7 +25,8 @@ pub enum SkipReason {
     NotTechnology,
     /// Nothing placed the contract in a service area (only with `all`).
     NoServiceArea,
-    /// No supplier has been awarded the contract yet (a planning or tender notice).
+    /// No supplier has been awarded the contract (OCDS tender and planning notices are kept as
+    /// tenders instead).
     NoSupplier,
     /// Another borough's contract, when the import is for one borough.
     OtherBorough,
@@ -43,7 +44,9 @@ impl SkipReason {
                 "not technology: no IT CPV code, known system, software supplier or IT wording"
             }
             SkipReason::NoServiceArea => "no service area could be found for it",
-            SkipReason::NoSupplier => "no supplier awarded yet (a planning or tender notice)",
+            SkipReason::NoSupplier => {
+                "no supplier awarded (OCDS tender and planning notices are kept as tenders)"
+            }
             SkipReason::OtherBorough => "another borough's contract",
             SkipReason::TemplateExample => "the template's example row",
             SkipReason::Duplicate => "a repeat of an earlier row",
@@ -114,6 +117,18 @@ pub struct ContractOutcome {
     pub source_reference: String,
 }
 
+/// What an import did to tenders (OCDS tender and planning notices).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ImportTenderCounts)]
+pub struct TenderCounts {
+    /// Tenders created.
+    pub created: usize,
+    /// Tenders whose stored values changed (an amendment, an award that completes one).
+    pub updated: usize,
+    /// Tenders already stored with the same values.
+    pub unchanged: usize,
+}
+
 /// The result of the whole file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(as = ImportOutcome)]
@@ -153,6 +168,8 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Records left out, with the reasons in `skipped_by_reason`.
     pub skipped: usize,
+    /// Tenders created, updated and unchanged (OCDS only; zero for other formats).
+    pub tenders: TenderCounts,
     /// Records with at least one error.
     pub failed: usize,
     pub skipped_by_reason: Vec<SkipCount>,
@@ -193,6 +210,7 @@ impl ImportReport {
             updated: 0,
             unchanged: 0,
             skipped: 0,
+            tenders: TenderCounts::default(),
             failed: 0,
             skipped_by_reason: Vec::new(),
             new_suppliers: Vec::new(),
@@ -268,6 +286,14 @@ impl fmt::Display for ImportReport {
             "  {} rows read ({} records): {} {would}created, {} {would}updated, {} unchanged, {} skipped, {} failed",
             self.read, self.records, self.created, self.updated, self.unchanged, self.skipped, self.failed
         )?;
+        let tenders = &self.tenders;
+        if tenders.created + tenders.updated + tenders.unchanged > 0 {
+            writeln!(
+                f,
+                "  tenders: {} {would}created, {} {would}updated, {} unchanged",
+                tenders.created, tenders.updated, tenders.unchanged
+            )?;
+        }
         for skip in &self.skipped_by_reason {
             writeln!(f, "  skipped {:>6}  {}", skip.count, skip.description)?;
         }

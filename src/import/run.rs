@@ -14,16 +14,17 @@ use serde_json::Value;
 
 use super::authorities::Authorities;
 use super::classify::Catalogue;
-use super::draft::{same_contract, Context, Draft, Parsed};
+use super::draft::{same_contract, Context, Draft, Parsed, TenderDraft};
 use super::report::{
     Action, ContractOutcome, ImportReport, Outcome, RowIssue, SkipReason, MAX_LISTED,
 };
 use super::suppliers::SupplierIndex;
 use super::{contracts_finder, ocds, register, store, survey, Format, Options};
 use crate::changelog::{self, Actor, Resource};
-use crate::models::{NewContract, NewSupplier};
+use crate::models::{NewContract, NewSupplier, NewTender};
 use crate::queries::contracts::{self as contract_queries, ContractWrite};
 use crate::queries::suppliers::{self as supplier_queries, SupplierWrite};
+use crate::queries::tenders as tender_queries;
 use crate::representations::{self as wire, Contract};
 
 /// Hears how far an import has got (a progress bar on a terminal; nothing over HTTP).
@@ -74,6 +75,13 @@ impl From<ImportError> for Stop {
 enum Plan {
     Create,
     Update { id: i64, contract: Box<NewContract> },
+    Unchanged,
+}
+
+/// What to do with one tender.
+enum TenderPlan {
+    Create(TenderDraft),
+    Update { id: i64, draft: TenderDraft },
     Unchanged,
 }
 
@@ -194,6 +202,15 @@ fn import(
         plans.push(plan);
     }
 
+    let tender_plans = plan_tenders(conn, std::mem::take(&mut parsed.tenders))?;
+    for plan in &tender_plans {
+        match plan {
+            TenderPlan::Create(_) => report.tenders.created += 1,
+            TenderPlan::Update { .. } => report.tenders.updated += 1,
+            TenderPlan::Unchanged => report.tenders.unchanged += 1,
+        }
+    }
+
     report.read = parsed.read;
     report.records = parsed.records;
     report.columns = parsed.columns.clone();
@@ -224,9 +241,98 @@ fn import(
     }
 
     let written = write(conn, &ctx, &drafts, &plans, actor, progress)?;
+    write_tenders(conn, &tender_plans, actor)?;
     report.outcome = Outcome::Imported;
     list_contracts(report, &drafts, &plans, &written);
     Ok(())
+}
+
+/// Plans each tender against the stored one of its process: created when new, updated when its
+/// values or areas differ, else unchanged. An award whose tender is not in the file completes a
+/// stored tender that is still planned or active, and otherwise does nothing.
+fn plan_tenders(
+    conn: &mut PgConnection,
+    drafts: Vec<TenderDraft>,
+) -> Result<Vec<TenderPlan>, Stop> {
+    let ocids: Vec<&str> = drafts.iter().map(|d| d.tender.ocid.as_str()).collect();
+    let stored = tender_queries::by_ocid(conn, &ocids)?;
+    let mut plans = Vec::with_capacity(drafts.len());
+    for mut draft in drafts {
+        let Some((tender, areas)) = stored.get(&draft.tender.ocid) else {
+            if !draft.completes_only {
+                plans.push(TenderPlan::Create(draft));
+            }
+            continue;
+        };
+        // Pages are not in date order: a release older than the stored values is news no more.
+        if let (Some(read), Some(stored)) = (draft.tender.released_at, tender.form.released_at) {
+            if read < stored && !draft.completes_only {
+                plans.push(TenderPlan::Unchanged);
+                continue;
+            }
+        }
+        if draft.completes_only {
+            if !matches!(tender.form.status.as_str(), "planned" | "active") {
+                continue;
+            }
+            draft.tender = NewTender {
+                status: "complete".to_owned(),
+                ..tender.form.clone()
+            };
+            draft.service_area_ids = areas.clone();
+        }
+        // A later release that restates the same values is no change (`released_at` aside).
+        let same = NewTender {
+            released_at: tender.form.released_at,
+            ..draft.tender.clone()
+        } == tender.form;
+        plans.push(if same && *areas == draft.service_area_ids {
+            TenderPlan::Unchanged
+        } else {
+            TenderPlan::Update {
+                id: tender.id,
+                draft,
+            }
+        });
+    }
+    Ok(plans)
+}
+
+/// Writes the tenders' plan with its change-log entries.
+fn write_tenders(conn: &mut PgConnection, plans: &[TenderPlan], actor: &Actor) -> Result<(), Stop> {
+    let creates: Vec<(&NewTender, &[String])> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            TenderPlan::Create(draft) => Some((&draft.tender, draft.service_area_ids.as_slice())),
+            _ => None,
+        })
+        .collect();
+    let created = tender_queries::insert(conn, &creates)?;
+    let mut logged: Vec<(i64, Option<Value>)> = created.into_iter().map(|id| (id, None)).collect();
+    for plan in plans {
+        if let TenderPlan::Update { id, draft } = plan {
+            let before = tender_representation(conn, *id)?;
+            tender_queries::update(conn, *id, &draft.tender, &draft.service_area_ids)?;
+            logged.push((*id, Some(before)));
+        }
+    }
+    for (id, before) in logged {
+        let after = tender_representation(conn, id)?;
+        changelog::record(
+            conn,
+            actor,
+            Resource::Tenders,
+            &id.to_string(),
+            before.as_ref(),
+            Some(&after),
+        )?;
+    }
+    Ok(())
+}
+
+/// The current representation of a tender the import has written.
+fn tender_representation(conn: &mut PgConnection, id: i64) -> Result<Value, ImportError> {
+    wire::tender::current(conn, id)?.ok_or_else(|| vanished("tender", &id.to_string()))
 }
 
 /// Drafts with a reference seen before are dropped: skipped when they repeat the earlier row,

@@ -7,6 +7,7 @@ mod service_area;
 mod supplier;
 mod sync_run;
 mod system;
+mod tender;
 
 pub use borough::{Borough, NewBorough};
 pub use contract::{Contract, ContractServiceArea, NewContract};
@@ -15,3 +16,4 @@ pub use service_area::{NewServiceArea, ServiceArea};
 pub use supplier::{NewSupplier, Supplier, SupplierAlias};
 pub use sync_run::{NewSyncRun, SyncRun};
 pub use system::{NewSystem, System, SystemServiceArea};
+pub use tender::{NewTender, Tender, TenderServiceArea};

@@ -29,6 +29,10 @@ pub struct SyncRun {
     pub error: Option<String>,
     /// Where the next run starts: a `links.next` URL, or the RFC 3339 time a search reached.
     pub position: Option<String>,
+    /// Tenders created.
+    pub tenders_added: i32,
+    /// Tenders whose stored values changed.
+    pub tenders_updated: i32,
 }
 
 /// A run as it starts.

@@ -65,31 +65,7 @@ impl ContractCriteria {
     pub fn resolve(self, conn: &mut PgConnection) -> Result<ContractFilter, QueryError> {
         let mut errors = Vec::new();
 
-        let mut borough_ids = Vec::new();
-        if !self.borough.is_empty() {
-            let upper: Vec<String> = self.borough.iter().map(|b| b.to_uppercase()).collect();
-            let found: Vec<(String, String)> = boroughs::table
-                .filter(
-                    boroughs::id
-                        .eq_any(&self.borough)
-                        .or(boroughs::gss_code.eq_any(&upper)),
-                )
-                .select((boroughs::id, boroughs::gss_code))
-                .load(conn)?;
-            let known: BTreeSet<String> = found
-                .iter()
-                .flat_map(|(id, gss)| [id.clone(), gss.clone()])
-                .collect();
-            for value in &self.borough {
-                if !known.contains(value) && !known.contains(&value.to_uppercase()) {
-                    errors.push(FieldError::new(
-                        "borough",
-                        format!("unknown borough {value:?}"),
-                    ));
-                }
-            }
-            borough_ids = found.into_iter().map(|(id, _)| id).collect();
-        }
+        let borough_ids = resolve_boroughs(conn, &self.borough, &mut errors)?;
 
         check_suppliers_exist(conn, &self.supplier, &mut errors)?;
         check_exist(conn, "system", &self.system, &mut errors, |conn, ids| {
@@ -127,6 +103,40 @@ impl ContractCriteria {
             service_area_ids,
         })
     }
+}
+
+/// The slugs of the boroughs named in `asked` (slugs or GSS codes, any case for the codes);
+/// an error on `borough` for each that names none.
+pub(crate) fn resolve_boroughs(
+    conn: &mut PgConnection,
+    asked: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<String>, QueryError> {
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let upper: Vec<String> = asked.iter().map(|b| b.to_uppercase()).collect();
+    let found: Vec<(String, String)> = boroughs::table
+        .filter(
+            boroughs::id
+                .eq_any(asked)
+                .or(boroughs::gss_code.eq_any(&upper)),
+        )
+        .select((boroughs::id, boroughs::gss_code))
+        .load(conn)?;
+    let known: BTreeSet<String> = found
+        .iter()
+        .flat_map(|(id, gss)| [id.clone(), gss.clone()])
+        .collect();
+    for value in asked {
+        if !known.contains(value) && !known.contains(&value.to_uppercase()) {
+            errors.push(FieldError::new(
+                "borough",
+                format!("unknown borough {value:?}"),
+            ));
+        }
+    }
+    Ok(found.into_iter().map(|(id, _)| id).collect())
 }
 
 /// Adds an error for each value in `asked` that `lookup` does not find.

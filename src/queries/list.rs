@@ -61,6 +61,12 @@ pub trait ListFilter: Send + 'static {
 
     /// Where a page that ends with `row` stops, for the cursor of the next.
     fn keyset(row: &Self::Row, sort: SortOrder<Self::SortKey>) -> Keyset;
+
+    /// Whether `keyset` is one that [`ListFilter::keyset`] could have made for `sort` (a cursor
+    /// from elsewhere is refused before it reaches the database).
+    fn accepts(_keyset: &Keyset, _sort: SortOrder<Self::SortKey>) -> bool {
+        true
+    }
 }
 
 /// The SQL condition "after `after`" for a list ordered by `column` (ascending, or descending

@@ -12,6 +12,7 @@ pub mod service_areas;
 pub mod suppliers;
 pub mod sync_runs;
 pub mod systems;
+pub mod tenders;
 pub mod writes;
 
 use std::collections::BTreeSet;

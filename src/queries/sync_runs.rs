@@ -94,13 +94,15 @@ pub fn stamp_writes(
     Ok(())
 }
 
-/// What a committed page did to the contracts.
+/// What a committed page did to the contracts and tenders.
 #[derive(Debug, Clone, Copy)]
 pub struct PageCounts {
     pub added: usize,
     pub updated: usize,
     pub unchanged: usize,
     pub skipped: usize,
+    pub tenders_added: usize,
+    pub tenders_updated: usize,
 }
 
 /// Adds a committed page to run `run_id`, with the position the next run starts from; in the
@@ -119,6 +121,8 @@ pub fn add_page(
             sync_runs::updated.eq(sync_runs::updated + count(page.updated)),
             sync_runs::unchanged.eq(sync_runs::unchanged + count(page.unchanged)),
             sync_runs::skipped.eq(sync_runs::skipped + count(page.skipped)),
+            sync_runs::tenders_added.eq(sync_runs::tenders_added + count(page.tenders_added)),
+            sync_runs::tenders_updated.eq(sync_runs::tenders_updated + count(page.tenders_updated)),
             sync_runs::position.eq(position),
         ))
         .execute(conn)?;

@@ -9,12 +9,14 @@ pub mod service_area;
 pub mod supplier;
 pub mod sync_source;
 pub mod system;
+pub mod tender;
 
 pub use borough::Borough;
 pub use contract::{money, Assessment, Contract, ASSESSMENT_FIELDS};
 pub use service_area::ServiceArea;
 pub use supplier::Supplier;
 pub use system::System;
+pub use tender::Tender;
 
 /// A wire type as JSON. Serialising these types cannot fail: every field is a string, number,
 /// date, list or map with string keys.

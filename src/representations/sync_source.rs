@@ -29,6 +29,12 @@ pub struct SyncSourceRun {
     /// Records left out: not London, not technology, no supplier yet, repeats.
     #[schema(example = 52)]
     pub skipped: i32,
+    /// Tenders (calls for bids and plans) created.
+    #[schema(example = 2)]
+    pub tenders_added: i32,
+    /// Tenders whose stored values changed (amendments, awards).
+    #[schema(example = 1)]
+    pub tenders_updated: i32,
     /// Why the run stopped before the end of the source; null when it reached the end.
     #[schema(required = true)]
     pub error: Option<String>,
@@ -47,13 +53,15 @@ impl From<SyncRun> for SyncSourceRun {
             updated: run.updated,
             unchanged: run.unchanged,
             skipped: run.skipped,
+            tenders_added: run.tenders_added,
+            tenders_updated: run.tenders_updated,
             error: run.error,
             position: run.position,
         }
     }
 }
 
-/// A public source contracts are synced from.
+/// A public source contracts and tenders are synced from.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SyncSource {
     /// `contracts-finder` or `find-a-tender`.

@@ -105,8 +105,6 @@ const FIRST_RUN_DAYS: i64 = 30;
 pub struct Counts {
     /// Releases read.
     pub releases: usize,
-    /// Tender and planning releases: counted, not stored yet.
-    pub tenders_seen: usize,
     /// Contracts created (in a dry run, that would be).
     pub added: usize,
     /// Contracts whose stored values changed.
@@ -115,18 +113,26 @@ pub struct Counts {
     pub unchanged: usize,
     /// Records left out: not London, not technology, no supplier yet, repeats.
     pub skipped: usize,
+    /// Tenders created (in a dry run, that would be).
+    pub tenders_added: usize,
+    /// Tenders whose stored values changed (amendments; an award completes its tender).
+    pub tenders_updated: usize,
+    /// Tenders read again with the values stored.
+    pub tenders_unchanged: usize,
 }
 
 impl Counts {
-    /// A page's counts: its releases and tenders, and what the importer reported of it.
-    fn of_page(releases: usize, tenders_seen: usize, report: &ImportReport) -> Counts {
+    /// A page's counts: its releases, and what the importer reported of it.
+    fn of_page(releases: usize, report: &ImportReport) -> Counts {
         Counts {
             releases,
-            tenders_seen,
             added: report.created,
             updated: report.updated,
             unchanged: report.unchanged,
             skipped: report.skipped,
+            tenders_added: report.tenders.created,
+            tenders_updated: report.tenders.updated,
+            tenders_unchanged: report.tenders.unchanged,
         }
     }
 }
@@ -134,11 +140,13 @@ impl Counts {
 impl std::ops::AddAssign for Counts {
     fn add_assign(&mut self, page: Counts) {
         self.releases += page.releases;
-        self.tenders_seen += page.tenders_seen;
         self.added += page.added;
         self.updated += page.updated;
         self.unchanged += page.unchanged;
         self.skipped += page.skipped;
+        self.tenders_added += page.tenders_added;
+        self.tenders_updated += page.tenders_updated;
+        self.tenders_unchanged += page.tenders_unchanged;
     }
 }
 
@@ -287,15 +295,17 @@ pub fn run(conn: &mut PgConnection, args: &SyncArgs) -> Result<bool, String> {
 fn describe(summary: &SyncSummary) -> String {
     let would = if summary.dry_run { "would be " } else { "" };
     let mut text = format!(
-        "{} sync{}: {} pages, {} releases ({} tenders and plans, not stored yet): {} {would}added, {} {would}updated, {} unchanged, {} skipped; {:.1} s waiting, {:.1} s working",
+        "{} sync{}: {} pages, {} releases: contracts {} {would}added, {} {would}updated, {} unchanged; tenders {} {would}added, {} {would}updated, {} unchanged; {} skipped; {:.1} s waiting, {:.1} s working",
         summary.source,
         if summary.dry_run { " (dry run, nothing written)" } else { "" },
         summary.pages,
         summary.counts.releases,
-        summary.counts.tenders_seen,
         summary.counts.added,
         summary.counts.updated,
         summary.counts.unchanged,
+        summary.counts.tenders_added,
+        summary.counts.tenders_updated,
+        summary.counts.tenders_unchanged,
         summary.counts.skipped,
         summary.waited_ms as f64 / 1000.0,
         summary.working_ms as f64 / 1000.0,
@@ -508,6 +518,8 @@ fn sync_showing(
                     updated: report.updated,
                     unchanged: report.unchanged,
                     skipped: report.skipped,
+                    tenders_added: report.tenders.created,
+                    tenders_updated: report.tenders.updated,
                 };
                 runs::add_page(conn, run_id, page, &position)?;
                 Ok(report)
@@ -534,7 +546,7 @@ fn sync_showing(
             }
         };
         let releases = search::releases(&page.json);
-        let counts = Counts::of_page(releases, search::tenders_seen(&page.json), &report);
+        let counts = Counts::of_page(releases, &report);
         summary.pages += 1;
         summary.counts += counts;
         summary.position = Some(position);
@@ -550,8 +562,8 @@ fn sync_showing(
             retried: page.retried,
         });
         shown.say(format!(
-            "{source}: page {number}: {releases} releases, {} added, {} updated, {} unchanged, {} skipped",
-            report.created, report.updated, report.unchanged, report.skipped
+            "{source}: page {number}: {releases} releases, contracts {} added, {} updated, {} unchanged; tenders {} added, {} updated; {} skipped",
+            report.created, report.updated, report.unchanged, report.tenders.created, report.tenders.updated, report.skipped
         ));
         url = match next {
             Some(next) => next,

@@ -62,30 +62,6 @@ pub fn releases(package: &Value) -> usize {
         .map_or(0, Vec::len)
 }
 
-/// Tender and planning releases on a page: calls for bids and plans, not yet contracts.
-pub fn tenders_seen(package: &Value) -> usize {
-    let Some(releases) = package.get("releases").and_then(Value::as_array) else {
-        return 0;
-    };
-    releases
-        .iter()
-        .filter(|release| {
-            release
-                .get("tag")
-                .and_then(Value::as_array)
-                .is_some_and(|tags| {
-                    tags.iter()
-                        .filter_map(Value::as_str)
-                        .any(|tag| tag.starts_with("tender") || tag.starts_with("planning"))
-                        && !tags
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .any(|tag| tag.starts_with("award") || tag.starts_with("contract"))
-                })
-        })
-        .count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,13 +91,11 @@ mod tests {
     }
 
     #[test]
-    fn tenders_and_plans_are_counted_and_awards_are_not() {
+    fn a_page_says_how_many_releases_it_holds_and_where_the_next_is() {
         let package = json!({"releases": [
-            {"tag": ["tender"]}, {"tag": ["tenderAmendment"]}, {"tag": ["planning"]},
-            {"tag": ["award"]}, {"tag": ["awardUpdate"]}, {}
+            {"tag": ["tender"]}, {"tag": ["award"]}, {}
         ], "links": {"next": "http://x/next"}});
-        assert_eq!(tenders_seen(&package), 3);
-        assert_eq!(releases(&package), 6);
+        assert_eq!(releases(&package), 3);
         assert_eq!(next_page(&package).as_deref(), Some("http://x/next"));
         assert_eq!(next_page(&json!({"links": {}})), None);
     }

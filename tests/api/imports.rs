@@ -316,17 +316,17 @@ async fn the_contracts_finder_ocds_page_has_no_london_technology_contract_and_sa
     }
     let all = imported(
         &app,
-        "format=ocds&all=true",
+        "format=ocds&all=true&dry_run=true",
         &admin,
         &real_fixture(CF_OCDS_PAGE),
         "application/json",
     )
     .await;
     assert_eq!(skipped(&all, "buyer_outside_london"), 84);
+    assert_eq!(skipped(&all, "no_supplier"), 0);
     assert_eq!(
-        skipped(&all, "no_supplier"),
-        2,
-        "tenders have no supplier to hold a contract"
+        all["tenders"]["created"], 2,
+        "with every contract kept, Hounslow's and Redbridge's tender notices would be tenders"
     );
     assert_eq!(fingerprint(&app), before);
 }
@@ -344,13 +344,40 @@ async fn ocds_releases_of_one_process_become_one_contract_with_the_latest_inform
         (report["read"].as_u64(), report["records"].as_u64()),
         (Some(7), Some(5))
     );
-    assert_eq!(counts(&report), [3, 0, 0, 3, 0]);
+    assert_eq!(counts(&report), [3, 0, 0, 2, 0]);
+    assert_eq!(
+        report["tenders"],
+        json!({"created": 3, "updated": 0, "unchanged": 0}),
+        "Newham's, Camden's and Islington's tender notices"
+    );
     assert_eq!(skipped(&report, "buyer_outside_london"), 1, "Kent");
     assert_eq!(skipped(&report, "not_technology"), 1, "Hackney's cleaning");
     assert_eq!(
         skipped(&report, "no_supplier"),
-        1,
-        "Islington's open tender"
+        0,
+        "Islington's open tender is a tender"
+    );
+    let tenders = app.get("/api/v1/tenders?sort=title").await.json();
+    let shown: Vec<String> = tenders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}|{}|{}",
+                t["ocid"].as_str().unwrap(),
+                t["status"].as_str().unwrap(),
+                t["awarded_contract_ids"].as_array().unwrap().len()
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "ocds-test-camden-gis|complete|2",
+            "ocds-test-islington-tender|active|0",
+            "ocds-test-newham-revs|complete|1",
+        ]
     );
 
     // Tender, award and a later amendment (first in the file): the amendment's period and value.
@@ -401,7 +428,8 @@ async fn ocds_releases_of_one_process_become_one_contract_with_the_latest_inform
 
     let logged = app.change_count();
     let again = imported(&app, "format=ocds", &admin, &package, "application/json").await;
-    assert_eq!(counts(&again), [0, 0, 3, 3, 0]);
+    assert_eq!(counts(&again), [0, 0, 3, 2, 0]);
+    assert_eq!(again["tenders"]["unchanged"], 3);
     assert_eq!(app.change_count(), logged);
 
     // A further amendment moves the end date: one update, logged with before and after.
@@ -414,7 +442,7 @@ async fn ocds_releases_of_one_process_become_one_contract_with_the_latest_inform
     let body = serde_json::to_vec(&amended).unwrap();
     let logged_id = app.column("SELECT max(id) AS value FROM changes").remove(0);
     let changed = imported(&app, "format=ocds", &admin, &body, "application/json").await;
-    assert_eq!(counts(&changed), [0, 1, 2, 3, 0]);
+    assert_eq!(counts(&changed), [0, 1, 2, 2, 0]);
     assert_eq!(changed["contracts"][0]["action"], "updated");
     let updated = contract_by_reference(&app, &admin, "ocds-test-newham-revs").await;
     assert_eq!(
@@ -1121,7 +1149,8 @@ async fn an_http_import_is_logged_as_an_import_by_the_keys_holder() {
         "{}",
         actors[0]
     );
-    assert_eq!(app.change_count(), before + 3);
+    // Three contracts and the three tenders of their processes.
+    assert_eq!(app.change_count(), before + 6);
 }
 
 // ---------------------------------------------------------------------------------------------

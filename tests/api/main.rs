@@ -25,4 +25,5 @@ mod seeds;
 mod service;
 mod sources;
 mod sync;
+mod tenders;
 mod writes;

@@ -1,0 +1,136 @@
+//! `/tenders`: what London authorities are buying now, beside who holds the work today.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use utoipa::ToSchema;
+
+use super::docs::{BadQuery, GetResponses, Named, ReadErrors, ReadId};
+use super::pagination::{catalogue_query, respond_list, CsvFile};
+use super::params::{ApiQuery, CommaList, NoQuery, QueryBool, QueryDate};
+use super::resource::not_found;
+use super::respond::{self, list_envelope};
+use crate::auth::Caller;
+use crate::db::{self, DbPool};
+use crate::error::ApiError;
+use crate::queries::search_words;
+use crate::queries::tenders::{self as query, TenderCriteria, TenderSortKey};
+use crate::representations::{self as wire, Tender};
+
+list_envelope!(TenderList, Tender, "tenders");
+
+catalogue_query! {
+    /// Tender filters, sort and paging. Multi-value filters take comma-separated values.
+    TenderQuery sorted by TenderSortKey, r"^-?(closing_date|published_date|value_gbp|title)$" {
+        /// Borough slugs or GSS codes.
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "croydon")]
+        borough: Option<CommaList<String>>,
+        /// Service areas; a group means every area under it.
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "revenues-and-benefits")]
+        service_area: Option<CommaList<String>>,
+        /// Tenders where one of these suppliers holds an incumbent contract (a current contract
+        /// of the borough in one of the tender's service areas).
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "civica")]
+        supplier: Option<CommaList<String>>,
+        /// Bids close on or after this date (YYYY-MM-DD).
+        #[param(value_type = Option<String>, format = Date, example = "2026-12-01")]
+        closes_after: Option<QueryDate>,
+        /// Bids close on or before this date (YYYY-MM-DD).
+        #[param(value_type = Option<String>, format = Date, example = "2027-03-31")]
+        closes_before: Option<QueryDate>,
+        /// `true`: only tenders still taking bids (or about to): planned or active, closing
+        /// today or later.
+        #[param(value_type = Option<bool>)]
+        open: Option<QueryBool>,
+        /// `planned`, `active`, `complete`, `cancelled`, `unsuccessful`, `withdrawn`.
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "active")]
+        status: Option<CommaList<String>>,
+        /// Words that must each appear in the title or the description.
+        q: Option<String>,
+    }
+}
+
+/// List tenders
+///
+/// Tender and planning notices of London authorities' technology buying, synced from Contracts
+/// Finder and Find a Tender (or imported as OCDS), each with its **incumbents**: the borough's
+/// current contracts in the same service areas, so the opportunity and who holds the work today
+/// are seen together. `awarded_contract_ids` links a tender to the contracts its award became.
+/// The default order is by id; `sort=closing_date` lists the soonest to close first.
+#[utoipa::path(
+    tag = "tenders",
+    params(TenderQuery),
+    responses(
+        (status = 200, description = "A page of tenders, or all of them as CSV", content((TenderList = "application/json"), (String = "text/csv")),
+         headers(("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"))),
+        ReadErrors, BadQuery,
+    )
+)]
+#[get("/tenders")]
+pub async fn list_tenders(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    _caller: Caller,
+    query: ApiQuery<TenderQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut query = query.0;
+    let request = query.list_request();
+    let list =
+        |values: Option<CommaList<String>>| values.map(CommaList::into_inner).unwrap_or_default();
+    let criteria = TenderCriteria {
+        borough: list(query.borough),
+        service_area: list(query.service_area),
+        supplier: list(query.supplier),
+        closes_after: query.closes_after.map(|d| d.0),
+        closes_before: query.closes_before.map(|d| d.0),
+        open_on: query
+            .open
+            .filter(|open| open.0)
+            .map(|_| chrono::Utc::now().date_naive()),
+        status: list(query.status),
+        words: query.q.as_deref().map(search_words).unwrap_or_default(),
+    };
+    let csv = CsvFile {
+        name: "tenders.csv",
+        columns: wire::tender::CSV_COLUMNS,
+    };
+    respond_list::<_, Tender>(&req, &pool, request, csv, move |conn| {
+        Ok(criteria.resolve(conn)?)
+    })
+    .await
+}
+
+/// Tenders, as the documentation names them.
+pub struct Tenders;
+
+impl Named for Tenders {
+    const WHAT: &'static str = "tender";
+    const ID: &'static str = "The tender's id";
+    const ID_EXAMPLE: Option<&'static str> = None;
+    const NUMERIC_ID: bool = true;
+
+    fn schema_name() -> String {
+        Tender::name().into_owned()
+    }
+}
+
+/// Get a tender
+///
+/// One tender with its incumbents and the contracts its award became.
+#[utoipa::path(
+    tag = "tenders",
+    params(ReadId<Tenders>),
+    responses(GetResponses<Tenders>)
+)]
+#[get("/tenders/{id}")]
+pub async fn get_tender(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    _caller: Caller,
+    _query: ApiQuery<NoQuery>,
+) -> Result<HttpResponse, ApiError> {
+    // Read from the match, not a `web::Path`, which would document the parameter twice.
+    let key = req.match_info().get("id").unwrap_or_default().to_owned();
+    let id: i64 = key.parse().map_err(|_| not_found::<Tenders>(&key))?;
+    let record = db::run(&pool, move |conn| Ok(query::find(conn, id)?)).await?;
+    let tender = Tender::from(record.ok_or_else(|| not_found::<Tenders>(&key))?);
+    respond::single(&req, &tender)
+}
