@@ -52,6 +52,7 @@ borough's seeded `surveyed` flag. Every contract carries its `source`, and every
         (name = "imports", description = "Contracts in from the survey template, council contract registers, Contracts Finder and OCDS"),
         (name = "changes", description = "Every write, in order: the feed for incremental sync"),
         (name = "tenders", description = "What London authorities are buying now, each with its incumbents: tender and planning notices from Contracts Finder and Find a Tender"),
+        (name = "watches", description = "Saved searches over contracts and tenders, told through an Atom feed and signed webhooks"),
         (name = "sources", description = "The public sources contracts and tenders are synced from, and their latest runs"),
         (name = "health", description = "Liveness and readiness"),
     ),
@@ -114,6 +115,8 @@ pub struct AppOptions {
     pub write_limiter: Option<Arc<WriteLimiter>>,
     /// The sources `serve` syncs in the background, as `/api/v1/sources` reports them.
     pub background_sync: api::sources::BackgroundSync,
+    /// Whether webhooks may reach internal addresses.
+    pub webhooks: api::watches::WebhookPolicy,
 }
 
 impl AppOptions {
@@ -123,6 +126,9 @@ impl AppOptions {
             cors_origins: Arc::new(settings.cors_origins.clone()),
             write_limiter: WriteLimiter::new(settings.write_rate_per_minute),
             background_sync: api::sources::BackgroundSync(settings.sync_sources.clone()),
+            webhooks: api::watches::WebhookPolicy {
+                allow_private: settings.webhook_allow_private,
+            },
         }
     }
 }
@@ -147,6 +153,7 @@ pub fn build_app(
     app.app_data(web::Data::new(pool))
         .app_data(web::Data::new(route_table))
         .app_data(web::Data::new(options.background_sync.clone()))
+        .app_data(web::Data::new(options.webhooks))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))

@@ -100,6 +100,11 @@ impl Caller {
         matches!(self, Caller::Key(_))
     }
 
+    /// The key making this call, whatever its role: 401 without one.
+    pub fn require_key(&self) -> Result<&KeyHolder, ApiError> {
+        self.holder()
+    }
+
     fn holder(&self) -> Result<&KeyHolder, ApiError> {
         match self {
             Caller::Anonymous => Err(ApiError::Unauthorized(

@@ -42,6 +42,12 @@ pub struct Settings {
     pub sync_sources: Vec<SourceName>,
     /// `CITYTOOLS_SYNC_INTERVAL`: how often the background sync runs.
     pub sync_interval: Duration,
+    /// `CITYTOOLS_DECISION_LEAD_MONTHS`: months before a contract's end that its decision
+    /// window opens (watches are told then).
+    pub decision_lead_months: u32,
+    /// `CITYTOOLS_WEBHOOK_ALLOW_PRIVATE`: whether webhooks may reach loopback, private and
+    /// link-local addresses.
+    pub webhook_allow_private: bool,
 }
 
 /// Default time between two background syncs.
@@ -220,6 +226,14 @@ impl Settings {
                     reason: "it must be a whole number of seconds, or of seconds, minutes or hours with s, m or h (such as 90, 30s, 15m, 1h), and more than 0",
                 })?,
             },
+            decision_lead_months: number(
+                &lookup,
+                "CITYTOOLS_DECISION_LEAD_MONTHS",
+                crate::watches::decisions::DEFAULT_LEAD_MONTHS,
+                0..=120,
+                "it must be a whole number of months from 0 to 120",
+            )?,
+            webhook_allow_private: flag(&lookup, "CITYTOOLS_WEBHOOK_ALLOW_PRIVATE", false)?,
         })
     }
 }

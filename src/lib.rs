@@ -20,3 +20,4 @@ pub mod representations;
 pub mod seed;
 pub mod sync;
 pub mod synthetic;
+pub mod watches;

@@ -2,7 +2,11 @@
 """Serves the recorded Contracts Finder OCDS search page on loopback, split into a chain of pages
 linked by links.next (15 releases a page, as tests/api/sync.rs does), for timing `citytools sync`.
 
-Usage: serve_pages.py PORT [REPEAT]   REPEAT chains the 7 pages that many times (default 1).
+Usage: serve_pages.py PORT [REPEAT] [london]
+  REPEAT chains the 7 pages that many times (default 1).
+  `london` moves the buyers of the page's four technology awards and three technology tender
+  notices to London boroughs, as tests/api/sync.rs and tests/api/tenders.rs do (the real page has
+  no London technology record), so that the sync has something to write.
 """
 import json
 import sys
@@ -15,6 +19,20 @@ REPEAT = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 FIXTURE = Path(__file__).resolve().parents[2] / "../shared/fixtures/real/contracts_finder_ocds_search_page_2022-10-20.json"
 package = json.loads(FIXTURE.read_text(encoding="utf-8"))
 releases = package["releases"]
+LONDON_MOVES = {
+    0: "London Borough of Camden", 11: "London Borough of Hackney", 17: "London Borough of Hackney",
+    13: "London Borough of Islington", 46: "London Borough of Lambeth",
+    62: "London Borough of Croydon", 26: "London Borough of Camden",
+    74: "London Borough of Merton", 83: "London Borough of Merton",
+}
+if len(sys.argv) > 3 and sys.argv[3] == "london":
+    for index, borough in LONDON_MOVES.items():
+        release = releases[index]
+        buyer = release["buyer"]["id"]
+        release["buyer"]["name"] = borough
+        for party in release["parties"]:
+            if party["id"] == buyer:
+                party["name"] = borough
 chunks = [releases[i:i + 15] for i in range(0, len(releases), 15)] * REPEAT
 base = f"http://127.0.0.1:{PORT}"
 pages = []

@@ -53,7 +53,7 @@ fn for_each_contract(
 }
 
 /// `scheme://host` as the client addressed the service, for absolute links.
-fn origin(req: &HttpRequest) -> String {
+pub(crate) fn origin(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }

@@ -91,3 +91,8 @@ macro_rules! contract_filter_query {
     };
 }
 pub(crate) use contract_filter_query;
+
+contract_filter_query! {
+    /// The contract filters alone, as a watch holds them.
+    ContractFilters {}
+}

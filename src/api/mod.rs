@@ -20,6 +20,7 @@ pub mod stream;
 pub mod suppliers;
 pub mod systems;
 pub mod tenders;
+pub mod watches;
 pub mod writes;
 
 use actix_web::http::{header, StatusCode};
@@ -86,7 +87,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(insights::get_supplier_footprint)
         .service(sources::list_sources)
         .service(tenders::list_tenders)
-        .service(tenders::get_tender);
+        .service(tenders::get_tender)
+        .service(watches::create_watch)
+        .service(watches::list_watches)
+        .service(watches::get_watch)
+        .service(watches::delete_watch)
+        .service(watches::list_deliveries)
+        .service(watches::get_feed);
 }
 
 /// Each documented path as segments (`None` for a `{parameter}`), with the methods it takes:

@@ -11,6 +11,7 @@ use crate::db::{self, Database, DatabaseError, DbPool};
 use crate::queries;
 use crate::seed::{self, SeedError};
 use crate::sync::{self, background::Turn, SourceName};
+use crate::watches::{decisions, deliver, dispatch};
 
 /// How often the service folds the insight rollups' deltas into their totals.
 pub const ROLLUP_COMPACTION_PERIOD: Duration = Duration::from_secs(5);
@@ -93,6 +94,52 @@ pub async fn keep_synced(pool: DbPool, sources: Vec<SourceName>, interval: Durat
     }
 }
 
+/// How often the watches are brought up to date and their webhooks served.
+pub const WATCH_PERIOD: Duration = Duration::from_secs(2);
+
+/// Keeps the watches current for as long as the service runs: every [`WATCH_PERIOD`] the
+/// change log is matched against them and due webhook deliveries are sent, and once a day
+/// (checked each hour, one instance doing it) the decision windows that opened are told. Each
+/// step runs on a blocking thread; a failure is logged and tried again.
+pub async fn keep_watching(pool: DbPool, lead_months: u32, delivery: deliver::DeliverySettings) {
+    let mut ticks = tokio::time::interval(WATCH_PERIOD);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_decision_check: Option<std::time::Instant> = None;
+    loop {
+        ticks.tick().await;
+        let decide = last_decision_check.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600));
+        if decide {
+            last_decision_check = Some(std::time::Instant::now());
+        }
+        let pool = pool.clone();
+        let delivery = delivery.clone();
+        let step = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let reader = crate::api::watches::ListFilters;
+            dispatch::catch_up(&mut conn, &reader).map_err(|e| e.to_string())?;
+            if decide {
+                let today = chrono::Utc::now().date_naive();
+                if let Some(told) = decisions::run_day(&mut conn, &reader, lead_months, today)
+                    .map_err(|e| e.to_string())?
+                {
+                    log::info!("decision windows of {today}: {told} new watch events");
+                }
+            }
+            drop(conn);
+            deliver::turn(&pool, &delivery)?;
+            Ok(())
+        })
+        .await;
+        match step {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                log::warn!("the watches could not be served (will try again): {error}")
+            }
+            Err(error) => log::warn!("the watches' upkeep stopped (will try again): {error}"),
+        }
+    }
+}
+
 /// Serves the API on `settings.bind` from `database` (already prepared) until Ctrl-C or
 /// SIGTERM, folding the rollups and syncing the sources `CITYTOOLS_SYNC` names meanwhile.
 pub async fn serve(settings: &Settings, database: &Database) -> std::io::Result<()> {
@@ -112,6 +159,14 @@ pub async fn serve(settings: &Settings, database: &Database) -> std::io::Result<
             settings.sync_interval,
         ));
     }
+    actix_web::rt::spawn(keep_watching(
+        pool.clone(),
+        settings.decision_lead_months,
+        deliver::DeliverySettings {
+            allow_private: settings.webhook_allow_private,
+            ..deliver::DeliverySettings::default()
+        },
+    ));
     let server = HttpServer::new(move || build_app(pool.clone(), options.clone()))
         .client_request_timeout(Duration::from_secs(settings.client_timeout_secs.into()))
         .client_disconnect_timeout(Duration::from_secs(5))

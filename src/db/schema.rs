@@ -187,6 +187,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    decision_days (day) {
+        day -> Date,
+        computed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    watch_cursor (id) {
+        id -> Bool,
+        last_change_id -> Int8,
+    }
+}
+
+diesel::table! {
+    watch_events (id) {
+        id -> Int8,
+        watch_id -> Int8,
+        event -> Text,
+        resource_id -> Text,
+        change_id -> Nullable<Int8>,
+        record -> Jsonb,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    watches (id) {
+        id -> Int8,
+        key_id -> Int8,
+        name -> Text,
+        resource -> Text,
+        filters -> Jsonb,
+        feed_token -> Text,
+        webhook_url -> Nullable<Text>,
+        webhook_secret -> Nullable<Text>,
+        from_change_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        delivery_id -> Int8,
+        at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        event_id -> Int8,
+        watch_id -> Int8,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_keys -> boroughs (borough_id));
 diesel::joinable!(changes -> api_keys (actor_key_id));
 diesel::joinable!(contract_service_areas -> contracts (contract_id));
@@ -203,6 +271,11 @@ diesel::joinable!(tender_service_areas -> service_areas (service_area_id));
 diesel::joinable!(tender_service_areas -> tenders (tender_id));
 diesel::joinable!(tenders -> boroughs (borough_id));
 diesel::joinable!(tenders -> sync_runs (sync_run_id));
+diesel::joinable!(watch_events -> watches (watch_id));
+diesel::joinable!(watches -> api_keys (key_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> watch_events (event_id));
+diesel::joinable!(webhook_deliveries -> watches (watch_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -218,4 +291,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     systems,
     tender_service_areas,
     tenders,
+    decision_days,
+    watch_cursor,
+    watch_events,
+    watches,
+    webhook_attempts,
+    webhook_deliveries,
 );

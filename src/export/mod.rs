@@ -2,6 +2,7 @@
 //! calendars. Encoders only: they write query rows and models to any `io::Write`, and know
 //! nothing of HTTP or of where the rows come from.
 
+pub mod atom;
 pub mod csv;
 pub mod ical;
 pub mod ocds;

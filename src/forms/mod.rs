@@ -9,6 +9,7 @@ pub mod contract;
 pub mod service_area;
 pub mod supplier;
 pub mod system;
+pub mod watch;
 
 use std::str::FromStr;
 

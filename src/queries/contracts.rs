@@ -462,6 +462,23 @@ impl ContractFilter {
     }
 
     /// Whether the filter selects every contract.
+    /// Which of `ids` the filter matches.
+    pub fn matching(&self, conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+        self.ids().filter(contracts::id.eq_any(ids)).load(conn)
+    }
+
+    /// The matching contracts whose end date falls from `from` to `to`, with that end date.
+    pub fn ending_between(
+        &self,
+        conn: &mut PgConnection,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> QueryResult<Vec<i64>> {
+        self.ids()
+            .filter(contracts::end_date.between(from, to))
+            .load(conn)
+    }
+
     pub fn is_unfiltered(&self) -> bool {
         self.dimensions() == Some(Dimensions::default())
     }

@@ -13,6 +13,7 @@ pub mod suppliers;
 pub mod sync_runs;
 pub mod systems;
 pub mod tenders;
+pub mod watches;
 pub mod writes;
 
 use std::collections::BTreeSet;

@@ -257,6 +257,13 @@ impl TenderFilter {
         query
     }
 
+    /// Which of `ids` the filter matches.
+    pub fn matching(&self, conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+        self.apply(tenders::table.select(tenders::id).into_boxed())
+            .filter(tenders::id.eq_any(ids))
+            .load(conn)
+    }
+
     fn ordered(&self, sort: SortOrder<TenderSortKey>) -> Boxed<'_, RecordSelectionType> {
         let query = self.apply(tenders::table.select(record_selection()).into_boxed());
         let query = match sort {

@@ -10,6 +10,7 @@ pub mod supplier;
 pub mod sync_source;
 pub mod system;
 pub mod tender;
+pub mod watch;
 
 pub use borough::Borough;
 pub use contract::{money, Assessment, Contract, ASSESSMENT_FIELDS};

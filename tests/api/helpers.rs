@@ -351,11 +351,17 @@ impl TestApp {
     }
 
     pub async fn call(&self, request: actix_test::TestRequest) -> TestResponse {
-        let app = actix_test::init_service(build_app(
-            self.pool.clone(),
-            citytools::app::AppOptions::default(),
-        ))
-        .await;
+        self.call_with(citytools::app::AppOptions::default(), request)
+            .await
+    }
+
+    /// Sends `request` to the application built with `options`.
+    pub async fn call_with(
+        &self,
+        options: citytools::app::AppOptions,
+        request: actix_test::TestRequest,
+    ) -> TestResponse {
+        let app = actix_test::init_service(build_app(self.pool.clone(), options)).await;
         let response = actix_test::call_service(&app, request.to_request()).await;
         let status = response.status();
         let headers = response.headers().clone();

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["main"],
     &["app"],
     &["api", "auth", "error", "config", "guard"],
-    &["import", "sync", "seed", "synthetic", "purge"],
+    &["import", "sync", "seed", "synthetic", "purge", "watches"],
     &[
         "insights",
         "forms",

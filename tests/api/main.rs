@@ -26,4 +26,5 @@ mod service;
 mod sources;
 mod sync;
 mod tenders;
+mod watches;
 mod writes;
