@@ -42,18 +42,8 @@ pub(crate) fn package() -> Value {
         (13, "London Borough of Islington"),
         (46, "London Borough of Lambeth"),
     ];
-    let releases = package["releases"].as_array_mut().unwrap();
-    for (index, borough) in moves {
-        let release = &mut releases[index];
-        let buyer_id = release["buyer"]["id"].clone();
-        release["buyer"]["name"] = json!(borough);
-        for party in release["parties"].as_array_mut().unwrap() {
-            if party["id"] == buyer_id {
-                party["name"] = json!(borough);
-            }
-        }
-    }
-    let release = &mut releases[0];
+    move_buyers(&mut package, &moves);
+    let release = &mut package["releases"][0];
     let mark = |title: &mut Value| {
         if let Some(text) = title.as_str() {
             *title = json!(format!("{text} café £"));
@@ -64,6 +54,22 @@ pub(crate) fn package() -> Value {
         mark(&mut award["title"]);
     }
     package
+}
+
+/// Gives the buyers of the releases at these positions the names of London boroughs, in the
+/// release and among its parties.
+pub(crate) fn move_buyers(package: &mut Value, moves: &[(usize, &str)]) {
+    let releases = package["releases"].as_array_mut().unwrap();
+    for (index, borough) in moves {
+        let release = &mut releases[*index];
+        let buyer_id = release["buyer"]["id"].clone();
+        release["buyer"]["name"] = json!(borough);
+        for party in release["parties"].as_array_mut().unwrap() {
+            if party["id"] == buyer_id {
+                party["name"] = json!(borough);
+            }
+        }
+    }
 }
 
 /// The London technology contracts the adapted page makes: one per process.

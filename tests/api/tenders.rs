@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{sort_param, TestApp};
-use crate::sync::{count, healthy, package, summary_of, sync, text, Server};
+use crate::sync::{count, healthy, move_buyers, package, summary_of, sync, text, Server};
 
 /// The recorded page with three of its tender notices moved to London boroughs (the real page
 /// has no London technology tender): release 62 ("Email Security Solution") to Croydon, 26
@@ -20,18 +20,8 @@ pub(crate) fn tender_package() -> Value {
         (74, "London Borough of Merton"),
         (83, "London Borough of Merton"),
     ];
-    let releases = package["releases"].as_array_mut().unwrap();
-    for (index, borough) in moves {
-        let release = &mut releases[index];
-        let buyer_id = release["buyer"]["id"].clone();
-        release["buyer"]["name"] = json!(borough);
-        for party in release["parties"].as_array_mut().unwrap() {
-            if party["id"] == buyer_id {
-                party["name"] = json!(borough);
-            }
-        }
-    }
-    releases[26]["tender"]["tenderPeriod"]["endDate"] = json!("2099-01-15T23:59:59Z");
+    move_buyers(&mut package, &moves);
+    package["releases"][26]["tender"]["tenderPeriod"]["endDate"] = json!("2099-01-15T23:59:59Z");
     package
 }
 
