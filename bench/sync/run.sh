@@ -20,7 +20,7 @@ SUMMARY='import json,sys
 s=json.load(sys.stdin)
 print(json.dumps({k: s[k] for k in ("pages","releases","added","updated","unchanged","tenders_added","tenders_updated","tenders_unchanged","skipped","waited_ms","working_ms","elapsed_ms")}), sys.argv[1])
 for p in s["per_page"]:
-    c = p["counts"]
+    c = p
     print("  page %d: %d releases; contracts %d added, %d updated, %d unchanged; tenders %d added, %d updated, %d unchanged; %d skipped; fetch %d ms, import %d ms" % (p["page"], c["releases"], c["added"], c["updated"], c["unchanged"], c["tenders_added"], c["tenders_updated"], c["tenders_unchanged"], c["skipped"], p["fetch_ms"], p["import_ms"]))'
 for PAUSE in 1000 0; do
     DIR=$(mktemp -d)

@@ -95,7 +95,7 @@ pub async fn keep_synced(pool: DbPool, sources: Vec<SourceName>, interval: Durat
 }
 
 /// How often the watches are brought up to date and their webhooks served.
-pub const WATCH_PERIOD: Duration = Duration::from_secs(2);
+pub const WATCH_PERIOD: Duration = Duration::from_secs(1);
 
 /// Keeps the watches current for as long as the service runs: every [`WATCH_PERIOD`] the
 /// change log is matched against them and due webhook deliveries are sent, and once a day

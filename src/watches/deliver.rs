@@ -46,7 +46,7 @@ impl Default for DeliverySettings {
 /// The longest wait between two tries.
 const LONGEST_BACKOFF: Duration = Duration::from_secs(3600);
 
-/// Deliveries claimed per turn.
+/// Deliveries claimed at once.
 const PER_TURN: i64 = 50;
 
 /// Why a webhook address is refused, if it is: not http(s), no host, a host that does not
@@ -125,16 +125,14 @@ pub fn payload(claimed: &Claimed) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// One turn: claims the due deliveries and tries each; returns how many were tried.
+/// A turn claims batches until none is due or this long has passed, so the upkeep loop keeps
+/// its rhythm.
+const TURN_BUDGET: Duration = Duration::from_secs(10);
+
+/// One turn: claims due deliveries, a batch at a time, and tries each; returns how many were
+/// tried.
 pub fn turn(pool: &DbPool, settings: &DeliverySettings) -> Result<usize, String> {
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let lease = settings.lease.as_secs().max(1) as i64;
-    let claimed = query::claim(&mut conn, PER_TURN, lease).map_err(|e| e.to_string())?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    // No connection is held while waiting on receivers.
-    drop(conn);
+    let started = Instant::now();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(settings.timeout))
         .user_agent(format!(
@@ -145,12 +143,23 @@ pub fn turn(pool: &DbPool, settings: &DeliverySettings) -> Result<usize, String>
         .max_redirects(0)
         .build()
         .into();
+    let lease = settings.lease.as_secs().max(1) as i64;
     let mut tried = 0;
-    for delivery in &claimed {
-        let result = send(&agent, delivery, settings);
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        query::record_try(&mut conn, delivery.id, &result).map_err(|e| e.to_string())?;
-        tried += 1;
+    while started.elapsed() < TURN_BUDGET {
+        let claimed = {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            query::claim(&mut conn, PER_TURN, lease).map_err(|e| e.to_string())?
+        };
+        if claimed.is_empty() {
+            break;
+        }
+        // No connection is held while waiting on receivers.
+        for delivery in &claimed {
+            let result = send(&agent, delivery, settings);
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            query::record_try(&mut conn, delivery.id, &result).map_err(|e| e.to_string())?;
+            tried += 1;
+        }
     }
     Ok(tried)
 }
