@@ -209,6 +209,14 @@ pub fn build_app(
                 .add((header::REFERRER_POLICY, "no-referrer"))
                 .add(("Cross-Origin-Resource-Policy", "cross-origin")),
         )
+        // HEAD is answered on every GET route, by the GET handler: the request is routed as a
+        // GET, and the HTTP layer, which saw a HEAD, sends the headers without the body.
+        .wrap_fn(|mut req, service| {
+            if req.method() == actix_web::http::Method::HEAD {
+                req.head_mut().method = actix_web::http::Method::GET;
+            }
+            service.call(req)
+        })
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 

@@ -119,7 +119,8 @@ impl RouteTable {
                     .collect();
                 let methods = [
                     ("GET", item.get.is_some()),
-                    ("HEAD", item.head.is_some()),
+                    // Every GET route answers HEAD too (see `app::build_app`).
+                    ("HEAD", item.head.is_some() || item.get.is_some()),
                     ("POST", item.post.is_some()),
                     ("PUT", item.put.is_some()),
                     ("PATCH", item.patch.is_some()),
@@ -237,11 +238,11 @@ mod tests {
         ]);
         assert_eq!(
             table.allowed_methods("/things/list.csv").as_deref(),
-            Some("GET")
+            Some("GET, HEAD")
         );
         assert_eq!(
             table.allowed_methods("/things/7").as_deref(),
-            Some("GET, DELETE")
+            Some("GET, HEAD, DELETE")
         );
         assert_eq!(table.allowed_methods("/things"), None);
         assert_eq!(table.allowed_methods("/things//parts"), None);

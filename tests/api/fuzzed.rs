@@ -200,7 +200,11 @@ async fn the_calendar_takes_get_only() {
             )
             .await;
         response.problem(405);
-        assert_eq!(response.header("allow").as_deref(), Some("GET"), "{method}");
+        assert_eq!(
+            response.header("allow").as_deref(),
+            Some("GET, HEAD"),
+            "{method}"
+        );
     }
     assert_eq!(app.get("/api/v1/contracts/calendar.ics").await.status, 200);
     let document = serde_json::to_value(citytools::app::openapi()).unwrap();

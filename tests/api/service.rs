@@ -143,6 +143,23 @@ fn serve_runs_its_own_database_stops_it_on_sigterm_and_reuses_it() {
     assert_eq!(status, 200);
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["meta"]["total"], 33, "seeded on first start");
+    // HEAD over a real connection: the GET's status and headers, no body.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(
+            b"HEAD /api/v1/boroughs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("\r\n\r\n"), "no body: {answer:?}");
     let lines = service.terminate();
     assert!(lines
         .iter()
@@ -272,4 +289,40 @@ fn without_server_binaries_the_error_says_what_to_install() {
     ] {
         assert!(stderr.contains(advice), "{advice} missing from: {stderr}");
     }
+}
+
+#[actix_web::test]
+async fn every_get_route_answers_head_as_its_get_does() {
+    let app = TestApp::new();
+    let document = serde_json::to_value(citytools::app::openapi()).unwrap();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let id = match path.split('/').nth(3) {
+            Some("boroughs") | Some("insights") => "camden",
+            Some("service-areas") => "council-tax",
+            Some("suppliers") => "civica",
+            Some("contracts") | Some("tenders") | Some("watches") => "1",
+            _ => "x",
+        };
+        let uri = path.replace("{id}", id).replace("{token}", "x");
+        let get = app.get(&uri).await;
+        let head = app
+            .call(
+                actix_web::test::TestRequest::default()
+                    .method(actix_web::http::Method::HEAD)
+                    .uri(&uri),
+            )
+            .await;
+        assert_eq!(head.status, get.status, "HEAD {uri}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "HEAD {uri}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 30, "{checked} GET routes");
 }
