@@ -154,6 +154,7 @@ pub fn build_app(
         .app_data(web::Data::new(route_table))
         .app_data(web::Data::new(options.background_sync.clone()))
         .app_data(web::Data::new(options.webhooks))
+        .app_data(web::Data::new(options.write_limiter.clone()))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))
@@ -162,10 +163,10 @@ pub fn build_app(
                 if !guard::is_write(req.method()) || !req.path().starts_with("/api/") {
                     return None;
                 }
-                let prefix = guard::key_prefix(req.headers().get(header::AUTHORIZATION));
-                let address = req.peer_addr().map(|addr| addr.ip());
+                // The address pays for every write; the key pays once it verifies (`auth`).
+                let address = req.peer_addr()?.ip();
                 limiter
-                    .check(prefix.as_deref(), address)
+                    .check_address(address)
                     .map(|wait| limiter.refusal(wait))
             });
             let response = match refusal {

@@ -12,8 +12,11 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use std::sync::Arc;
+
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::guard::WriteLimiter;
 use crate::models::Role;
 use crate::queries::keys::{self, NewKey};
 
@@ -203,6 +206,15 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         .parse::<Role>()
         .map_err(|e| ApiError::Internal(format!("key {}: {e}", stored.id)))?;
     let key_id = stored.id;
+    // A verified key pays for its writes; an unverified one paid only as its address.
+    if crate::guard::is_write(req.method()) {
+        let limiter = req.app_data::<web::Data<Option<Arc<WriteLimiter>>>>();
+        if let Some(limiter) = limiter.and_then(|l| l.as_ref().as_ref()) {
+            if let Some(wait) = limiter.check_key(key_id) {
+                return Err(limiter.too_many(wait));
+            }
+        }
+    }
     crate::db::run(&pool, move |conn| Ok(keys::touch(conn, key_id)?)).await?;
     Ok(Caller::Key(KeyHolder {
         key_id,

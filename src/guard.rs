@@ -5,18 +5,22 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use actix_cors::Cors;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::header;
+use actix_web::http::Method;
 use actix_web::HttpResponse;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::{problem_response, Problem};
+use actix_web::ResponseError;
+
+use crate::error::ApiError;
 
 /// Limits writes and imports per API key and per client address (each limit applies on its
 /// own). The counts live in this process: with several instances, each enforces its own.
 pub struct WriteLimiter {
-    by_key: DefaultKeyedRateLimiter<String>,
+    /// Budgets of verified keys, by key id: charged only once a key has been checked, so a
+    /// request that merely names a key's prefix cannot spend its budget.
+    by_key: DefaultKeyedRateLimiter<i64>,
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     per_minute: u32,
 }
@@ -33,59 +37,58 @@ impl WriteLimiter {
         }))
     }
 
-    /// None when the write may go ahead; otherwise the seconds to wait.
-    pub fn check(&self, key_prefix: Option<&str>, address: Option<IpAddr>) -> Option<u64> {
-        let clock = DefaultClock::default();
-        let wait = |until: governor::NotUntil<_>| until.wait_time_from(clock.now()).as_secs() + 1;
-        if let Some(address) = address {
-            if let Err(until) = self.by_address.check_key(&address) {
-                return Some(wait(until));
-            }
-        }
-        if let Some(prefix) = key_prefix {
-            if let Err(until) = self.by_key.check_key(&prefix.to_owned()) {
-                return Some(wait(until));
-            }
-        }
-        // Forget idle clients now and then, so memory stays bounded.
+    /// Charges a write to the client's address, keyed or not: None when it may go ahead,
+    /// otherwise the seconds to wait.
+    pub fn check_address(&self, address: IpAddr) -> Option<u64> {
+        let checked = self.by_address.check_key(&address);
+        self.forget_idle();
+        checked.err().map(wait_secs)
+    }
+
+    /// Charges a write to the verified key `key_id`: None when it may go ahead, otherwise the
+    /// seconds to wait.
+    pub fn check_key(&self, key_id: i64) -> Option<u64> {
+        let checked = self.by_key.check_key(&key_id);
+        self.forget_idle();
+        checked.err().map(wait_secs)
+    }
+
+    /// Forgets idle clients now and then, so memory stays bounded.
+    fn forget_idle(&self) {
         if self.by_address.len() > 10_000 || self.by_key.len() > 10_000 {
             self.by_address.retain_recent();
             self.by_key.retain_recent();
         }
-        None
+    }
+
+    /// The refusal of a write over the rate, waiting `retry_after` seconds.
+    pub fn too_many(&self, retry_after: u64) -> ApiError {
+        ApiError::TooManyRequests {
+            detail: format!(
+                "too many writes: at most {} a minute per key and per address; retry in {retry_after} s",
+                self.per_minute
+            ),
+            retry_after,
+        }
     }
 
     /// The 429 answer.
     pub fn refusal(&self, retry_after: u64) -> HttpResponse {
-        let mut response = problem_response(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "too many writes: at most {} a minute per key and per address; retry in {retry_after} s",
-                self.per_minute
-            ),
-        ));
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_str(&retry_after.to_string()).expect("digits"),
-        );
-        response
+        self.too_many(retry_after).error_response()
     }
+}
+
+/// Seconds until a refused client may try again, rounded up.
+fn wait_secs(until: governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    until
+        .wait_time_from(DefaultClock::default().now())
+        .as_secs()
+        + 1
 }
 
 /// Whether a method changes data.
 pub fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// The public prefix of the bearer key on a request, without checking it.
-pub fn key_prefix(authorization: Option<&HeaderValue>) -> Option<String> {
-    let text = authorization?.to_str().ok()?;
-    let key = text
-        .trim()
-        .strip_prefix("Bearer ")
-        .or_else(|| text.trim().strip_prefix("bearer "))?;
-    let rest = key.trim().strip_prefix("ct_")?;
-    rest.split_once('_').map(|(prefix, _)| prefix.to_owned())
 }
 
 /// CORS: reads from any origin, so browser dashboards work; writes only from `write_origins`.
@@ -135,27 +138,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_key_prefix_is_read_without_checking_the_key() {
-        let header = HeaderValue::from_static("Bearer ct_abcdefgh_secret");
-        assert_eq!(key_prefix(Some(&header)).as_deref(), Some("abcdefgh"));
-        assert_eq!(key_prefix(Some(&HeaderValue::from_static("Basic x"))), None);
-        assert_eq!(key_prefix(None), None);
-    }
-
-    #[test]
     fn a_burst_beyond_the_rate_is_refused_with_a_wait() {
         let limiter = WriteLimiter::new(3).unwrap();
         let address: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..3 {
-            assert_eq!(limiter.check(None, Some(address)), None);
+            assert_eq!(limiter.check_address(address), None);
         }
-        let wait = limiter.check(None, Some(address)).expect("refused");
+        let wait = limiter.check_address(address).expect("refused");
         assert!((1..=21).contains(&wait), "{wait}");
-        // Another address has its own allowance.
-        assert_eq!(
-            limiter.check(None, Some("127.0.0.2".parse().unwrap())),
-            None
-        );
+        // Another address, and any key, have their own allowances.
+        assert_eq!(limiter.check_address("127.0.0.2".parse().unwrap()), None);
+        for _ in 0..3 {
+            assert_eq!(limiter.check_key(7), None);
+        }
+        assert!(limiter.check_key(7).is_some());
+        assert_eq!(limiter.check_key(8), None);
         assert!(WriteLimiter::new(0).is_none());
     }
 }

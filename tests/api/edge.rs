@@ -156,6 +156,51 @@ async fn writes_beyond_the_rate_are_429_with_retry_after() {
 }
 
 #[actix_web::test]
+async fn a_keys_write_budget_is_spent_only_by_requests_that_verify_as_it() {
+    let test_app = TestApp::new();
+    let admin = test_app.key("admin", None);
+    let app = init_service(build_app(test_app.pool.clone(), options(&[], 3))).await;
+    // The victim's prefix with a made-up secret, from another address, many times.
+    let (prefix, secret) = admin.trim_start_matches("ct_").split_once('_').unwrap();
+    let forged = format!("ct_{prefix}_{}", "x".repeat(secret.len()));
+    let write = |key: &str, address: &str| {
+        TestRequest::patch()
+            .uri("/api/v1/boroughs/camden")
+            .peer_addr(address.parse().unwrap())
+            .insert_header(("authorization", format!("Bearer {key}")))
+            .set_json(json!({"website": "https://www.camden.gov.uk"}))
+            .to_request()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            call_service(&app, write(&forged, "203.0.113.9:4000"))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429, 429],
+        "the forger's address pays"
+    );
+    // The real key, from its own address, still writes.
+    for _ in 0..3 {
+        assert_eq!(
+            call_service(&app, write(&admin, "198.51.100.7:4000"))
+                .await
+                .status(),
+            200
+        );
+    }
+    // And its own budget holds across addresses once spent.
+    let limited = call_service(&app, write(&admin, "198.51.100.8:4000")).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+}
+
+#[actix_web::test]
 async fn an_oversized_body_is_a_413_problem() {
     let app = TestApp::new();
     let admin = app.key("admin", None);
