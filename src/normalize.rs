@@ -1,5 +1,37 @@
-//! Normalisation of names shared by the seeds, the importers and the forms: supplier names for
-//! matching, slugs, and words for search.
+//! Normalisation of names shared by the seeds, the importers and the forms: text as stored
+//! (NFC, no invisible controls), supplier names for matching, slugs, and words for search.
+
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+/// Characters no stored text may hold: C0 and C1 controls (tab, line feed and carriage return
+/// aside), bidirectional embeddings, overrides, isolates and marks (which make "\u{202e}acivic"
+/// display as "civica"), zero-width characters and the byte-order mark.
+pub fn is_forbidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c,
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061c}'
+            | '\u{feff}')
+}
+
+/// The first character of `text` that no stored text may hold, if any.
+pub fn forbidden_char(text: &str) -> Option<char> {
+    text.chars().find(|c| is_forbidden(*c))
+}
+
+/// Text as it is stored: in Unicode normal form C, without the characters of [`is_forbidden`].
+/// Borrowed when it already is.
+pub fn clean_text(text: &str) -> Cow<'_, str> {
+    if forbidden_char(text).is_none() && is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().filter(|c| !is_forbidden(*c)).nfc().collect())
+}
 
 /// Legal-form words dropped from the end of a supplier's name before matching.
 const LEGAL_SUFFIXES: &[&str] = &[
@@ -29,7 +61,7 @@ const LEGAL_SUFFIXES: &[&str] = &[
 /// "Civica UK Ltd." and "CIVICA UK LIMITED" both become "civica". A name made only of suffixes
 /// ("UK Ltd") keeps its words, so it never normalises to nothing.
 pub fn supplier_name(name: &str) -> String {
-    let folded: String = name
+    let folded: String = clean_text(name)
         .to_lowercase()
         .replace('&', " and ")
         .chars()
@@ -100,7 +132,18 @@ pub fn words(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{slug, supplier_name, words};
+    use super::*;
+
+    #[test]
+    fn stored_text_is_nfc_without_invisible_controls() {
+        assert!(matches!(clean_text("Civica"), Cow::Borrowed("Civica")));
+        assert_eq!(clean_text("\u{202e}acivic"), "acivic");
+        assert_eq!(clean_text("Cafe\u{301}"), "Caf\u{e9}");
+        assert_eq!(clean_text("a\u{200b}b\u{0007}c\td"), "abc\td");
+        assert_eq!(forbidden_char("x\u{2066}y"), Some('\u{2066}'));
+        assert_eq!(forbidden_char("Caf\u{e9} \u{a3}5\n"), None);
+        assert_eq!(supplier_name("\u{202e}Civica UK Ltd"), "civica");
+    }
 
     #[test]
     fn slugs_are_ascii_words() {

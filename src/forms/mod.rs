@@ -60,11 +60,18 @@ pub const MAX_TEXT: usize = 10_000;
 /// Why a string with a NUL character is refused: PostgreSQL text cannot hold one.
 const NUL_MESSAGE: &str = "must not contain NUL (\\u0000) characters";
 
-/// What is wrong with a free text, if anything: a NUL character, or more than [`MAX_TEXT`]
-/// characters. Every way text comes in asks this.
+/// What is wrong with a free text, if anything: a NUL character, a control, bidirectional or
+/// zero-width character, or more than [`MAX_TEXT`] characters. The API refuses such text; the
+/// importers refuse a title so (and remove the invisible characters elsewhere).
 pub fn text_problem(text: &str) -> Option<String> {
     if text.contains('\0') {
         Some(NUL_MESSAGE.to_owned())
+    } else if let Some(c) = crate::normalize::forbidden_char(text) {
+        Some(format!(
+            "must not contain U+{:04X}: control, bidirectional and zero-width characters \
+             are refused, as they hide or reorder what a reader sees",
+            c as u32
+        ))
     } else if text.chars().count() > MAX_TEXT {
         Some(format!("is longer than {MAX_TEXT} characters"))
     } else {
@@ -123,11 +130,12 @@ impl Fields {
     pub fn optional_text(&mut self, field: &str, value: Given) -> Option<String> {
         match value? {
             Value::String(text) => {
-                let text = text.trim().to_owned();
                 if let Some(problem) = text_problem(&text) {
                     self.error(field, problem);
                     return None;
                 }
+                // Stored in normal form C, so that the same words are the same text.
+                let text = crate::normalize::clean_text(text.trim()).into_owned();
                 (!text.is_empty()).then_some(text)
             }
             other => {
@@ -364,9 +372,11 @@ impl Fields {
         let mut texts: Vec<String> = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Value::String(text) if text.contains('\0') => self.error(field, NUL_MESSAGE),
+                Value::String(text) if text_problem(&text).is_some() => {
+                    self.error(field, text_problem(&text).unwrap_or_default())
+                }
                 Value::String(text) if !text.trim().is_empty() => {
-                    let text = text.trim().to_owned();
+                    let text = crate::normalize::clean_text(text.trim()).into_owned();
                     if !texts.contains(&text) {
                         texts.push(text);
                     }

@@ -350,13 +350,14 @@ impl RowCheck {
         }
     }
 
-    /// A required text: an error when blank, too long or holding a NUL, as the API would say.
+    /// A required text: an error when blank or too long, as the API would say. Invisible
+    /// characters are not an error here: the runner removes them from every text it stores.
     pub fn required<'t>(&mut self, field: &str, text: &'t str) -> Option<&'t str> {
         let text = text.trim();
         if text.is_empty() {
             self.error(field, text, "is required");
             None
-        } else if let Some(problem) = text_problem(text) {
+        } else if let Some(problem) = text_problem(&crate::normalize::clean_text(text)) {
             self.error(field, &shortened(text), problem);
             None
         } else {

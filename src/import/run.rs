@@ -19,7 +19,7 @@ use super::report::{
     Action, ContractOutcome, ImportReport, Outcome, RowIssue, SkipReason, MAX_LISTED,
 };
 use super::suppliers::SupplierIndex;
-use super::{contracts_finder, ocds, register, store, survey, Format, Options};
+use super::{contracts_finder, normalize, ocds, register, store, survey, Format, Options};
 use crate::changelog::{self, Actor, Resource};
 use crate::models::{NewContract, NewSupplier, NewTender};
 use crate::queries::contracts::{self as contract_queries, ContractWrite};
@@ -161,6 +161,7 @@ fn import(
             return Err(Stop::Failed);
         }
     };
+    clean_texts(&mut parsed);
     let drafts = unique(&mut parsed);
     let source = options.format.source();
     let references: Vec<&str> = drafts.iter().map(|d| d.source_reference()).collect();
@@ -333,6 +334,37 @@ fn write_tenders(conn: &mut PgConnection, plans: &[TenderPlan], actor: &Actor) -
 /// The current representation of a tender the import has written.
 fn tender_representation(conn: &mut PgConnection, id: i64) -> Result<Value, ImportError> {
     wire::tender::current(conn, id)?.ok_or_else(|| vanished("tender", &id.to_string()))
+}
+
+/// Every text the file gives, as stored: NFC, without control, bidirectional or zero-width
+/// characters (which could make a title or name display as another), as the API stores text.
+fn clean_texts(parsed: &mut Parsed) {
+    fn clean(text: &mut String) {
+        if let std::borrow::Cow::Owned(cleaned) = normalize::clean_text(text) {
+            *text = cleaned;
+        }
+    }
+    for draft in &mut parsed.drafts {
+        let contract = &mut draft.contract;
+        clean(&mut contract.title);
+        for text in [
+            &mut contract.framework_name,
+            &mut contract.notes,
+            &mut contract.source_reference,
+            &mut contract.source_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            clean(text);
+        }
+    }
+    for draft in &mut parsed.tenders {
+        clean(&mut draft.tender.title);
+        if let Some(description) = &mut draft.tender.description {
+            clean(description);
+        }
+    }
 }
 
 /// Drafts with a reference seen before are dropped: skipped when they repeat the earlier row,

@@ -187,7 +187,10 @@ impl SupplierIndex {
         self.new_by_name.insert(normalized.clone(), self.new.len());
         self.new.push(NewSupplier {
             id: id.clone(),
-            name: name.split_whitespace().collect::<Vec<_>>().join(" "),
+            name: normalize::clean_text(name)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
             row,
             normalized,
             facts: facts.clone(),

@@ -13,6 +13,7 @@ mod errors;
 mod exports;
 mod feed_paging;
 mod fuzzed;
+mod hardening;
 mod imports;
 mod layers;
 mod openapi;

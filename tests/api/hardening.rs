@@ -1,0 +1,107 @@
+//! What an attacker with a key, or with none, could do to the shared catalogue and the data, and
+//! that it no longer works.
+
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+async fn import_register(app: &TestApp, key: &str, csv: &str) -> Value {
+    app.call(
+        TestRequest::post()
+            .uri("/api/v1/imports?format=contracts-register&borough=camden")
+            .insert_header(("authorization", format!("Bearer {key}")))
+            .insert_header(("content-type", "text/csv"))
+            .set_payload(csv.to_owned()),
+    )
+    .await
+    .json()
+}
+
+#[actix_web::test]
+async fn hidden_and_reordering_characters_never_reach_the_catalogue_or_a_record() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+
+    // Through the API: refused, naming the field and the character.
+    for (field, body) in [
+        ("name", json!({"id": "acivic", "name": "\u{202e}acivic"})),
+        (
+            "name",
+            json!({"id": "civica-two", "name": "Civ\u{200b}ica"}),
+        ),
+        (
+            "aliases",
+            json!({"id": "civica-three", "name": "Civica Three", "aliases": ["C\u{2066}ivica"]}),
+        ),
+    ] {
+        let response = app
+            .send("POST", "/api/v1/suppliers", Some(&admin), Some(&body), &[])
+            .await;
+        let problem = response.problem(422);
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("U+"),
+            "{problem}"
+        );
+    }
+    let response = app
+        .send(
+            "POST",
+            "/api/v1/contracts",
+            Some(&admin),
+            Some(
+                &json!({"borough_id": "camden", "supplier_id": "civica", "title": "Pay\u{7}roll",
+                         "service_area_ids": ["council-tax"], "source": "manual"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(response.problem(422)["errors"][0]["field"], "title");
+
+    // Text is stored in normal form C: "Cafe" + combining acute is "Café".
+    let created = app
+        .send(
+            "POST",
+            "/api/v1/contracts",
+            Some(&admin),
+            Some(&json!({"borough_id": "camden", "supplier_id": "civica", "title": "Cafe\u{301} payments",
+                         "service_area_ids": ["council-tax"], "source": "manual"})),
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(created["title"], "Caf\u{e9} payments");
+
+    // Through an import: the invisible characters are removed, so the right-to-left override
+    // that displayed "acivic" as "civica" is plain "acivic", and a zero-width space cannot make
+    // a second Civica.
+    let report = import_register(
+        &app,
+        &admin,
+        "reference,title,supplier,start_date,end_date,annual_value\n\
+         R-1,Revenues\u{200b} software licence,\u{202e}acivic,2024-04-01,2029-03-31,100000\n\
+         R-2,Payroll system,Civ\u{200b}ica UK Ltd,2024-04-01,2029-03-31,50000\n",
+    )
+    .await;
+    assert_eq!(report["outcome"], "imported", "{report}");
+    let names: Vec<String> = report["new_suppliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["acivic"], "{report}");
+    let stored = app.column(
+        "SELECT title || '|' || supplier_id AS value FROM contracts \
+         WHERE source_reference LIKE 'register:camden:%' ORDER BY title",
+    );
+    assert_eq!(stored, ["Payroll system|civica", "Revenues software licence|acivic"]);
+    let hidden = app.column(
+        "SELECT count(*) AS value FROM suppliers WHERE name ~ '[\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069]'",
+    );
+    assert_eq!(hidden, ["0"]);
+}
