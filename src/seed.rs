@@ -454,7 +454,11 @@ impl Seeds {
                 let rows: Vec<&NewContract> = chunk.iter().map(|(contract, _)| contract).collect();
                 let inserted: Vec<(i64, Option<String>)> = diesel::insert_into(contracts::table)
                     .values(rows)
-                    .on_conflict((contracts::source, contracts::source_reference))
+                    .on_conflict((
+                        contracts::source,
+                        contracts::borough_id,
+                        contracts::source_reference,
+                    ))
                     .do_nothing()
                     .returning((contracts::id, contracts::source_reference))
                     .get_results(conn)?;

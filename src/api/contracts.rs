@@ -389,7 +389,7 @@ impl Resource for Contracts {
     request_body(content = ContractInput, description = "The new contract", content_type = "application/json"),
     responses(
         (status = 403, description = "A reader key, or another borough's key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A contract of this borough with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
         CreateResponses<Contracts>,
     )
 )]
@@ -409,7 +409,7 @@ pub async fn create_contract(record: RecordRequest, body: Bytes) -> Result<HttpR
     request_body(content = ContractInput, description = "The whole contract", content_type = "application/json"),
     responses(
         (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A contract of this borough with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
         ReplaceResponses<Contracts>,
     )
 )]
@@ -432,7 +432,7 @@ pub async fn replace_contract(
                  example = json!({"end_date": "2030-03-31", "satisfaction": 3})),
     responses(
         (status = 403, description = "A reader key, or a key of another borough (including moving the contract to one)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A contract with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A contract of this borough with this source and source_reference exists", body = Problem, content_type = "application/problem+json"),
         UpdateResponses<Contracts>,
     )
 )]

@@ -1,7 +1,7 @@
 //! Importing one file: read it, plan every contract against the database, and write the plan in
 //! one transaction with its change-log entries, or nothing at all.
 //!
-//! The plan: a contract whose `(source, source_reference)` is new is created; one that exists
+//! The plan: a contract whose `(source, borough, source_reference)` is new is created; one that exists
 //! is updated when the fields the format provides differ from the stored ones, and otherwise
 //! left alone (`unchanged`: no write, no version bump, no change-log entry). Any error in any
 //! row, or in the file, means nothing is written. A dry run reads and plans in a read-only
@@ -164,30 +164,24 @@ fn import(
     clean_texts(&mut parsed);
     let drafts = unique(&mut parsed);
     let source = options.format.source();
-    let references: Vec<&str> = drafts.iter().map(|d| d.source_reference()).collect();
-    let stored = store::existing(conn, source.as_str(), &references)?;
+    // References are unique within a borough: another borough's contract never answers for one.
+    let keys: Vec<(&str, &str)> = drafts
+        .iter()
+        .map(|d| (d.contract.borough_id.as_str(), d.source_reference()))
+        .collect();
+    let stored = store::existing(conn, source.as_str(), &keys)?;
 
     let mut plans = Vec::with_capacity(drafts.len());
     for draft in &drafts {
-        let plan = match stored.get(draft.source_reference()) {
+        let key = (
+            draft.contract.borough_id.clone(),
+            draft.source_reference().to_owned(),
+        );
+        let plan = match stored.get(&key) {
             None => Plan::Create,
             Some(stored) => {
                 let before = stored.as_new();
                 let after = draft.provided.overlay(&before, &draft.contract);
-                if let Some(only) = &ctx.borough {
-                    if before.borough_id != *only {
-                        parsed.failed += 1;
-                        parsed.errors.push(RowIssue::new(
-                            draft.row,
-                            "borough",
-                            &before.borough_id,
-                            format!(
-                                "contract {} with this reference now belongs to {}, not {only}",
-                                stored.contract.id, before.borough_id
-                            ),
-                        ));
-                    }
-                }
                 if same_contract(&before, &after)
                     && stored.service_area_ids == draft.service_area_ids
                 {

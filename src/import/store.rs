@@ -27,25 +27,36 @@ impl Stored {
     }
 }
 
-/// The contracts of `source` with these references, by reference.
+/// A contract's key among its source's: its borough and its reference.
+pub type Key = (String, String);
+
+/// The contracts of `source` with these keys (borough, reference), by key.
 pub fn existing(
     conn: &mut PgConnection,
     source: &str,
-    references: &[&str],
-) -> QueryResult<HashMap<String, Stored>> {
-    let mut found: HashMap<String, Stored> = HashMap::new();
-    let mut by_id: HashMap<i64, String> = HashMap::new();
-    for chunk in references.chunks(LOOKUP) {
+    keys: &[(&str, &str)],
+) -> QueryResult<HashMap<Key, Stored>> {
+    let mut found: HashMap<Key, Stored> = HashMap::new();
+    let mut by_id: HashMap<i64, Key> = HashMap::new();
+    let wanted: std::collections::HashSet<(&str, &str)> = keys.iter().copied().collect();
+    for chunk in keys.chunks(LOOKUP) {
+        let boroughs: std::collections::BTreeSet<&str> = chunk.iter().map(|k| k.0).collect();
+        let references: Vec<&str> = chunk.iter().map(|k| k.1).collect();
         let rows: Vec<Contract> = contracts::table
             .filter(contracts::source.eq(source))
-            .filter(contracts::source_reference.eq_any(chunk))
+            .filter(contracts::borough_id.eq_any(boroughs))
+            .filter(contracts::source_reference.eq_any(references))
             .select(Contract::as_select())
             .load(conn)?;
         for contract in rows {
             let reference = contract.form.source_reference.clone().unwrap_or_default();
-            by_id.insert(contract.id, reference.clone());
+            let key = (contract.form.borough_id.clone(), reference);
+            if !wanted.contains(&(key.0.as_str(), key.1.as_str())) {
+                continue;
+            }
+            by_id.insert(contract.id, key.clone());
             found.insert(
-                reference,
+                key,
                 Stored {
                     contract,
                     service_area_ids: Vec::new(),
@@ -87,16 +98,25 @@ pub fn insert(
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(BATCH) {
         let values: Vec<&NewContract> = chunk.iter().map(|(c, _)| *c).collect();
-        // RETURNING need not follow the VALUES order: match the ids up by reference.
-        let inserted: Vec<(i64, Option<String>)> = diesel::insert_into(contracts::table)
+        // RETURNING need not follow the VALUES order: match the ids up by borough and reference.
+        let inserted: Vec<(i64, String, Option<String>)> = diesel::insert_into(contracts::table)
             .values(values)
-            .returning((contracts::id, contracts::source_reference))
+            .returning((
+                contracts::id,
+                contracts::borough_id,
+                contracts::source_reference,
+            ))
             .get_results(conn)?;
-        let by_reference: HashMap<Option<String>, i64> =
-            inserted.into_iter().map(|(id, r)| (r, id)).collect();
+        let by_key: HashMap<(String, Option<String>), i64> = inserted
+            .into_iter()
+            .map(|(id, borough, reference)| ((borough, reference), id))
+            .collect();
         let mut links = Vec::new();
         for (contract, areas) in chunk {
-            let id = by_reference[&contract.source_reference];
+            let id = by_key[&(
+                contract.borough_id.clone(),
+                contract.source_reference.clone(),
+            )];
             ids.push(id);
             links.extend(areas.iter().map(|area| ContractServiceArea {
                 contract_id: id,

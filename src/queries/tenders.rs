@@ -107,7 +107,8 @@ fn record_selection() -> RecordSelection {
         ),
         sql::<Array<BigInt>>(
             "ARRAY(SELECT c.id FROM contracts c WHERE c.source = 'open_data' \
-             AND split_part(c.source_reference, ':', 1) = tenders.ocid ORDER BY 1)",
+             AND split_part(c.source_reference, ':', 1) = tenders.ocid \
+             AND c.borough_id = tenders.borough_id ORDER BY 1)",
         ),
         sql::<Jsonb>(&format!(
             "COALESCE((SELECT jsonb_agg(jsonb_build_object(\

@@ -99,9 +99,69 @@ async fn hidden_and_reordering_characters_never_reach_the_catalogue_or_a_record(
         "SELECT title || '|' || supplier_id AS value FROM contracts \
          WHERE source_reference LIKE 'register:camden:%' ORDER BY title",
     );
-    assert_eq!(stored, ["Payroll system|civica", "Revenues software licence|acivic"]);
+    assert_eq!(
+        stored,
+        ["Payroll system|civica", "Revenues software licence|acivic"]
+    );
     let hidden = app.column(
         "SELECT count(*) AS value FROM suppliers WHERE name ~ '[\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069]'",
     );
     assert_eq!(hidden, ["0"]);
+}
+
+#[actix_web::test]
+async fn one_borough_cannot_take_anothers_references_to_block_its_import() {
+    let app = TestApp::new();
+    let hackney = app.key("borough", Some("hackney"));
+    let camden = app.key("borough", Some("camden"));
+    // Hackney writes a contract under Camden's register namespace, in the importer's source.
+    let squat = app
+        .send(
+            "POST",
+            "/api/v1/contracts",
+            Some(&hackney),
+            Some(
+                &json!({"borough_id": "hackney", "supplier_id": "civica", "title": "Squat",
+                         "service_area_ids": ["council-tax"], "source": "open_data",
+                         "source_reference": "register:camden:R-200:civica"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(squat.status.as_u16(), 201, "{}", squat.text());
+    // Camden's register import of R-200 is not blocked, and makes Camden's own contract.
+    let report = import_register(
+        &app,
+        &camden,
+        "reference,title,supplier,start_date,end_date,annual_value\n\
+         R-200,Revenues software licence,Civica UK Ltd,2024-04-01,2029-03-31,100000\n",
+    )
+    .await;
+    assert_eq!(report["outcome"], "imported", "{report}");
+    assert_eq!(report["created"], 1, "{report}");
+    let owners = app.column(
+        "SELECT borough_id || '|' || title AS value FROM contracts \
+         WHERE source_reference = 'register:camden:R-200:civica' ORDER BY borough_id",
+    );
+    assert_eq!(
+        owners,
+        ["camden|Revenues software licence", "hackney|Squat"]
+    );
+    // Importing again updates Camden's, never Hackney's.
+    let again = import_register(
+        &app,
+        &camden,
+        "reference,title,supplier,start_date,end_date,annual_value\n\
+         R-200,Revenues software licence,Civica UK Ltd,2024-04-01,2030-03-31,100000\n",
+    )
+    .await;
+    assert_eq!(
+        (again["created"].clone(), again["updated"].clone()),
+        (json!(0), json!(1)),
+        "{again}"
+    );
+    let squatted = app.column(
+        "SELECT coalesce(end_date::text, 'none') AS value FROM contracts WHERE title = 'Squat'",
+    );
+    assert_eq!(squatted, ["none"]);
 }
