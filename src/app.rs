@@ -269,12 +269,15 @@ mod tests {
     fn allowed_methods_come_from_the_documented_routes() {
         let table = api::RouteTable::new(&openapi());
         for (path, allowed) in [
-            ("/healthz", Some("GET")),
-            ("/api/v1/boroughs", Some("GET, POST")),
-            ("/api/v1/contracts/42", Some("GET, PUT, PATCH, DELETE")),
+            ("/healthz", Some("GET, HEAD")),
+            ("/api/v1/boroughs", Some("GET, HEAD, POST")),
+            (
+                "/api/v1/contracts/42",
+                Some("GET, HEAD, PUT, PATCH, DELETE"),
+            ),
             // A concrete path before a templated one, as OpenAPI matches them.
-            ("/api/v1/contracts/calendar.ics", Some("GET")),
-            ("/api/v1/boroughs/camden/peers", Some("GET")),
+            ("/api/v1/contracts/calendar.ics", Some("GET, HEAD")),
+            ("/api/v1/boroughs/camden/peers", Some("GET, HEAD")),
             ("/api/v1/nothing", None),
             ("/api/v1/boroughs/camden/nothing", None),
             ("/api/v1/boroughs//contracts", None),
