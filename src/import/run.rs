@@ -21,6 +21,7 @@ use super::report::{
 use super::suppliers::SupplierIndex;
 use super::{contracts_finder, normalize, ocds, register, store, survey, Format, Options};
 use crate::changelog::{self, Actor, Resource};
+use crate::forms::MAX_TEXT;
 use crate::models::{NewContract, NewSupplier, NewTender};
 use crate::queries::contracts::{self as contract_queries, ContractWrite};
 use crate::queries::suppliers::{self as supplier_queries, SupplierWrite};
@@ -161,7 +162,7 @@ fn import(
             return Err(Stop::Failed);
         }
     };
-    clean_texts(&mut parsed);
+    clean_texts(&mut parsed, &ctx.suppliers.new);
     let drafts = unique(&mut parsed);
     let source = options.format.source();
     // References are unique within a borough: another borough's contract never answers for one.
@@ -331,33 +332,54 @@ fn tender_representation(conn: &mut PgConnection, id: i64) -> Result<Value, Impo
 }
 
 /// Every text the file gives, as stored: NFC, without control, bidirectional or zero-width
-/// characters (which could make a title or name display as another), as the API stores text.
-fn clean_texts(parsed: &mut Parsed) {
+/// characters (which could make a title or name display as another), as the API stores text;
+/// a text longer than the API takes is an error of its row, as it would be through the API.
+fn clean_texts(parsed: &mut Parsed, new_suppliers: &[super::suppliers::NewSupplier]) {
     fn clean(text: &mut String) {
         if let std::borrow::Cow::Owned(cleaned) = normalize::clean_text(text) {
             *text = cleaned;
         }
     }
+    let mut too_long: Vec<(usize, &'static str, String)> = Vec::new();
+    let mut check = |row: usize, field: &'static str, text: &str| {
+        if text.chars().count() > MAX_TEXT {
+            too_long.push((row, field, text.chars().take(100).collect::<String>() + "…"));
+        }
+    };
     for draft in &mut parsed.drafts {
         let contract = &mut draft.contract;
         clean(&mut contract.title);
-        for text in [
-            &mut contract.framework_name,
-            &mut contract.notes,
-            &mut contract.source_reference,
-            &mut contract.source_url,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            clean(text);
+        check(draft.row, "title", &contract.title);
+        for (field, text) in [
+            ("framework_name", &mut contract.framework_name),
+            ("notes", &mut contract.notes),
+            ("reference", &mut contract.source_reference),
+            ("source_url", &mut contract.source_url),
+        ] {
+            if let Some(text) = text {
+                clean(text);
+                check(draft.row, field, text);
+            }
         }
     }
     for draft in &mut parsed.tenders {
         clean(&mut draft.tender.title);
+        check(draft.row, "title", &draft.tender.title);
         if let Some(description) = &mut draft.tender.description {
             clean(description);
         }
+    }
+    for supplier in new_suppliers {
+        check(supplier.row, "supplier", &supplier.name);
+    }
+    for (row, field, shown) in too_long {
+        parsed.failed += 1;
+        parsed.errors.push(RowIssue::new(
+            row,
+            field,
+            &shown,
+            format!("is longer than {MAX_TEXT} characters"),
+        ));
     }
 }
 

@@ -165,3 +165,52 @@ async fn one_borough_cannot_take_anothers_references_to_block_its_import() {
     );
     assert_eq!(squatted, ["none"]);
 }
+
+#[actix_web::test]
+async fn an_import_holds_every_text_to_the_apis_limits_and_writes_nothing_beyond_them() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+    let before = app.fingerprint(&[
+        ("contracts", "t.id"),
+        ("suppliers", "t.id"),
+        ("changes", "t.id"),
+    ]);
+    let long = "x".repeat(10_001);
+    for (field, row) in [
+        (
+            "title",
+            format!("R-1,{long} software,Civica UK Ltd,2024-04-01,2029-03-31,1000"),
+        ),
+        (
+            "supplier",
+            format!("R-2,Payroll software,{long} Ltd,2024-04-01,2029-03-31,1000"),
+        ),
+    ] {
+        let report = import_register(
+            &app,
+            &admin,
+            &format!("reference,title,supplier,start_date,end_date,annual_value\n{row}\n"),
+        )
+        .await;
+        assert_eq!(report["outcome"], "failed", "{field}");
+        let fields: Vec<&str> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&field), "{field}: {fields:?}");
+        let message = report["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("longer than 10000"), "{message}");
+        // The report quotes the start of the text, not all of it.
+        assert!(report.to_string().len() < 5_000, "{field}");
+    }
+    assert_eq!(
+        app.fingerprint(&[
+            ("contracts", "t.id"),
+            ("suppliers", "t.id"),
+            ("changes", "t.id")
+        ]),
+        before
+    );
+}
