@@ -33,6 +33,15 @@ pub fn clean_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().filter(|c| !is_forbidden(*c)).nfc().collect())
 }
 
+/// What is wrong with a date, if anything: every date the service takes, from the API, a
+/// file or a source, falls from 1900 to 2199 (a year 0000 or 9999 is a typing slip, and sorts
+/// and counts wrongly).
+pub fn date_problem(date: chrono::NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    (!(1900..=2199).contains(&date.year()))
+        .then(|| format!("{date} is outside the years 1900 to 2199 that dates may fall in"))
+}
+
 /// Legal-form words dropped from the end of a supplier's name before matching.
 const LEGAL_SUFFIXES: &[&str] = &[
     "ltd",

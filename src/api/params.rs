@@ -144,9 +144,12 @@ impl FromStr for QueryDate {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, String> {
-        NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-            .map(QueryDate)
-            .map_err(|_| format!("expected a date as YYYY-MM-DD, got {value:?}"))
+        let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("expected a date as YYYY-MM-DD, got {value:?}"))?;
+        match crate::normalize::date_problem(date) {
+            Some(problem) => Err(problem),
+            None => Ok(QueryDate(date)),
+        }
     }
 }
 deserialize_from_str!(QueryDate);

@@ -255,7 +255,13 @@ impl Fields {
             .ok()
             .filter(|_| shaped)
         {
-            Some(date) => Some(date),
+            Some(date) => match crate::normalize::date_problem(date) {
+                Some(problem) => {
+                    self.error(field, problem);
+                    None
+                }
+                None => Some(date),
+            },
             None => {
                 self.error(
                     field,

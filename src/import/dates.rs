@@ -15,7 +15,10 @@ pub fn parse(text: &str) -> Result<Option<NaiveDate>, String> {
         return Ok(None);
     }
     if let Some(date) = parse_date(text) {
-        return Ok(Some(date));
+        return match super::normalize::date_problem(date) {
+            Some(problem) => Err(problem),
+            None => Ok(Some(date)),
+        };
     }
     let hint = if month_first(text) {
         "; dates are read day first (31/03/2024), and this one only works month first"

@@ -214,3 +214,44 @@ async fn an_import_holds_every_text_to_the_apis_limits_and_writes_nothing_beyond
         before
     );
 }
+
+#[actix_web::test]
+async fn dates_fall_between_1900_and_2199_however_they_come_in() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+    let response = app
+        .send(
+            "POST",
+            "/api/v1/contracts",
+            Some(&admin),
+            Some(
+                &json!({"borough_id": "camden", "supplier_id": "civica", "title": "Payroll",
+                         "service_area_ids": ["council-tax"], "source": "manual",
+                         "start_date": "0000-01-01", "end_date": "9999-12-31"}),
+            ),
+            &[],
+        )
+        .await;
+    let problem = response.problem(422);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["start_date", "end_date"], "{problem}");
+    let query = app
+        .get("/api/v1/contracts?ends_after=0000-01-01")
+        .await
+        .problem(400);
+    assert_eq!(query["errors"][0]["field"], "ends_after");
+    let report = import_register(
+        &app,
+        &admin,
+        "reference,title,supplier,start_date,end_date,annual_value\n\
+         R-1,Payroll software,Civica UK Ltd,01/01/0000,31/03/2029,1000\n",
+    )
+    .await;
+    assert_eq!(report["outcome"], "failed", "{report}");
+    assert_eq!(report["errors"][0]["field"], "start_date", "{report}");
+}
