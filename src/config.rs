@@ -29,6 +29,9 @@ pub struct Settings {
     pub pool_size: u32,
     /// `CITYTOOLS_OCID_PREFIX`: the prefix of every `ocid` in OCDS exports.
     pub ocid_prefix: String,
+    /// `CITYTOOLS_PUBLIC_URL`: the service's address for absolute links (OCDS, iCalendar,
+    /// feeds); unset, the request's `Host`.
+    pub public_url: Option<String>,
     /// `CITYTOOLS_CORS_ORIGINS`: browser origins allowed to write (GETs are allowed from any).
     pub cors_origins: Vec<String>,
     /// `CITYTOOLS_WRITE_RATE`: writes and imports a minute per key and per address; 0 for none.
@@ -201,6 +204,7 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             pool_size,
             ocid_prefix: ocid_prefix(&lookup)?,
+            public_url: public_url(&lookup)?,
             cors_origins: cors_origins(&lookup)?,
             write_rate_per_minute: number(
                 &lookup,
@@ -236,6 +240,32 @@ impl Settings {
             webhook_allow_private: flag(&lookup, "CITYTOOLS_WEBHOOK_ALLOW_PRIVATE", false)?,
         })
     }
+}
+
+/// `CITYTOOLS_PUBLIC_URL` read through `lookup`: the service's address as its users reach it
+/// (`https://citytools.example.org`), without a trailing slash; None when unset.
+pub fn public_url(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, SettingError> {
+    let Some(value) = lookup("CITYTOOLS_PUBLIC_URL").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let url = value.trim().trim_end_matches('/').to_owned();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let valid = rest.is_some_and(|host| {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]/_".contains(&b))
+    });
+    if !valid {
+        return Err(SettingError {
+            name: "CITYTOOLS_PUBLIC_URL",
+            value,
+            reason: "it must be an http or https address such as https://citytools.example.org",
+        });
+    }
+    Ok(Some(url))
 }
 
 /// `CITYTOOLS_OCID_PREFIX` read through `lookup`, or [`DEFAULT_OCID_PREFIX`] when unset.

@@ -52,10 +52,39 @@ fn for_each_contract(
     failure.map_or(Ok(()), Err)
 }
 
-/// `scheme://host` as the client addressed the service, for absolute links.
+/// The service's address for absolute links: `CITYTOOLS_PUBLIC_URL` when set, else the
+/// request's own `Host` (never `Forwarded` or `X-Forwarded-*`, which any client can send), over
+/// https when the connection is TLS. Without a `Host`, or with one that is not a host name or
+/// address (and port), the server's own name.
 pub(crate) fn origin(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    static PUBLIC_URL: OnceLock<Option<String>> = OnceLock::new();
+    let configured = PUBLIC_URL.get_or_init(|| {
+        config::public_url(|name| std::env::var(name).ok()).unwrap_or_else(|error| {
+            log::error!("{error}; links use the request's Host");
+            None
+        })
+    });
+    if let Some(url) = configured {
+        return url.clone();
+    }
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| req.app_config().host().to_owned());
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -255,3 +255,34 @@ async fn dates_fall_between_1900_and_2199_however_they_come_in() {
     assert_eq!(report["outcome"], "failed", "{report}");
     assert_eq!(report["errors"][0]["field"], "start_date", "{report}");
 }
+
+#[actix_web::test]
+async fn forwarded_headers_and_a_bad_host_never_reach_an_exports_links() {
+    let app = TestApp::new();
+    let response = app
+        .get_with(
+            "/api/v1/contracts/calendar.ics?borough=camden",
+            &[
+                ("x-forwarded-proto", "javascript"),
+                ("x-forwarded-host", "evil.example"),
+                ("forwarded", "proto=javascript;host=evil.example"),
+                ("host", "citytools.example.org"),
+            ],
+        )
+        .await;
+    let calendar = response.text();
+    assert!(
+        calendar.contains("URL:http://citytools.example.org/api/v1/contracts/"),
+        "{calendar}"
+    );
+    assert!(!calendar.contains("evil") && !calendar.contains("javascript"));
+    let bad_host = app
+        .get_with(
+            "/api/v1/contracts/calendar.ics?borough=camden",
+            &[("host", "javascript:alert(1)//")],
+        )
+        .await
+        .text();
+    assert!(!bad_host.contains("javascript"), "{bad_host}");
+    assert!(bad_host.contains("URL:http://localhost:8080/api/v1/contracts/"));
+}
