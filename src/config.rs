@@ -301,6 +301,26 @@ mod tests {
     }
 
     #[test]
+    fn the_public_url_is_an_http_address_without_a_trailing_slash() {
+        assert_eq!(settings(&[]).unwrap().public_url, None);
+        let set =
+            settings(&[("CITYTOOLS_PUBLIC_URL", " https://citytools.example.org/ ")]).unwrap();
+        assert_eq!(
+            set.public_url.as_deref(),
+            Some("https://citytools.example.org")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "citytools.example.org",
+            "https://a b",
+            "https://",
+        ] {
+            let error = settings(&[("CITYTOOLS_PUBLIC_URL", bad)]).unwrap_err();
+            assert!(error.to_string().contains("CITYTOOLS_PUBLIC_URL"), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults_need_no_environment() {
         let settings = settings(&[]).unwrap();
         assert_eq!(settings.bind, "127.0.0.1:8080");
