@@ -68,7 +68,8 @@ contract_filter_query! {
         /// Sort key, `-` prefix for descending; ties are broken by id.
         #[param(value_type = Option<String>, pattern = r"^-?(end_date|start_date|annual_value_gbp|borough|supplier)$")]
         sort: Option<Sort<ContractSortKey>>,
-        /// Page number, from 1. Not with `cursor`.
+        /// Page number, from 1; a page may start at most 10,000 records in (page deeper with
+        /// `cursor`). Not with `cursor`.
         #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
         page: Option<PageNumber>,
         /// Records per page, 1 to 500 (default 50).

@@ -331,7 +331,8 @@ pub async fn list_borough_peers(
 contract_filter_query! {
     /// The contract filters; `ends_after` defaults to today and `ends_before` to 18 months on.
     OpportunitiesQuery {
-        /// Page number, from 1.
+        /// Page number, from 1; a page may start at most 10,000 records in (page deeper with
+        /// `cursor`).
         #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
         page: Option<PageNumber>,
         /// Contracts per page, 1 to 500 (default 50).

@@ -68,6 +68,10 @@ pub enum CountMode {
     Exact,
 }
 
+/// Most rows a numbered page may skip: deeper pages read and drop every row before them, so
+/// they are refused in favour of the cursor.
+pub const MAX_OFFSET: i64 = 10_000;
+
 /// Longest cursor accepted, in characters; the service's own are far shorter.
 pub const MAX_CURSOR_LEN: usize = 1024;
 
@@ -236,22 +240,28 @@ pub fn link_header(req: &HttpRequest, position: &PagePosition) -> String {
             exact,
         } => {
             let page = i64::from(paging.page);
+            let per_page = i64::from(paging.per_page);
+            // Only pages a number can reach (see [`MAX_OFFSET`]) are linked.
+            let reachable = |page: i64| (page - 1) * per_page <= MAX_OFFSET;
             links.push(format!("{}; rel=\"first\"", page_url(1)));
             if *exact {
-                let per_page = i64::from(paging.per_page);
                 let last = ((total + per_page - 1) / per_page).max(1);
-                links.push(format!("{}; rel=\"last\"", page_url(last)));
+                if reachable(last) {
+                    links.push(format!("{}; rel=\"last\"", page_url(last)));
+                }
                 if page > 1 {
                     links.push(format!("{}; rel=\"prev\"", page_url((page - 1).min(last))));
                 }
-                if page < last {
+                if page < last && reachable(page + 1) {
                     links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
                 }
             } else {
                 if page > 1 {
                     links.push(format!("{}; rel=\"prev\"", page_url(page - 1)));
                 }
-                links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
+                if reachable(page + 1) {
+                    links.push(format!("{}; rel=\"next\"", page_url(page + 1)));
+                }
             }
         }
         PagePosition::Cursor { next } => {
@@ -311,6 +321,19 @@ impl<I> Paged<I> {
     ) -> Result<Paged<I>, ApiError> {
         let paging = Paging::new(page, per_page);
         let Some(Cursor(after)) = cursor else {
+            if paging.offset() > MAX_OFFSET {
+                return Err(ApiError::invalid_param(
+                    "page",
+                    format!(
+                        "page {} of {} starts after row {}, beyond the {MAX_OFFSET} rows that \
+                         numbered pages reach; page deeper with `cursor=` (each page's \
+                         `meta.next_cursor`), which costs the same at any depth",
+                        paging.page,
+                        paging.per_page,
+                        paging.offset()
+                    ),
+                ));
+            }
             return Ok(Paged::Numbered(paging));
         };
         if page.is_some() {
@@ -558,7 +581,8 @@ macro_rules! catalogue_query {
             /// Sort key, `-` prefix for descending; ties are broken by id.
             #[param(value_type = Option<String>, pattern = $pattern)]
             pub sort: Option<$crate::api::params::Sort<$key>>,
-            /// Page number, from 1.
+            /// Page number, from 1; a page may start at most 10,000 records in (page deeper with
+        /// `cursor`).
             #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
             pub page: Option<$crate::api::pagination::PageNumber>,
             /// Records per page, 1 to 500 (default 50).

@@ -87,7 +87,8 @@ tender_filter_query! {
         /// value come last either way.
         #[param(value_type = Option<String>, pattern = r"^-?(closing_date|published_date|value_gbp|title)$")]
         sort: Option<Sort<TenderSortKey>>,
-        /// Page number, from 1.
+        /// Page number, from 1; a page may start at most 10,000 records in (page deeper with
+        /// `cursor`).
         #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
         page: Option<PageNumber>,
         /// Records per page, 1 to 500 (default 50).

@@ -286,3 +286,24 @@ async fn forwarded_headers_and_a_bad_host_never_reach_an_exports_links() {
     assert!(!bad_host.contains("javascript"), "{bad_host}");
     assert!(bad_host.contains("URL:http://localhost:8080/api/v1/contracts/"));
 }
+
+#[actix_web::test]
+async fn a_numbered_page_deeper_than_ten_thousand_rows_points_to_the_cursor() {
+    let app = TestApp::new();
+    for uri in [
+        "/api/v1/contracts?page=1000000&sort=-annual_value_gbp",
+        "/api/v1/contracts?page=202&per_page=50",
+        "/api/v1/suppliers?page=10002&per_page=1",
+        "/api/v1/tenders?page=22&per_page=500",
+    ] {
+        let problem = app.get(uri).await.problem(400);
+        assert_eq!(problem["errors"][0]["field"], "page", "{uri}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("cursor"),
+            "{uri}"
+        );
+    }
+    // The deepest numbered page still answers.
+    let deepest = app.get("/api/v1/contracts?page=201&per_page=50").await;
+    assert_eq!(deepest.status.as_u16(), 200);
+}
