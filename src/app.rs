@@ -117,6 +117,8 @@ pub struct AppOptions {
     pub background_sync: api::sources::BackgroundSync,
     /// Whether webhooks may reach internal addresses.
     pub webhooks: api::watches::WebhookPolicy,
+    /// A pool of its own for `/readyz`; None to share the API's.
+    pub health_pool: Option<DbPool>,
 }
 
 impl AppOptions {
@@ -129,6 +131,7 @@ impl AppOptions {
             webhooks: api::watches::WebhookPolicy {
                 allow_private: settings.webhook_allow_private,
             },
+            health_pool: None,
         }
     }
 }
@@ -155,6 +158,9 @@ pub fn build_app(
         .app_data(web::Data::new(options.background_sync.clone()))
         .app_data(web::Data::new(options.webhooks))
         .app_data(web::Data::new(options.write_limiter.clone()))
+        .app_data(web::Data::new(api::health::HealthPool(
+            options.health_pool.clone(),
+        )))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))

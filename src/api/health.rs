@@ -4,7 +4,16 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::time::Duration;
+
 use crate::db::{self, DbPool};
+
+/// How long `/readyz` waits for the database.
+const READY_WITHIN: Duration = Duration::from_secs(3);
+
+/// The pool `/readyz` uses when it has one of its own (as app data).
+#[derive(Clone, Default)]
+pub struct HealthPool(pub Option<DbPool>);
 use crate::error::{ApiError, Problem};
 
 /// The service's state.
@@ -36,11 +45,24 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
-    let migrated = db::run(&pool, |conn| {
+pub async fn readyz(
+    pool: web::Data<DbPool>,
+    own: web::Data<HealthPool>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = own.0.as_ref().unwrap_or(&pool);
+    let asked = db::run(pool, |conn| {
         db::is_migrated(conn).map_err(|e| ApiError::Unavailable(e.to_string()))
-    })
-    .await?;
+    });
+    // A database that stopped answering (frozen, or a network that drops packets) is a 503
+    // within a bound, not a request that hangs.
+    let migrated = tokio::time::timeout(READY_WITHIN, asked)
+        .await
+        .map_err(|_| {
+            ApiError::Unavailable(format!(
+                "the database did not answer within {} s",
+                READY_WITHIN.as_secs()
+            ))
+        })??;
     if !migrated {
         return Err(ApiError::Unavailable(
             "the database has migrations still to apply".into(),

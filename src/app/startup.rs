@@ -144,7 +144,10 @@ pub async fn keep_watching(pool: DbPool, lead_months: u32, delivery: deliver::De
 /// SIGTERM, folding the rollups and syncing the sources `CITYTOOLS_SYNC` names meanwhile.
 pub async fn serve(settings: &Settings, database: &Database) -> std::io::Result<()> {
     let pool = db::pool(&database.url, settings.pool_size).map_err(std::io::Error::other)?;
-    let options = AppOptions::from_settings(settings);
+    let mut options = AppOptions::from_settings(settings);
+    // `/readyz` has a connection of its own, so a pool taken by slow requests never makes the
+    // service look down.
+    options.health_pool = Some(db::pool(&database.url, 1).map_err(std::io::Error::other)?);
     actix_web::rt::spawn(keep_rollups_compact(pool.clone(), ROLLUP_COMPACTION_PERIOD));
     if !settings.sync_sources.is_empty() {
         let names: Vec<&str> = settings.sync_sources.iter().map(|s| s.as_str()).collect();

@@ -307,3 +307,21 @@ async fn a_numbered_page_deeper_than_ten_thousand_rows_points_to_the_cursor() {
     let deepest = app.get("/api/v1/contracts?page=201&per_page=50").await;
     assert_eq!(deepest.status.as_u16(), 200);
 }
+
+#[actix_web::test]
+async fn readyz_answers_while_slow_requests_hold_every_connection_of_the_pool() {
+    use actix_web::test::{call_service, init_service};
+    let test_app = TestApp::new();
+    // A pool of one connection, taken (as by a slow export), and /readyz's own pool.
+    let pool = citytools::db::pool(&test_app.url, 1).unwrap();
+    let _held = pool.get().unwrap();
+    let options = citytools::app::AppOptions {
+        health_pool: Some(citytools::db::pool(&test_app.url, 1).unwrap()),
+        ..citytools::app::AppOptions::default()
+    };
+    let app = init_service(citytools::app::build_app(pool.clone(), options)).await;
+    let started = std::time::Instant::now();
+    let ready = call_service(&app, TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(ready.status(), 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
