@@ -148,6 +148,11 @@ pub async fn import_contracts(
             holder.name, holder.key_id, query.format
         ),
     };
+    let key_id = holder.key_id;
+    let limits = match holder.role {
+        Role::Admin => import::Limits::default(),
+        _ => import::Limits::BOROUGH,
+    };
     let report = db::run(&pool, move |conn| {
         let options = Options {
             format: query.format,
@@ -155,12 +160,62 @@ pub async fn import_contracts(
             dry_run: query.dry_run.is_some_and(|b| b.0),
             all: query.all.is_some_and(|b| b.0),
             file_name: None,
+            limits,
         };
-        Ok(import::run(conn, &options, &bytes, &actor, &Silent)?)
+        one_at_a_time(conn, key_id, |conn| {
+            Ok(import::run(conn, &options, &bytes, &actor, &Silent)?)
+        })
     })
     .await?;
     import_response(report)
 }
+
+/// Runs `work` unless another import of key `key_id` is running, on any instance (a session
+/// advisory lock): a 429 then. One key's imports go one at a time, so no key can tie up
+/// memory, connections and locks with many at once.
+fn one_at_a_time<T>(
+    conn: &mut diesel::PgConnection,
+    key_id: i64,
+    work: impl FnOnce(&mut diesel::PgConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    use diesel::sql_types::{BigInt, Bool};
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+    let lock = IMPORT_LOCK_BASE + key_id;
+    let locked: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<BigInt, _>(lock)
+        .get_result(conn)?;
+    if !locked.locked {
+        return Err(ApiError::TooManyRequests {
+            detail: "another import by this key is running; a key imports one file at a time, \
+                     so send the next when it has finished"
+                .into(),
+            retry_after: 10,
+        });
+    }
+    // Let go of the lock however `work` ends, a panic included, so the connection goes back
+    // to the pool without it.
+    struct Unlock<'c>(&'c mut diesel::PgConnection, i64);
+    impl Drop for Unlock<'_> {
+        fn drop(&mut self) {
+            let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<BigInt, _>(self.1)
+                .execute(self.0);
+            if let Err(error) = unlocked {
+                log::warn!("could not release an import's lock: {error}");
+            }
+        }
+    }
+    let held = Unlock(conn, lock);
+    work(&mut *held.0)
+}
+
+/// The advisory locks of imports in progress: this plus the key's id ("imports" in ASCII, high).
+const IMPORT_LOCK_BASE: i64 = 0x696d_706f_0000_0000;
 
 /// The key holder who may import `format`, and the borough a borough key is bound to: 403 for a
 /// reader key, or a borough key importing data that is not its own borough's.

@@ -118,6 +118,7 @@ pub fn run(conn: &mut PgConnection, args: &ImportArgs) -> Result<bool, String> {
             dry_run: args.dry_run,
             all: args.all,
             file_name: Some(name.clone()),
+            limits: super::Limits::default(),
         };
         let actor = Actor {
             kind: "import",

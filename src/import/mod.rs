@@ -115,4 +115,22 @@ pub struct Options {
     pub all: bool,
     /// The file's name, for the report and the change log.
     pub file_name: Option<String>,
+    /// What the caller may bring in at once (none for admins and the command line).
+    pub limits: Limits,
+}
+
+/// What one import may bring in: records read, and suppliers added to the shared catalogue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub max_records: Option<usize>,
+    pub max_new_suppliers: Option<usize>,
+}
+
+impl Limits {
+    /// A borough key's: a council's register or survey is a few thousand rows, and the shared
+    /// catalogue grows by review (an admin's import or write), not by any one borough's file.
+    pub const BOROUGH: Limits = Limits {
+        max_records: Some(20_000),
+        max_new_suppliers: Some(50),
+    };
 }

@@ -163,6 +163,7 @@ fn import(
         }
     };
     clean_texts(&mut parsed, &ctx.suppliers.new);
+    hold_to_limits(&mut parsed, &ctx.suppliers.new, options.limits);
     let drafts = unique(&mut parsed);
     let source = options.format.source();
     // References are unique within a borough: another borough's contract never answers for one.
@@ -380,6 +381,45 @@ fn clean_texts(parsed: &mut Parsed, new_suppliers: &[super::suppliers::NewSuppli
             &shown,
             format!("is longer than {MAX_TEXT} characters"),
         ));
+    }
+}
+
+/// Records beyond the caller's limits fail the file: too many records read, or too many
+/// suppliers new to the shared catalogue.
+fn hold_to_limits(
+    parsed: &mut Parsed,
+    new_suppliers: &[super::suppliers::NewSupplier],
+    limits: super::Limits,
+) {
+    if let Some(max) = limits.max_records.filter(|max| parsed.records > *max) {
+        parsed.failed += 1;
+        parsed.errors.push(RowIssue {
+            row: None,
+            field: "file".into(),
+            value: None,
+            message: format!(
+                "the file holds {} records; a borough key imports at most {max} at once: split \
+                 the file, or ask an admin to import it",
+                parsed.records
+            ),
+        });
+    }
+    if let Some(max) = limits
+        .max_new_suppliers
+        .filter(|max| new_suppliers.len() > *max)
+    {
+        parsed.failed += 1;
+        parsed.errors.push(RowIssue {
+            row: None,
+            field: "supplier".into(),
+            value: None,
+            message: format!(
+                "the file would add {} suppliers to the shared catalogue; a borough key adds at \
+                 most {max} at once (the rest wait for an admin): use the names the catalogue \
+                 knows (GET /api/v1/suppliers?q=...), or ask an admin to add them",
+                new_suppliers.len()
+            ),
+        });
     }
 }
 

@@ -494,6 +494,7 @@ fn sync_showing(
             dry_run: args.dry_run,
             all: false,
             file_name: Some(format!("{source} page {number}")),
+            limits: import::Limits::default(),
         };
         let importing = Instant::now();
         let outcome = match run_id {

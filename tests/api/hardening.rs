@@ -325,3 +325,73 @@ async fn readyz_answers_while_slow_requests_hold_every_connection_of_the_pool() 
     assert_eq!(ready.status(), 200);
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
+
+#[actix_web::test]
+async fn a_borough_key_imports_one_file_at_a_time_and_adds_few_suppliers() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::new();
+    let camden = app.key("borough", Some("camden"));
+    let admin = app.key("admin", None);
+    let mut register = String::from("reference,title,supplier,start_date,end_date,annual_value\n");
+    for n in 0..51 {
+        register.push_str(&format!(
+            "R-{n},Case management software,Newco {n} Software Ltd,2024-04-01,2029-03-31,1000\n"
+        ));
+    }
+    let report = import_register(&app, &camden, &register).await;
+    assert_eq!(report["outcome"], "failed", "{report}");
+    assert_eq!(report["errors"][0]["field"], "supplier", "{report}");
+    assert!(report["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 50"));
+    assert_eq!(
+        app.column("SELECT count(*) AS value FROM suppliers WHERE name LIKE 'Newco %'"),
+        ["0"]
+    );
+    // An admin's import adds them.
+    let report = import_register(&app, &admin, &register).await;
+    assert_eq!(report["outcome"], "imported", "{report}");
+
+    // While an import by a key runs, another by the same key is a 429; another key's goes on.
+    let key_id: i64 = app.column(&format!(
+        "SELECT id AS value FROM api_keys WHERE key_hash = '{}'",
+        citytools::auth::hash_key(&camden)
+    ))[0]
+        .parse()
+        .unwrap();
+    let mut running = app.conn();
+    running
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({})",
+            0x696d_706f_0000_0000_i64 + key_id
+        ))
+        .unwrap();
+    let small = "reference,title,supplier,start_date,end_date,annual_value\n\
+                 R-900,Payroll software,Civica UK Ltd,2024-04-01,2029-03-31,1000\n";
+    let busy = app
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/imports?format=contracts-register&borough=camden")
+                .insert_header(("authorization", format!("Bearer {camden}")))
+                .insert_header(("content-type", "text/csv"))
+                .set_payload(small),
+        )
+        .await;
+    assert_eq!(busy.status.as_u16(), 429, "{}", busy.text());
+    assert!(busy.header("retry-after").is_some());
+    assert_eq!(
+        import_register(&app, &admin, small).await["outcome"],
+        "imported"
+    );
+    running
+        .batch_execute(&format!(
+            "SELECT pg_advisory_unlock({})",
+            0x696d_706f_0000_0000_i64 + key_id
+        ))
+        .unwrap();
+    assert_eq!(
+        import_register(&app, &camden, small).await["outcome"],
+        "imported"
+    );
+}
