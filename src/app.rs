@@ -119,6 +119,8 @@ pub struct AppOptions {
     pub webhooks: api::watches::WebhookPolicy,
     /// A pool of its own for `/readyz`; None to share the API's.
     pub health_pool: Option<DbPool>,
+    /// The bound on insights and downloads running at once; None for none.
+    pub heavy_reads: Option<Arc<guard::HeavyReads>>,
 }
 
 impl AppOptions {
@@ -132,6 +134,7 @@ impl AppOptions {
                 allow_private: settings.webhook_allow_private,
             },
             health_pool: None,
+            heavy_reads: Some(guard::HeavyReads::for_pool(settings.pool_size)),
         }
     }
 }
@@ -153,6 +156,7 @@ pub fn build_app(
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
     let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
+    let heavy_reads = options.heavy_reads.clone();
     app.app_data(web::Data::new(pool))
         .app_data(web::Data::new(route_table))
         .app_data(web::Data::new(options.background_sync.clone()))
@@ -185,6 +189,41 @@ pub fn build_app(
                 match response {
                     Either::Left(ready) => ready.await,
                     Either::Right(call) => call.await.map(ServiceResponse::map_into_left_body),
+                }
+            }
+        })
+        .wrap_fn(move |req, service| {
+            let heavy = heavy_reads.as_ref().filter(|_| {
+                guard::is_heavy(
+                    req.path(),
+                    req.query_string(),
+                    req.headers().get(header::ACCEPT),
+                )
+            });
+            let place = match heavy.map(|limit| (limit.start(), limit)) {
+                Some((None, limit)) => Err(limit.refusal()),
+                Some((Some(place), _)) => Ok(Some(place)),
+                None => Ok(None),
+            };
+            let response = match place {
+                Err(refusal) => Either::Left(std::future::ready(Ok(req
+                    .into_response(refusal)
+                    .map_into_boxed_body()))),
+                Ok(place) => Either::Right((service.call(req), place)),
+            };
+            async move {
+                match response {
+                    Either::Left(ready) => ready.await,
+                    Either::Right((call, None)) => call.await.map(|r| r.map_into_boxed_body()),
+                    // The place is held until the body has been sent.
+                    Either::Right((call, Some(place))) => call.await.map(|r| {
+                        r.map_body(|_, body| {
+                            BoxBody::new(guard::Holding {
+                                body: body.boxed(),
+                                place,
+                            })
+                        })
+                    }),
                 }
             }
         })

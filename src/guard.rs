@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use actix_cors::Cors;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::HttpResponse;
 use governor::clock::{Clock, DefaultClock};
@@ -84,6 +84,84 @@ fn wait_secs(until: governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
         .wait_time_from(DefaultClock::default().now())
         .as_secs()
         + 1
+}
+
+/// Bounds the heavy reads (insights and whole-table downloads: CSV, OCDS, calendars) running at
+/// once, so that they can never hold every database connection: the rest stay for cheap reads
+/// and writes. A heavy read beyond the bound is a 503 with `Retry-After`, at once.
+pub struct HeavyReads {
+    permits: Arc<tokio::sync::Semaphore>,
+    at_once: usize,
+}
+
+impl HeavyReads {
+    /// At most `at_once` heavy reads at a time (at least one).
+    pub fn new(at_once: usize) -> Arc<HeavyReads> {
+        let at_once = at_once.max(1);
+        Arc::new(HeavyReads {
+            permits: Arc::new(tokio::sync::Semaphore::new(at_once)),
+            at_once,
+        })
+    }
+
+    /// For a pool of `pool_size` connections: half of them.
+    pub fn for_pool(pool_size: u32) -> Arc<HeavyReads> {
+        HeavyReads::new(pool_size as usize / 2)
+    }
+
+    /// A place for one heavy read, held until its response has been sent; None when all are
+    /// taken.
+    pub fn start(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
+
+    /// The 503 of a heavy read beyond the bound.
+    pub fn refusal(&self) -> HttpResponse {
+        crate::error::problem_response(crate::error::Problem::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} insights and downloads are running, the most this instance runs at once; \
+                 retry in a few seconds, or narrow the request",
+                self.at_once
+            ),
+        ))
+    }
+}
+
+/// Whether a request is a heavy read: an insight, or every matching record as CSV, OCDS or a
+/// calendar.
+pub fn is_heavy(path: &str, query: &str, accept: Option<&HeaderValue>) -> bool {
+    if !path.starts_with("/api/") {
+        return false;
+    }
+    let download = form_urlencoded::parse(query.as_bytes())
+        .any(|(name, value)| name == "format" && matches!(value.as_ref(), "csv" | "ocds"));
+    let csv = accept
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/csv"));
+    path.starts_with("/api/v1/insights") || path.ends_with("/calendar.ics") || download || csv
+}
+
+/// A response body that holds a heavy read's place until the body has been sent (a download
+/// keeps its connection while it streams).
+pub struct Holding {
+    pub body: actix_web::body::BoxBody,
+    pub place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl actix_web::body::MessageBody for Holding {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_next(cx)
+    }
 }
 
 /// Whether a method changes data.

@@ -395,3 +395,43 @@ async fn a_borough_key_imports_one_file_at_a_time_and_adds_few_suppliers() {
         "imported"
     );
 }
+
+#[actix_web::test]
+async fn insights_and_downloads_take_a_bounded_share_of_the_connections() {
+    use actix_web::test::{call_service, init_service, read_body};
+    let test_app = TestApp::new();
+    let options = citytools::app::AppOptions {
+        heavy_reads: Some(citytools::guard::HeavyReads::new(1)),
+        ..citytools::app::AppOptions::default()
+    };
+    let app = init_service(citytools::app::build_app(test_app.pool.clone(), options)).await;
+    let get = |uri: &str| TestRequest::get().uri(uri).to_request();
+    // A download whose client has not read it yet holds the one place.
+    let download = call_service(&app, get("/api/v1/contracts?format=csv")).await;
+    assert_eq!(download.status(), 200);
+    for uri in [
+        "/api/v1/insights/summary",
+        "/api/v1/contracts/calendar.ics",
+        "/api/v1/suppliers?format=csv",
+    ] {
+        let busy = call_service(&app, get(uri)).await;
+        assert_eq!(busy.status(), 503, "{uri}");
+        assert!(busy.headers().get("retry-after").is_some());
+    }
+    // Cheap reads go on meanwhile.
+    assert_eq!(
+        call_service(&app, get("/api/v1/contracts?per_page=5"))
+            .await
+            .status(),
+        200
+    );
+    // Once the download has been sent, its place is free.
+    let body = read_body(download).await;
+    assert!(body.starts_with(b"id,"));
+    assert_eq!(
+        call_service(&app, get("/api/v1/insights/summary"))
+            .await
+            .status(),
+        200
+    );
+}
