@@ -66,6 +66,8 @@ pub struct NewSupplier {
 #[derive(Debug, Clone, Default)]
 pub struct SupplierIndex {
     by_name: HashMap<String, String>,
+    /// The same names by their skeletons (see [`skeleton`]).
+    by_skeleton: HashMap<String, String>,
     by_company: HashMap<String, String>,
     ids: HashSet<String>,
     /// Suppliers with products in the catalogue: a contract with one is technology.
@@ -82,6 +84,12 @@ pub struct Matched {
     pub id: String,
     /// True when the supplier is one this import creates.
     pub new: bool,
+}
+
+/// The UTS #39 skeleton of a normalized name: names that look alike (Latin and Cyrillic
+/// letters, `0` and `o`, ...) have the same one.
+fn skeleton(normalized: &str) -> String {
+    unicode_security::confusable_detection::skeleton(normalized).collect()
 }
 
 impl SupplierIndex {
@@ -131,6 +139,11 @@ impl SupplierIndex {
             index.names.insert(id, name);
         }
         index.software = vendors.into_iter().collect();
+        index.by_skeleton = index
+            .by_name
+            .iter()
+            .map(|(name, id)| (skeleton(name), id.clone()))
+            .collect();
         index
     }
 
@@ -143,8 +156,11 @@ impl SupplierIndex {
         {
             return Some(id);
         }
+        let normalized = normalize::supplier_name(name);
         self.by_name
-            .get(&normalize::supplier_name(name))
+            .get(&normalized)
+            // A name that only looks like a known one ("Civіca", with a Cyrillic і) is that one.
+            .or_else(|| self.by_skeleton.get(&skeleton(&normalized)))
             .map(String::as_str)
     }
 
@@ -176,7 +192,7 @@ impl SupplierIndex {
         if normalized.is_empty() {
             return None;
         }
-        if let Some(i) = self.new_by_name.get(&normalized) {
+        if let Some(i) = self.new_by_name.get(&skeleton(&normalized)) {
             return Some(Matched {
                 id: self.new[*i].id.clone(),
                 new: true,
@@ -184,7 +200,8 @@ impl SupplierIndex {
         }
         let id = self.free_id(&normalize::slug(&normalized));
         self.ids.insert(id.clone());
-        self.new_by_name.insert(normalized.clone(), self.new.len());
+        self.new_by_name
+            .insert(skeleton(&normalized), self.new.len());
         self.new.push(NewSupplier {
             id: id.clone(),
             name: normalize::clean_text(name)

@@ -95,13 +95,31 @@ async fn hidden_and_reordering_characters_never_reach_the_catalogue_or_a_record(
         .map(|s| s["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["acivic"], "{report}");
+    // A name that only looks like a known supplier's (a Cyrillic і in "Civica") is that supplier.
+    let report = import_register(
+        &app,
+        &admin,
+        "reference,title,supplier,start_date,end_date,annual_value\n\
+         R-3,Revenues software licence,Civ\u{456}ca UK Limited,2024-04-01,2029-03-31,100000\n",
+    )
+    .await;
+    assert_eq!(report["outcome"], "imported", "{report}");
+    assert_eq!(report["new_suppliers"], json!([]), "{report}");
+    assert_eq!(
+        app.column("SELECT supplier_id AS value FROM contracts WHERE source_reference LIKE 'register:camden:R-3:%'"),
+        ["civica"]
+    );
     let stored = app.column(
         "SELECT title || '|' || supplier_id AS value FROM contracts \
          WHERE source_reference LIKE 'register:camden:%' ORDER BY title",
     );
     assert_eq!(
         stored,
-        ["Payroll system|civica", "Revenues software licence|acivic"]
+        [
+            "Payroll system|civica",
+            "Revenues software licence|acivic",
+            "Revenues software licence|civica"
+        ]
     );
     let hidden = app.column(
         "SELECT count(*) AS value FROM suppliers WHERE name ~ '[\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069]'",
