@@ -7,7 +7,17 @@ use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;
 use serde_json::{Map, Value};
 
-use super::docs::{BadQuery, BodyWriteErrors, Invalid, ReadErrors, UnexpectedQuery, WriteErrors};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::FromRequest;
+use utoipa::ToSchema;
+
+use super::docs::{
+    BadQuery, BodyWriteErrors, Invalid, Missing, Named, ReadErrors, ReadId, UnexpectedQuery,
+    WriteErrors,
+};
 use super::exports::origin;
 use super::filters::ContractFilters;
 use super::input::json_object;
@@ -207,37 +217,61 @@ pub async fn list_watches(
 }
 
 /// The watch at this request's `{id}` if the calling key made it; 404 otherwise (another key's
-/// watch is not shown to exist).
-async fn own_watch(req: &HttpRequest, pool: &DbPool, caller: &Caller) -> Result<Watch, ApiError> {
-    let key_id = caller.require_key()?.key_id;
-    let text = req.match_info().get("id").unwrap_or_default().to_owned();
-    let missing = || ApiError::NotFound(format!("this key has no watch with id {text:?}"));
-    let id: i64 = text.parse().map_err(|_| missing())?;
-    db::run(pool, move |conn| Ok(query::find_own(conn, key_id, id)?))
-        .await?
-        .ok_or_else(missing)
+/// watch is not shown to exist). The request takes no query parameters.
+pub struct OwnWatch(pub Watch);
+
+impl FromRequest for OwnWatch {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<OwnWatch, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let caller = Caller::from_request(&req, payload);
+        Box::pin(async move {
+            let key_id = caller.await?.require_key()?.key_id;
+            ApiQuery::<NoQuery>::parse(req.query_string())?;
+            let pool = req
+                .app_data::<web::Data<DbPool>>()
+                .ok_or_else(|| ApiError::Internal("no database pool registered".into()))?
+                .clone();
+            let text = req.match_info().get("id").unwrap_or_default().to_owned();
+            let missing = || ApiError::NotFound(format!("this key has no watch with id {text:?}"));
+            let id: i64 = text.parse().map_err(|_| missing())?;
+            db::run(&pool, move |conn| Ok(query::find_own(conn, key_id, id)?))
+                .await?
+                .map(OwnWatch)
+                .ok_or_else(missing)
+        })
+    }
+}
+
+/// Watches, as the documentation names them.
+pub struct Watches;
+
+impl Named for Watches {
+    const WHAT: &'static str = "watch of the calling key";
+    const ID: &'static str = "The watch's id";
+    const ID_EXAMPLE: Option<&'static str> = None;
+    const NUMERIC_ID: bool = true;
+
+    fn schema_name() -> String {
+        WatchView::name().into_owned()
+    }
 }
 
 /// Get a watch
 #[utoipa::path(
     tag = "watches",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The watch's id")),
+    params(ReadId<Watches>),
     responses(
         (status = 200, description = "The watch (its secret is not shown again)", body = WatchView),
-        (status = 404, description = "The calling key has no such watch", body = crate::error::Problem, content_type = "application/problem+json"),
-        ReadErrors, UnexpectedQuery,
+        Missing<Watches>, ReadErrors, UnexpectedQuery,
     )
 )]
 #[get("/watches/{id}")]
-pub async fn get_watch(
-    req: HttpRequest,
-    pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let watch = own_watch(&req, &pool, &caller).await?;
-    Ok(HttpResponse::Ok().json(WatchView::of(watch, &origin(&req), false)))
+pub async fn get_watch(req: HttpRequest, watch: OwnWatch) -> HttpResponse {
+    HttpResponse::Ok().json(WatchView::of(watch.0, &origin(&req), false))
 }
 
 /// Delete a watch
@@ -246,27 +280,20 @@ pub async fn get_watch(
 #[utoipa::path(
     tag = "watches",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The watch's id")),
+    params(ReadId<Watches>),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "The calling key has no such watch", body = crate::error::Problem, content_type = "application/problem+json"),
-        WriteErrors, UnexpectedQuery,
+        Missing<Watches>, WriteErrors, UnexpectedQuery,
     )
 )]
 #[delete("/watches/{id}")]
 pub async fn delete_watch(
-    req: HttpRequest,
     pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
+    watch: OwnWatch,
 ) -> Result<HttpResponse, ApiError> {
-    let watch = own_watch(&req, &pool, &caller).await?;
-    let key_id = watch.key_id;
-    db::run(&pool, move |conn| {
-        Ok(query::delete_own(conn, key_id, watch.id)?)
-    })
-    .await?;
-    log::info!("key {key_id} deleted watch {}", watch.id);
+    let (key_id, id) = (watch.0.key_id, watch.0.id);
+    db::run(&pool, move |conn| Ok(query::delete_own(conn, key_id, id)?)).await?;
+    log::info!("key {key_id} deleted watch {id}");
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -277,25 +304,19 @@ pub async fn delete_watch(
 #[utoipa::path(
     tag = "watches",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The watch's id")),
+    params(ReadId<Watches>),
     responses(
         (status = 200, description = "The deliveries", body = DeliveryList),
-        (status = 404, description = "The calling key has no such watch", body = crate::error::Problem, content_type = "application/problem+json"),
-        ReadErrors, UnexpectedQuery,
+        Missing<Watches>, ReadErrors, UnexpectedQuery,
     )
 )]
 #[get("/watches/{id}/deliveries")]
 pub async fn list_deliveries(
-    req: HttpRequest,
     pool: web::Data<DbPool>,
-    caller: Caller,
-    _query: ApiQuery<NoQuery>,
+    watch: OwnWatch,
 ) -> Result<HttpResponse, ApiError> {
-    let watch = own_watch(&req, &pool, &caller).await?;
-    let rows = db::run(&pool, move |conn| {
-        Ok(query::deliveries(conn, watch.id, 100)?)
-    })
-    .await?;
+    let id = watch.0.id;
+    let rows = db::run(&pool, move |conn| Ok(query::deliveries(conn, id, 100)?)).await?;
     Ok(HttpResponse::Ok().json(DeliveryList {
         items: rows.into_iter().map(DeliveryView::of).collect(),
     }))
