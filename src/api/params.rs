@@ -27,6 +27,16 @@ impl<T: DeserializeOwned> ApiQuery<T> {
                 query.len()
             )));
         }
+        // `_` is a cache-buster (jQuery, Power BI and others add `_=<time>`): never a parameter.
+        let without_buster: String;
+        let query = if form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "_") {
+            without_buster = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(n, _)| n != "_"))
+                .finish();
+            without_buster.as_str()
+        } else {
+            query
+        };
         let pairs = form_urlencoded::parse(query.as_bytes());
         if let Some((name, _)) = pairs
             .clone()

@@ -14,6 +14,32 @@ async fn unknown_route_is_a_problem() {
 }
 
 #[actix_web::test]
+async fn a_cache_busting_underscore_is_ignored_everywhere() {
+    let app = TestApp::new();
+    for path in [
+        "/api/v1/contracts?borough=camden&_=1764500000000",
+        "/api/v1/boroughs/camden?_=1",
+        "/api/v1/insights/summary?_=",
+        "/api/v1/sources?_=2",
+        "/healthz?_=3",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status.as_u16(), 200, "{path}: {}", response.text());
+    }
+    let with = app
+        .get("/api/v1/contracts?borough=camden&per_page=3&_=9")
+        .await
+        .json();
+    let without = app
+        .get("/api/v1/contracts?borough=camden&per_page=3")
+        .await
+        .json();
+    assert_eq!(with, without);
+    // Other unknown parameters are still named.
+    app.get("/api/v1/contracts?__=1").await.problem(400);
+}
+
+#[actix_web::test]
 async fn unknown_query_parameter_is_named() {
     let app = TestApp::new();
     for path in [
