@@ -121,6 +121,8 @@ pub struct AppOptions {
     pub health_pool: Option<DbPool>,
     /// The bound on insights and downloads running at once; None for none.
     pub heavy_reads: Option<Arc<guard::HeavyReads>>,
+    /// `CITYTOOLS_PUBLIC_URL`: the origin of absolute links; None for the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl AppOptions {
@@ -135,6 +137,7 @@ impl AppOptions {
             },
             health_pool: None,
             heavy_reads: Some(guard::HeavyReads::for_pool(settings.pool_size)),
+            public_url: settings.public_url.clone(),
         }
     }
 }
@@ -162,6 +165,9 @@ pub fn build_app(
         .app_data(web::Data::new(options.background_sync.clone()))
         .app_data(web::Data::new(options.webhooks))
         .app_data(web::Data::new(options.write_limiter.clone()))
+        .app_data(web::Data::new(api::exports::PublicUrl(
+            options.public_url.clone(),
+        )))
         .app_data(web::Data::new(api::health::HealthPool(
             options.health_pool.clone(),
         )))

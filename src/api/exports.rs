@@ -52,20 +52,20 @@ fn for_each_contract(
     failure.map_or(Ok(()), Err)
 }
 
+/// `CITYTOOLS_PUBLIC_URL`, as app data.
+#[derive(Debug, Clone, Default)]
+pub struct PublicUrl(pub Option<String>);
+
 /// The service's address for absolute links: `CITYTOOLS_PUBLIC_URL` when set, else the
 /// request's own `Host` (never `Forwarded` or `X-Forwarded-*`, which any client can send), over
 /// https when the connection is TLS. Without a `Host`, or with one that is not a host name or
 /// address (and port), the server's own name.
 pub(crate) fn origin(req: &HttpRequest) -> String {
-    static PUBLIC_URL: OnceLock<Option<String>> = OnceLock::new();
-    let configured = PUBLIC_URL.get_or_init(|| {
-        config::public_url(|name| std::env::var(name).ok()).unwrap_or_else(|error| {
-            log::error!("{error}; links use the request's Host");
-            None
-        })
-    });
+    let configured = req
+        .app_data::<web::Data<PublicUrl>>()
+        .and_then(|url| url.0.clone());
     if let Some(url) = configured {
-        return url.clone();
+        return url;
     }
     let host = req
         .headers()

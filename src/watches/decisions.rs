@@ -11,8 +11,9 @@ use diesel::sql_types::{BigInt, Bool};
 
 use super::{Matcher, ReadFilters, Watched};
 use crate::db::schema::decision_days;
+use crate::queries::contracts;
 use crate::queries::watches::{self as query, NewWatchEvent};
-use crate::representations::contract;
+use crate::representations::{to_json, Contract};
 
 /// The advisory lock of the daily computation ("decision").
 const DECISION_LOCK: i64 = 0x6465_6369_7369_6f6e;
@@ -87,10 +88,13 @@ pub fn windows(
         if watch.webhook_url.is_some() {
             with_webhook.insert(watch.id);
         }
+        // The contracts in one read, not one query each.
+        let mut records = contracts::find_many(conn, &ids)?;
         for id in ids {
-            let Some(record) = contract::current(conn, id)? else {
+            let Some(record) = records.remove(&id) else {
                 continue;
             };
+            let record = to_json(&Contract::view(record, true));
             events.push(NewWatchEvent {
                 watch_id: watch.id,
                 event: "contract.decision_due".to_owned(),

@@ -453,3 +453,22 @@ async fn insights_and_downloads_take_a_bounded_share_of_the_connections() {
         200
     );
 }
+
+#[actix_web::test]
+async fn a_configured_public_url_is_the_origin_of_every_link() {
+    use actix_web::test::{call_service, init_service, read_body};
+    let test_app = TestApp::new();
+    let options = citytools::app::AppOptions {
+        public_url: Some("https://citytools.example.org".into()),
+        ..citytools::app::AppOptions::default()
+    };
+    let app = init_service(citytools::app::build_app(test_app.pool.clone(), options)).await;
+    let request = TestRequest::get()
+        .uri("/api/v1/contracts/calendar.ics?borough=camden")
+        .insert_header(("host", "elsewhere.example"))
+        .to_request();
+    let body = read_body(call_service(&app, request).await).await;
+    let calendar = String::from_utf8_lossy(&body);
+    assert!(calendar.contains("URL:https://citytools.example.org/api/v1/contracts/"));
+    assert!(!calendar.contains("elsewhere"));
+}
