@@ -42,6 +42,14 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Whether the resource is one of the reference tables that filters name by id.
+    pub fn is_reference(self) -> bool {
+        matches!(
+            self,
+            Resource::Boroughs | Resource::ServiceAreas | Resource::Suppliers | Resource::Systems
+        )
+    }
+
     pub const NAMES: &'static [&'static str] = &[
         "boroughs",
         "service_areas",

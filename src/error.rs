@@ -212,6 +212,7 @@ impl Problem {
 
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> Self {
+        let lost = crate::db::is_connection_lost(&error);
         match error {
             DieselError::NotFound => ApiError::NotFound("no such record".to_owned()),
             DieselError::DatabaseError(kind, info) => {
@@ -224,10 +225,7 @@ impl From<DieselError> for ApiError {
                             errors: Vec::new(),
                         }
                     }
-                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                        ApiError::Unavailable(format!("the database connection was lost: {detail}"))
-                    }
-                    _ if is_connection_lost(&detail) => {
+                    _ if lost => {
                         ApiError::Unavailable(format!("the database connection was lost: {detail}"))
                     }
                     _ if is_statement_timeout(&detail) => ApiError::QueryTimeout,
@@ -242,22 +240,6 @@ impl From<DieselError> for ApiError {
             other => ApiError::Internal(other.to_string()),
         }
     }
-}
-
-/// Messages of a connection that broke under a query: the server was stopped or restarted.
-fn is_connection_lost(message: &str) -> bool {
-    [
-        "terminating connection",
-        "server closed the connection",
-        "no connection to the server",
-        "connection to server",
-        "the database system is shutting down",
-        "the database system is starting up",
-        "could not receive data",
-        "could not send data",
-    ]
-    .iter()
-    .any(|pattern| message.contains(pattern))
 }
 
 fn is_statement_timeout(message: &str) -> bool {

@@ -222,6 +222,15 @@ pub(crate) async fn respond_with_contracts(
     let read = paged.clone();
     let (mut records, total) = db::run(pool, move |conn| {
         let filter = criteria.resolve(conn)?;
+        // A page from the start or by number carries its count in the same statement.
+        let from = match (&read, &after) {
+            (Paged::Numbered(paging), _) => Some((paging.offset(), paging.limit())),
+            (Paged::Cursor { .. }, None) => Some((0, read.read_limit())),
+            (Paged::Cursor { .. }, Some(_)) => None,
+        };
+        if let Some((offset, limit)) = from {
+            return Ok(filter.page_with_total(conn, sort, offset, limit, cap)?);
+        }
         let records = read_contracts(conn, &filter, sort, &read, after.as_ref())?;
         let total = match read.total_shown_by(records.len()) {
             Some(value) => Total { value, exact: true },

@@ -86,11 +86,21 @@ impl Write<'_> {
         conn: &mut PgConnection,
         create: impl FnOnce(&mut PgConnection) -> Result<(String, Value), ApiError>,
     ) -> Result<(String, Value), ApiError> {
-        conn.transaction(|conn| {
+        let created = conn.transaction(|conn| {
             let (id, after) = create(conn)?;
             changelog::record(conn, self.actor, self.resource, &id, None, Some(&after))?;
-            Ok((id, after))
-        })
+            Ok::<_, ApiError>((id, after))
+        })?;
+        self.committed(conn);
+        Ok(created)
+    }
+
+    /// After a commit: a change to a reference table reaches this instance's cache of their
+    /// ids at once (other instances hear of it from PostgreSQL).
+    fn committed(&self, conn: &mut PgConnection) {
+        if self.resource.is_reference() {
+            crate::db::reference::changed(conn);
+        }
     }
 
     /// Updates or deletes a record in one transaction: the row is locked (404 when missing),
@@ -105,7 +115,7 @@ impl Write<'_> {
         authorize: impl FnOnce(&Value) -> Result<(), ApiError>,
         apply: impl FnOnce(&mut PgConnection, &Value) -> Result<Option<Value>, ApiError>,
     ) -> Result<Option<Value>, ApiError> {
-        conn.transaction(|conn| {
+        let after = conn.transaction(|conn| {
             if !lock_row(conn, target.table, target.id)? {
                 return Err(ApiError::NotFound(format!(
                     "no {} with id {:?}",
@@ -124,8 +134,10 @@ impl Write<'_> {
                 Some(&before),
                 after.as_ref(),
             )?;
-            Ok(after)
-        })
+            Ok::<_, ApiError>(after)
+        })?;
+        self.committed(conn);
+        Ok(after)
     }
 }
 

@@ -1,13 +1,16 @@
 //! The database: connection pool, migrations, the private cluster and the generated schema.
 
 pub mod cluster;
+pub mod reference;
 pub mod schema;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -29,9 +32,9 @@ const STATEMENT_TIMEOUT_MS: u32 = 30_000;
 const SCHEMA_LOCK_KEY: i64 = 0x6369_7479_746f_6f6c; // "citytool"
 
 /// The connection pool the service shares between requests.
-pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+pub type DbPool = Pool<Manager>;
 /// A connection taken from the pool, returned to it when dropped.
-pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
+pub type DbConn = PooledConnection<Manager>;
 
 /// Why the database could not be made ready.
 #[derive(Debug, thiserror::Error)]
@@ -108,14 +111,112 @@ impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for Co
 
 /// A pool of up to `size` connections to `url`. It opens lazily, so the service starts (and
 /// answers `/readyz` with 503) even while the database is down.
+///
+/// A connection is not tested when it is taken (that would be a `SELECT 1` round trip before
+/// every request); instead, one whose server went away is noticed by the statement that fails
+/// on it, and the pool drops it when it comes back (see [`Manager`]).
 pub fn pool(url: &str, size: u32) -> Result<DbPool, DatabaseError> {
     Ok(Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(CONNECTION_TIMEOUT)
-        .test_on_check_out(true)
+        .test_on_check_out(false)
         .connection_customizer(Box::new(ConnectionSetup))
-        .build_unchecked(ConnectionManager::new(url)))
+        .build_unchecked(Manager {
+            connections: ConnectionManager::new(url),
+            reference: reference::ReferenceCache::new(url),
+        }))
+}
+
+/// Opens the pool's connections, each with a [`ConnectionWatch`], and tells the pool to drop
+/// one that lost its server.
+#[derive(Debug)]
+pub struct Manager {
+    connections: ConnectionManager<PgConnection>,
+    /// The pool's cache of the reference tables, reached from its connections.
+    reference: Arc<reference::ReferenceCache>,
+}
+
+impl ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let mut conn = self.connections.connect()?;
+        conn.set_instrumentation(ConnectionWatch {
+            lost: false,
+            statements: 0,
+            reference: self.reference.clone(),
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        self.connections.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        let lost = watch_of(conn).is_some_and(|watch| watch.lost);
+        lost || self.connections.has_broken(conn)
+    }
+}
+
+/// What a pooled connection carries beside itself: whether a statement failed because its
+/// server went away (stopped, restarted, or the connection was cut), and its pool's
+/// [`reference::ReferenceCache`].
+#[derive(Debug)]
+struct ConnectionWatch {
+    lost: bool,
+    /// How many statements the connection has run.
+    statements: u64,
+    reference: Arc<reference::ReferenceCache>,
+}
+
+impl Instrumentation for ConnectionWatch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery { error, .. } = event {
+            self.statements += 1;
+            self.lost |= error.is_some_and(is_connection_lost);
+        }
+    }
+}
+
+/// How many statements a connection from a pool has run (each one a round trip); None for a
+/// connection from outside a pool.
+pub fn statements_run(conn: &mut PgConnection) -> Option<u64> {
+    watch_of(conn).map(|watch| watch.statements)
+}
+
+/// The watch of a connection the pool opened; None for any other connection.
+fn watch_of(conn: &mut PgConnection) -> Option<&ConnectionWatch> {
+    conn.instrumentation().downcast_ref::<ConnectionWatch>()
+}
+
+/// Whether `error` says the connection to the server is gone (rather than that the statement
+/// was wrong): the server was stopped or restarted, or the connection was cut.
+pub fn is_connection_lost(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "connection to server",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "could not receive data",
+                "could not send data",
+            ]
+            .iter()
+            .any(|pattern| message.contains(pattern))
+        }
+        _ => false,
+    }
 }
 
 /// Runs `work` under a session-level advisory lock, so that concurrent instances don't race

@@ -4,13 +4,15 @@ use std::collections::BTreeSet;
 
 use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Json, Nullable, Text};
 
+use super::fixed::{fixed, fixed_with_text, Fixed};
 use super::{contains_pattern, for_each_row, missing, FieldError, QueryError};
+use crate::db::reference;
 use crate::db::schema::{
     boroughs, contract_service_areas, contracts, service_areas, suppliers, systems,
 };
@@ -68,7 +70,14 @@ impl ContractCriteria {
         let borough_ids = resolve_boroughs(conn, &self.borough, &mut errors)?;
 
         check_suppliers_exist(conn, &self.supplier, &mut errors)?;
-        check_exist(conn, "system", &self.system, &mut errors, |conn, ids| {
+        let systems_known =
+            reference::catalogue(conn)?.is_some_and(|c| c.has_systems(&self.system));
+        let system = if systems_known {
+            &[][..]
+        } else {
+            &self.system[..]
+        };
+        check_exist(conn, "system", system, &mut errors, |conn, ids| {
             systems::table
                 .filter(systems::id.eq_any(ids))
                 .select(systems::id)
@@ -114,6 +123,9 @@ pub(crate) fn resolve_boroughs(
 ) -> Result<Vec<String>, QueryError> {
     if asked.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(slugs) = reference::catalogue(conn)?.and_then(|known| known.boroughs(asked)) {
+        return Ok(slugs);
     }
     let upper: Vec<String> = asked.iter().map(|b| b.to_uppercase()).collect();
     let found: Vec<(String, String)> = boroughs::table
@@ -166,6 +178,9 @@ pub(crate) fn check_suppliers_exist(
     asked: &[String],
     errors: &mut Vec<FieldError>,
 ) -> Result<(), QueryError> {
+    if reference::catalogue(conn)?.is_some_and(|known| known.has_suppliers(asked)) {
+        return Ok(());
+    }
     check_exist(conn, "supplier", asked, errors, |conn, ids| {
         suppliers::table
             .filter(suppliers::id.eq_any(ids))
@@ -183,6 +198,9 @@ pub(crate) fn expand_service_areas(
 ) -> Result<Vec<String>, QueryError> {
     if asked.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(areas) = reference::catalogue(conn)?.and_then(|known| known.service_areas(asked)) {
+        return Ok(areas);
     }
     let matched: Vec<(String, Option<String>)> = service_areas::table
         .filter(
@@ -225,6 +243,29 @@ pub struct ContractRecord {
     pub borough_name: String,
     pub supplier_name: String,
     pub system_name: Option<String>,
+}
+
+/// A [`ContractRecord`] with the count of matches beside it.
+#[derive(Queryable)]
+struct CountedRecord {
+    contract: Contract,
+    service_area_ids: Vec<String>,
+    borough_name: String,
+    supplier_name: String,
+    system_name: Option<String>,
+    counted: i64,
+}
+
+impl CountedRecord {
+    fn record(self) -> ContractRecord {
+        ContractRecord {
+            contract: self.contract,
+            service_area_ids: self.service_area_ids,
+            borough_name: self.borough_name,
+            supplier_name: self.supplier_name,
+            system_name: self.system_name,
+        }
+    }
 }
 
 impl ContractSortKey {
@@ -353,6 +394,41 @@ impl<Q> Query for ExplainJson<Q> {
 
 impl<Q> RunQueryDsl<PgConnection> for ExplainJson<Q> {}
 
+/// `(SELECT count(*) FROM (<query> LIMIT <cap>) AS matching)`: how many rows `query` has,
+/// counting at most `cap`, as a column of another statement (PostgreSQL runs it once).
+struct CappedCount<'a> {
+    query: Boxed<'a, Integer>,
+    cap: i64,
+}
+
+impl Expression for CappedCount<'_> {
+    type SqlType = BigInt;
+}
+
+impl QueryFragment<Pg> for CappedCount<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("(SELECT count(*) FROM (");
+        QueryFragment::<Pg>::walk_ast(&self.query, out.reborrow())?;
+        out.push_sql(" LIMIT ");
+        out.push_bind_param::<BigInt, i64>(&self.cap)?;
+        out.push_sql(") AS matching)");
+        Ok(())
+    }
+}
+
+impl QueryId for CappedCount<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<QS> diesel::SelectableExpression<QS> for CappedCount<'_> {}
+
+impl<QS> diesel::AppearsOnTable<QS> for CappedCount<'_> {}
+
+impl<GB> diesel::expression::ValidGrouping<GB> for CappedCount<'_> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
 type Boxed<'a, ST> = contracts::BoxedQuery<'a, Pg, ST>;
 
 impl ContractFilter {
@@ -442,16 +518,15 @@ impl ContractFilter {
         for word in &c.words {
             // ARRAY(...) makes the name lookups run once, so the three arms can be a BitmapOr
             // of the title's trigram index and the supplier and system indexes.
-            let pattern = contains_pattern(word);
-            query = query.filter(
-                sql::<diesel::sql_types::Bool>("(contracts.title ILIKE ")
-                    .bind::<Text, _>(pattern.clone())
-                    .sql(" OR contracts.supplier_id = ANY(ARRAY(SELECT s.id FROM suppliers s WHERE s.name ILIKE ")
-                    .bind::<Text, _>(pattern.clone())
-                    .sql(")) OR contracts.system_id = ANY(ARRAY(SELECT y.id FROM systems y WHERE y.name ILIKE ")
-                    .bind::<Text, _>(pattern)
-                    .sql(")))"),
-            );
+            query = query.filter(fixed_with_text(
+                &[
+                    "(contracts.title ILIKE ",
+                    " OR contracts.supplier_id = ANY(ARRAY(SELECT s.id FROM suppliers s WHERE s.name ILIKE ",
+                    ")) OR contracts.system_id = ANY(ARRAY(SELECT y.id FROM systems y WHERE y.name ILIKE ",
+                    ")))",
+                ],
+                contains_pattern(word),
+            ));
         }
         query
     }
@@ -505,19 +580,21 @@ impl ContractFilter {
                 exact: true,
             });
         };
-        let matching = self
-            .apply(contracts::table.select(sql::<Integer>("1")).into_boxed())
-            .limit(cap);
+        let matching = self.matching_rows().limit(cap);
         let counted: i64 = CountRows(matching).get_result(conn)?;
+        self.total_of(conn, counted, cap)
+    }
+
+    /// The total for `counted` matches counted up to `cap`: exact below the cap, PostgreSQL's
+    /// estimate (never less than `counted`) at it.
+    fn total_of(&self, conn: &mut PgConnection, counted: i64, cap: i64) -> QueryResult<Total> {
         if counted < cap {
             return Ok(Total {
                 value: counted,
                 exact: true,
             });
         }
-        let plan: serde_json::Value =
-            ExplainJson(self.apply(contracts::table.select(sql::<Integer>("1")).into_boxed()))
-                .get_result(conn)?;
+        let plan: serde_json::Value = ExplainJson(self.matching_rows()).get_result(conn)?;
         let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
         Ok(Total {
             // Plan Rows is a float; a count fits an i64 with room to spare.
@@ -526,12 +603,60 @@ impl ContractFilter {
         })
     }
 
+    /// `SELECT 1` for each matching contract: what a count reads.
+    fn matching_rows(&self) -> Boxed<'_, Integer> {
+        self.apply(contracts::table.select(fixed::<Integer>("1")).into_boxed())
+    }
+
+    /// One page of matching contracts by number, and the total, in one statement: the count
+    /// (up to `cap`, as [`ContractFilter::total`] counts) is a column of the page's rows. When
+    /// the page is empty there is no row to carry it, and the total is read on its own.
+    pub fn page_with_total(
+        &self,
+        conn: &mut PgConnection,
+        sort: Option<(ContractSortKey, bool)>,
+        offset: i64,
+        limit: i64,
+        cap: Option<i64>,
+    ) -> QueryResult<(Vec<ContractRecord>, Total)> {
+        let Some(cap) = cap else {
+            let records = self.page(conn, sort, offset, limit)?;
+            return Ok((records, self.total(conn, None)?));
+        };
+        let (contract, areas, borough, supplier, system) = record_selection();
+        let counted = CappedCount {
+            query: self.matching_rows(),
+            cap,
+        };
+        let selection = (contract, areas, borough, supplier, system, counted);
+        let query = self.apply(contracts::table.select(selection).into_boxed());
+        let rows: Vec<CountedRecord> = self
+            .in_order(query, sort)
+            .offset(offset)
+            .limit(limit)
+            .load(conn)?;
+        let Some(counted) = rows.first().map(|row| row.counted) else {
+            return Ok((Vec::new(), self.total(conn, Some(cap))?));
+        };
+        let total = self.total_of(conn, counted, cap)?;
+        Ok((rows.into_iter().map(CountedRecord::record).collect(), total))
+    }
+
     /// The matching contracts in the requested order, then by id.
     fn records<'a>(
         &'a self,
         sort: Option<(ContractSortKey, bool)>,
     ) -> Boxed<'a, <RecordSelection as Expression>::SqlType> {
-        let mut query = self.apply(contracts::table.select(record_selection()).into_boxed());
+        let query = self.apply(contracts::table.select(record_selection()).into_boxed());
+        self.in_order(query, sort)
+    }
+
+    /// `query` in `sort` order, then by id; the optional keys put their NULLs last.
+    fn in_order<'a, ST: 'a>(
+        &self,
+        mut query: Boxed<'a, ST>,
+        sort: Option<(ContractSortKey, bool)>,
+    ) -> Boxed<'a, ST> {
         if let Some((key, descending)) = sort {
             // Either direction of one column; the optional columns put their NULLs last.
             macro_rules! by {
@@ -683,23 +808,23 @@ impl ContractFilter {
 
 pub(crate) type RecordSelection = (
     diesel::helper_types::AsSelect<Contract, Pg>,
-    diesel::expression::SqlLiteral<Array<Text>>,
-    diesel::expression::SqlLiteral<Text>,
-    diesel::expression::SqlLiteral<Text>,
-    diesel::expression::SqlLiteral<Nullable<Text>>,
+    Fixed<Array<Text>>,
+    Fixed<Text>,
+    Fixed<Text>,
+    Fixed<Nullable<Text>>,
 );
 
 /// What a listing shows of a contract: the row, its service areas and the names beside it.
 pub(crate) fn record_selection() -> RecordSelection {
     (
         Contract::as_select(),
-        sql::<Array<Text>>(
+        fixed(
             "ARRAY(SELECT csa.service_area_id FROM contract_service_areas csa \
              WHERE csa.contract_id = contracts.id ORDER BY 1)",
         ),
-        sql::<Text>("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
-        sql::<Text>("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
-        sql::<Nullable<Text>>("(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)"),
+        fixed("(SELECT b.name FROM boroughs b WHERE b.id = contracts.borough_id)"),
+        fixed("(SELECT s.name FROM suppliers s WHERE s.id = contracts.supplier_id)"),
+        fixed("(SELECT y.name FROM systems y WHERE y.id = contracts.system_id)"),
     )
 }
 

@@ -3,6 +3,7 @@
 pub mod boroughs;
 pub mod changes;
 pub mod contracts;
+pub mod fixed;
 pub mod insight_rows;
 pub mod insights;
 pub mod keys;

@@ -22,6 +22,7 @@ mod purity;
 mod resilience;
 mod resources;
 mod rollups;
+mod round_trips;
 mod seeds;
 mod service;
 mod sources;
