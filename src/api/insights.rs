@@ -6,7 +6,6 @@
 //! for the analysis, and the response as JSON or CSV.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
@@ -16,10 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::boroughs::Boroughs;
 use super::contracts::{contract_cursor, cursor_after, read_contracts};
 use super::docs::{BadQuery, Missing, ReadErrors};
-use super::exports::{self, write_failed};
 use super::filters::contract_filter_query;
 use super::pagination::{self, Cursor, PageEnd, PageNumber, Paged, PerPage};
-use super::params::{ApiQuery, ListFormat};
+use super::params::{ApiQuery, CommaList, ListFormat};
 use super::respond;
 use super::stream;
 use super::suppliers::Suppliers;
@@ -30,7 +28,10 @@ use crate::insights::data_access::{self as access, DataAccessInsight};
 use crate::insights::expertise::{self as know_how, Expertise};
 use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
 use crate::insights::footprint::Footprint;
-use crate::insights::joint_procurement::{group_answer, Group, GroupBy, Grouper, JointProcurement};
+use crate::insights::joint_procurement::{
+    group_contract, Group, GroupBy, Grouper, JointProcurement, JointProcurementGroup,
+    JointProcurementMeta,
+};
 use crate::insights::market_share::{self as shares, MarketShare};
 use crate::insights::opportunities::{self as window, Opportunities, OpportunitiesMeta};
 use crate::insights::params::{ConfidenceLevel, SmallCount, WindowMonths};
@@ -94,7 +95,148 @@ contract_filter_query! {
         /// `service_area` (default), or `supplier` for one supplier within one service area.
         #[param(value_type = Option<GroupBy>)]
         group_by: Option<GroupBy>,
+        /// `contracts` to list each group's contracts in it; `ended` to keep the groups whose
+        /// contracts have all ended (left out by default).
+        #[param(value_type = Option<Vec<GroupInclude>>, style = Form, explode = false, example = "contracts")]
+        include: Option<CommaList<GroupInclude>>,
+        /// Groups per page, 1 to 500 (default 50).
+        #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+        per_page: Option<PerPage>,
+        /// `meta.next_cursor` of the previous page; empty or absent for the first.
+        #[param(value_type = Option<String>)]
+        cursor: Option<Cursor<String>>,
+        /// `csv` for every group (not a page) as CSV, one row each.
+        #[param(value_type = Option<ListFormat>)]
+        format: Option<ListFormat>,
     }
+}
+
+/// What a joint-procurement answer may add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupInclude {
+    /// Each group's contracts, in the group.
+    Contracts,
+    /// The groups whose contracts have all ended.
+    Ended,
+}
+
+impl std::str::FromStr for GroupInclude {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "contracts" => Ok(GroupInclude::Contracts),
+            "ended" => Ok(GroupInclude::Ended),
+            other => Err(format!("expected contracts or ended, got {other:?}")),
+        }
+    }
+}
+
+/// The parameters that shape the groups rather than select contracts: left out of a group's
+/// link to its contracts.
+const GROUPING_PARAMS: &[&str] = &[
+    "window_months",
+    "min_boroughs",
+    "group_by",
+    "include",
+    "per_page",
+    "cursor",
+    "format",
+    "_",
+];
+
+/// A group as a CSV row.
+#[derive(Debug, Serialize)]
+struct GroupRow<'a> {
+    service_area_id: &'a str,
+    supplier_id: Option<&'a str>,
+    first_end_date: NaiveDate,
+    last_end_date: NaiveDate,
+    borough_ids: String,
+    borough_count: usize,
+    contract_count: i64,
+    total_annual_value_gbp: &'a str,
+    contracts_url: &'a str,
+}
+
+impl GroupRow<'_> {
+    fn of(group: &JointProcurementGroup) -> GroupRow<'_> {
+        GroupRow {
+            service_area_id: &group.service_area_id,
+            supplier_id: group.supplier_id.as_deref(),
+            first_end_date: group.first_end_date,
+            last_end_date: group.last_end_date,
+            borough_ids: group.borough_ids.join("|"),
+            borough_count: group.borough_ids.len(),
+            contract_count: group.contract_count,
+            total_annual_value_gbp: &group.total_annual_value_gbp,
+            contracts_url: &group.contracts_url,
+        }
+    }
+}
+
+const GROUP_COLUMNS: &[&str] = &[
+    "service_area_id",
+    "supplier_id",
+    "first_end_date",
+    "last_end_date",
+    "borough_ids",
+    "borough_count",
+    "contract_count",
+    "total_annual_value_gbp",
+    "contracts_url",
+];
+
+/// The contract list that gives `group`'s contracts: the contract filters of `asked` (the
+/// request's query string), with the group's service area, supplier (when grouped by supplier)
+/// and end dates in place of theirs.
+fn group_contracts_url(asked: &str, group: &Group) -> String {
+    let mut replaced = vec!["service_area", "ends_after", "ends_before"];
+    if group.supplier_id.is_some() {
+        replaced.push("supplier");
+    }
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(
+        form_urlencoded::parse(asked.as_bytes())
+            .filter(|(key, _)| !GROUPING_PARAMS.contains(&&**key) && !replaced.contains(&&**key)),
+    );
+    query.append_pair("service_area", &group.service_area_id);
+    if let Some(supplier) = &group.supplier_id {
+        query.append_pair("supplier", supplier);
+    }
+    query.append_pair("ends_after", &group.first_end_date.to_string());
+    query.append_pair("ends_before", &group.last_end_date.to_string());
+    format!("/api/v1/contracts?{}", query.finish())
+}
+
+/// Where a page of groups resumes: after the group at this (first end date, service area,
+/// supplier). The token's `sort` is the grouping, so a cursor of another grouping is refused.
+fn group_cursor(group_by: GroupBy, group: &Group) -> String {
+    pagination::CursorToken {
+        sort: group_by_name(group_by).to_owned(),
+        value: serde_json::json!([group.first_end_date, group.supplier_id]),
+        id: group.service_area_id.clone(),
+    }
+    .encode()
+}
+
+fn group_by_name(group_by: GroupBy) -> &'static str {
+    match group_by {
+        GroupBy::ServiceArea => "service_area",
+        GroupBy::Supplier => "supplier",
+    }
+}
+
+/// The position a cursor names, checked against the grouping it must have been made for.
+fn cursor_position(
+    token: &pagination::CursorToken<String>,
+    group_by: GroupBy,
+) -> Result<(NaiveDate, String, Option<String>), ApiError> {
+    pagination::check_cursor_sort(token, group_by_name(group_by))?;
+    let (first, supplier): (NaiveDate, Option<String>) =
+        serde_json::from_value(token.value.clone()).map_err(|_| pagination::garbled_cursor())?;
+    Ok((first, token.id.clone(), supplier))
 }
 
 /// Joint procurement
@@ -104,30 +246,38 @@ contract_filter_query! {
 /// group starts at the earliest contract not yet grouped and takes every later one ending at most
 /// `window_months` after the group's first end date; groups with fewer than `min_boroughs`
 /// distinct boroughs are dropped. A contract in several service areas counts in each.
+///
+/// Groups come a page at a time (`per_page`, `cursor`), ordered by first end date, then service
+/// area, then supplier; each is a summary (its end dates, boroughs, contract count, total annual
+/// value and `contracts_url`, the contract list that gives exactly its contracts), with the
+/// contracts themselves only with `include=contracts`. Groups whose contracts have all ended
+/// (last end date before today) are left out unless `include=ended`. `format=csv` gives every
+/// group, one row each.
 #[utoipa::path(
     tag = "insights",
     security((), ("bearer" = [])),
     params(JointProcurementQuery),
     responses(
-        (status = 200, description = "The groups", body = JointProcurement, example = json!({
+        (status = 200, description = "A page of groups, or every group as CSV", content((JointProcurement = "application/json", example = json!({
             "items": [{
                 "service_area_id": "council-tax", "supplier_id": null,
                 "first_end_date": "2027-03-31", "last_end_date": "2027-11-30",
                 "borough_ids": ["camden", "islington"],
-                "contracts": [
-                    {"id": 118, "borough_id": "camden", "supplier_id": "civica", "system_id": "civica-openrevenues", "end_date": "2027-03-31", "annual_value_gbp": "185000.00"},
-                    {"id": 402, "borough_id": "islington", "supplier_id": "capita", "system_id": "capita-academy", "end_date": "2027-11-30", "annual_value_gbp": "125000.00"}
-                ],
-                "total_annual_value_gbp": "310000.00"
+                "contract_count": 2,
+                "total_annual_value_gbp": "310000.00",
+                "contracts_url": "/api/v1/contracts?service_area=council-tax&ends_after=2027-03-31&ends_before=2027-11-30"
             }],
             "window_months": 12, "min_boroughs": 2, "group_by": "service_area",
-            "sources": {"illustrative": 2}
-        })),
+            "sources": {"illustrative": 2},
+            "meta": {"total": 1, "per_page": 50, "next_cursor": null}
+        })), (String = "text/csv")),
+         headers(("Link" = String, description = "RFC 8288 links: `first` (`cursor=`) and, when another page follows, `next`"))),
         ReadErrors, BadQuery,
     )
 )]
 #[get("/insights/joint-procurement")]
 pub async fn joint_procurement(
+    req: HttpRequest,
     pool: web::Data<DbPool>,
     _caller: Caller,
     query: ApiQuery<JointProcurementQuery>,
@@ -136,8 +286,26 @@ pub async fn joint_procurement(
     let window_months = query.window_months.map_or(12, |w| w.0);
     let min_boroughs = query.min_boroughs.map_or(2, |m| m.0);
     let group_by = query.group_by.unwrap_or_default();
+    let include = |what| {
+        query
+            .include
+            .as_ref()
+            .is_some_and(|list| list.0.contains(&what))
+    };
+    let (with_contracts, with_ended) = (
+        include(GroupInclude::Contracts),
+        include(GroupInclude::Ended),
+    );
+    let csv = respond::wants_csv(&req, query.format);
+    let per_page = query.per_page.map_or(pagination::DEFAULT_PER_PAGE, |p| p.0);
+    let after = match query.cursor.as_ref().and_then(|c| c.0.as_ref()) {
+        Some(token) => Some(cursor_position(token, group_by)?),
+        None => None,
+    };
+    let today = Utc::now().date_naive();
     let criteria = query.criteria();
-    let (conn, (groups, sources)) = db::run_holding(&pool, move |conn| {
+    let asked = req.query_string().to_owned();
+    let (groups, sources) = db::run(&pool, move |conn| {
         let filter = criteria.resolve(conn)?;
         let mut grouper = Grouper::new(window_months, min_boroughs as usize);
         let by_supplier = group_by == GroupBy::Supplier;
@@ -145,41 +313,94 @@ pub async fn joint_procurement(
             grouper.push_row(&row, group_by);
             true
         })?;
-        Ok((grouper.finish(), query::contracts_by_source(conn, &filter)?))
+        let mut groups = grouper.finish();
+        if !with_ended {
+            groups.retain(|group| group.last_end_date >= today);
+        }
+        if csv {
+            let answers: Vec<JointProcurementGroup> = groups
+                .into_iter()
+                .map(|group| {
+                    let url = group_contracts_url(&asked, &group);
+                    group.answer(url, None)
+                })
+                .collect();
+            return Ok((Err(answers), Sources::new()));
+        }
+        let total = groups.len() as i64;
+        let start = match &after {
+            None => 0,
+            Some((first, area, supplier)) => {
+                let position = (*first, area.as_str(), supplier.as_deref());
+                groups.partition_point(|group| group.position() <= position)
+            }
+        };
+        let mut page: Vec<Group> = groups
+            .into_iter()
+            .skip(start)
+            .take(per_page as usize + 1)
+            .collect();
+        let more = page.len() > per_page as usize;
+        page.truncate(per_page as usize);
+        let next_cursor = more.then(|| group_cursor(group_by, page.last().expect("a full page")));
+        let items = page
+            .into_iter()
+            .map(|group| {
+                let contracts = match with_contracts {
+                    true => Some(
+                        query::group_members(
+                            conn,
+                            &filter,
+                            &group.service_area_id,
+                            group.supplier_id.as_deref(),
+                            (group.first_end_date, group.last_end_date),
+                        )?
+                        .into_iter()
+                        .map(group_contract)
+                        .collect(),
+                    ),
+                    false => None,
+                };
+                let url = group_contracts_url(&asked, &group);
+                Ok(group.answer(url, contracts))
+            })
+            .collect::<QueryResult<Vec<_>>>()?;
+        let sources = query::contracts_by_source(conn, &filter)?;
+        Ok((Ok((items, total, next_cursor)), sources))
     })
     .await?;
-    let tail = serde_json::json!({
-        "window_months": window_months,
-        "min_boroughs": min_boroughs,
-        "group_by": group_by,
-        "sources": sources,
-    });
-    // Streamed a group at a time: only the groups' contract ids are held, however many match.
-    Ok(exports::stream(
-        conn,
-        "application/json",
-        None,
-        move |conn, out| write_groups(conn, out, groups, &tail),
-    ))
-}
-
-/// Writes `{"items": [<group>, ...], <tail's fields>}`, reading each group's contracts as it goes.
-fn write_groups(
-    conn: &mut PgConnection,
-    out: &mut dyn Write,
-    groups: Vec<Group>,
-    tail: &serde_json::Value,
-) -> Result<(), ApiError> {
-    out.write_all(b"{\"items\":[").map_err(write_failed)?;
-    for (n, group) in groups.into_iter().enumerate() {
-        let members = query::group_members(conn, &group.contract_ids)?;
-        if n > 0 {
-            out.write_all(b",").map_err(write_failed)?;
+    let (items, total, next_cursor) = match groups {
+        Ok(page) => page,
+        Err(every) => {
+            let rows: Vec<GroupRow> = every.iter().map(GroupRow::of).collect();
+            return stream::csv_table("joint-procurement.csv", GROUP_COLUMNS, &rows);
         }
-        serde_json::to_writer(&mut *out, &group_answer(group, members))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    };
+    let body = JointProcurement {
+        items,
+        window_months,
+        min_boroughs,
+        group_by,
+        sources,
+        meta: JointProcurementMeta {
+            total,
+            per_page,
+            next_cursor: next_cursor.clone(),
+        },
+    };
+    let mut response = HttpResponse::Ok();
+    let mut links = vec![format!(
+        "{}; rel=\"first\"",
+        pagination::link_to(&req, "cursor", "")
+    )];
+    if let Some(cursor) = &next_cursor {
+        links.push(format!(
+            "{}; rel=\"next\"",
+            pagination::link_to(&req, "cursor", cursor)
+        ));
     }
-    write!(out, "],{}", &tail.to_string()[1..]).map_err(write_failed)
+    response.insert_header((actix_web::http::header::LINK, links.join(", ")));
+    Ok(response.json(body))
 }
 
 // ---------------------------------------------------------------------------------------------

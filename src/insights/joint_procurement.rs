@@ -50,13 +50,34 @@ pub struct JointProcurementGroup {
     pub last_end_date: NaiveDate,
     #[schema(example = json!(["camden", "islington"]))]
     pub borough_ids: Vec<String>,
-    pub contracts: Vec<GroupContract>,
+    /// How many contracts the group holds.
+    #[schema(example = 2)]
+    pub contract_count: i64,
     /// The sum of the known annual values.
     #[schema(example = "310000.00")]
     pub total_annual_value_gbp: String,
+    /// The contract list that gives exactly this group's contracts: the request's filters with
+    /// the group's service area (and supplier) and end dates.
+    #[schema(
+        example = "/api/v1/contracts?service_area=council-tax&ends_after=2027-03-31&ends_before=2027-11-30"
+    )]
+    pub contracts_url: String,
+    /// The contracts, by end date then id; only with `include=contracts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contracts: Option<Vec<GroupContract>>,
 }
 
-/// Joint-procurement groups, ordered by first end date then service area.
+/// Where a page of groups ends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JointProcurementMeta {
+    /// How many groups there are in all (ended ones left out unless `include=ended`).
+    pub total: i64,
+    pub per_page: u32,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Joint-procurement groups, ordered by first end date, then service area, then supplier.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JointProcurement {
     pub items: Vec<JointProcurementGroup>,
@@ -66,6 +87,7 @@ pub struct JointProcurement {
     /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
     #[schema(example = json!({"illustrative": 709}))]
     pub sources: BTreeMap<String, i64>,
+    pub meta: JointProcurementMeta,
 }
 
 /// The sum of the known values (zero when none is known).
@@ -73,34 +95,20 @@ pub fn total_value<'a>(values: impl IntoIterator<Item = &'a Option<BigDecimal>>)
     values.into_iter().flatten().sum()
 }
 
-/// A group as the answer lists it, with its contracts (`members`, as read).
-pub fn group_answer(group: Group, members: Vec<GroupMember>) -> JointProcurementGroup {
-    let total = total_value(members.iter().map(|c| &c.annual_value_gbp));
-    let contracts = members
-        .into_iter()
-        .map(|c| GroupContract {
-            id: c.id,
-            borough_id: c.borough_id,
-            supplier_id: c.supplier_id,
-            system_id: c.system_id,
-            end_date: c.end_date,
-            annual_value_gbp: money(c.annual_value_gbp),
-        })
-        .collect();
-    JointProcurementGroup {
-        service_area_id: group.service_area_id,
-        supplier_id: group.supplier_id,
-        first_end_date: group.first_end_date,
-        last_end_date: group.last_end_date,
-        borough_ids: group.borough_ids,
-        contracts,
-        total_annual_value_gbp: money(Some(total)).unwrap_or_default(),
+/// A member as a group lists it.
+pub fn group_contract(member: GroupMember) -> GroupContract {
+    GroupContract {
+        id: member.id,
+        borough_id: member.borough_id,
+        supplier_id: member.supplier_id,
+        system_id: member.system_id,
+        end_date: member.end_date,
+        annual_value_gbp: money(member.annual_value_gbp),
     }
 }
 
-/// Contracts of one key ending within one window: their ids, in order of end date then id.
-/// The contracts themselves are read afterwards, a group at a time, so that memory holds ids
-/// rather than every contract of every group.
+/// Contracts of one key ending within one window, summed up as they were scanned: only the
+/// summary is held, so memory grows with the number of groups, not of contracts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub service_area_id: String,
@@ -109,7 +117,38 @@ pub struct Group {
     pub last_end_date: NaiveDate,
     /// Sorted.
     pub borough_ids: Vec<String>,
-    pub contract_ids: Vec<i64>,
+    pub contract_count: i64,
+    pub total_annual_value: BigDecimal,
+}
+
+impl Group {
+    /// Where the group stands in the order of the answer.
+    pub fn position(&self) -> (NaiveDate, &str, Option<&str>) {
+        (
+            self.first_end_date,
+            &self.service_area_id,
+            self.supplier_id.as_deref(),
+        )
+    }
+
+    /// The group as the answer lists it.
+    pub fn answer(
+        self,
+        contracts_url: String,
+        contracts: Option<Vec<GroupContract>>,
+    ) -> JointProcurementGroup {
+        JointProcurementGroup {
+            service_area_id: self.service_area_id,
+            supplier_id: self.supplier_id,
+            first_end_date: self.first_end_date,
+            last_end_date: self.last_end_date,
+            borough_ids: self.borough_ids,
+            contract_count: self.contract_count,
+            total_annual_value_gbp: money(Some(self.total_annual_value)).unwrap_or_default(),
+            contracts_url,
+            contracts,
+        }
+    }
 }
 
 /// A group being gathered.
@@ -141,9 +180,9 @@ impl Grouper {
         &mut self,
         service_area_id: &str,
         supplier_id: Option<&str>,
-        id: i64,
         borough_id: &str,
         end_date: NaiveDate,
+        annual_value: Option<&BigDecimal>,
     ) {
         let joins = self.current.as_ref().is_some_and(|open| {
             open.group.service_area_id == service_area_id
@@ -163,14 +202,18 @@ impl Grouper {
                     first_end_date: end_date,
                     last_end_date: end_date,
                     borough_ids: Vec::new(),
-                    contract_ids: Vec::new(),
+                    contract_count: 0,
+                    total_annual_value: BigDecimal::from(0),
                 },
                 boroughs: BTreeSet::new(),
             });
         }
         let open = self.current.as_mut().expect("a current group");
         open.group.last_end_date = end_date;
-        open.group.contract_ids.push(id);
+        open.group.contract_count += 1;
+        if let Some(value) = annual_value {
+            open.group.total_annual_value += value;
+        }
         if !open.boroughs.contains(borough_id) {
             open.boroughs.insert(borough_id.to_owned());
         }
@@ -182,9 +225,9 @@ impl Grouper {
         self.push(
             &row.service_area_id,
             supplier,
-            row.id,
             &row.borough_id,
             row.end_date,
+            row.annual_value_gbp.as_ref(),
         );
     }
 
@@ -196,7 +239,6 @@ impl Grouper {
         {
             if boroughs.len() >= self.min_boroughs {
                 group.borough_ids = boroughs.into_iter().collect();
-                group.contract_ids.shrink_to_fit();
                 self.groups.push(group);
             }
         }
@@ -205,13 +247,7 @@ impl Grouper {
     /// The groups kept, ordered by first end date, then service area, then supplier.
     pub fn finish(mut self) -> Vec<Group> {
         self.close();
-        self.groups.sort_by(|a, b| {
-            (a.first_end_date, &a.service_area_id, &a.supplier_id).cmp(&(
-                b.first_end_date,
-                &b.service_area_id,
-                &b.supplier_id,
-            ))
-        });
+        self.groups.sort_by(|a, b| a.position().cmp(&b.position()));
         self.groups
     }
 }
@@ -235,33 +271,34 @@ mod tests {
     }
 
     #[test]
-    fn a_group_answer_lists_its_contracts_and_their_total() {
+    fn a_group_sums_the_known_values_of_its_contracts() {
         let mut grouper = Grouper::new(12, 2);
-        push(&mut grouper, "parking", None, 7, "camden", "2027-01-31");
-        push(&mut grouper, "parking", None, 8, "hackney", "2027-03-31");
-        let group = grouper.finish().remove(0);
-        let member = |id: i64, borough: &str, value: Option<&str>| GroupMember {
-            id,
-            borough_id: borough.into(),
+        let value: BigDecimal = "10.5".parse().unwrap();
+        grouper.push("parking", None, "camden", date("2027-01-31"), Some(&value));
+        grouper.push("parking", None, "hackney", date("2027-03-31"), None);
+        let answer = grouper.finish().remove(0).answer(String::new(), None);
+        assert_eq!(answer.total_annual_value_gbp, "10.50");
+        assert_eq!(answer.contract_count, 2);
+        assert_eq!(answer.borough_ids, vec!["camden", "hackney"]);
+        let member = GroupMember {
+            id: 7,
+            borough_id: "camden".into(),
             supplier_id: "civica".into(),
             system_id: None,
-            end_date: "2027-01-31".parse().unwrap(),
-            annual_value_gbp: value.map(|v| v.parse().unwrap()),
+            end_date: date("2027-01-31"),
+            annual_value_gbp: Some(value),
         };
-        let members = vec![
-            member(7, "camden", Some("10.5")),
-            member(8, "hackney", None),
-        ];
-        let answer = group_answer(group, members);
-        assert_eq!(answer.total_annual_value_gbp, "10.50");
         assert_eq!(
-            answer.contracts[0].annual_value_gbp.as_deref(),
+            group_contract(member).annual_value_gbp.as_deref(),
             Some("10.50")
         );
-        assert_eq!(answer.contracts[1].annual_value_gbp, None);
-        assert_eq!(answer.borough_ids, vec!["camden", "hackney"]);
     }
 
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    /// Pushes contract `id`, worth `id` pounds a year (so a group's total names its members).
     fn push(
         grouper: &mut Grouper,
         key: &str,
@@ -270,7 +307,8 @@ mod tests {
         borough: &str,
         end: &str,
     ) {
-        grouper.push(key, supplier, id, borough, end.parse().unwrap());
+        let value = BigDecimal::from(id);
+        grouper.push(key, supplier, borough, date(end), Some(&value));
     }
 
     #[test]
@@ -299,7 +337,8 @@ mod tests {
         let groups = grouper.finish();
         assert_eq!(groups.len(), 1);
         let group = &groups[0];
-        assert_eq!(group.contract_ids, vec![1, 2, 3]);
+        assert_eq!(group.contract_count, 3);
+        assert_eq!(group.total_annual_value, BigDecimal::from(1 + 2 + 3));
         assert_eq!(group.borough_ids, vec!["camden", "hackney", "islington"]);
         assert_eq!(group.last_end_date.to_string(), "2028-01-31");
     }
@@ -314,7 +353,7 @@ mod tests {
         let groups = grouper.finish();
         assert_eq!(groups.len(), 1, "two Camden contracts are one borough");
         assert_eq!(groups[0].service_area_id, "parking");
-        assert_eq!(groups[0].contract_ids.len(), 2);
+        assert_eq!(groups[0].contract_count, 2);
     }
 
     #[test]

@@ -376,6 +376,7 @@ pub struct AreaContract {
     pub borough_id: String,
     pub supplier_id: String,
     pub end_date: NaiveDate,
+    pub annual_value_gbp: Option<BigDecimal>,
 }
 
 /// Every matching contract with an end date, once per service area, ordered by area, supplier
@@ -396,6 +397,7 @@ pub fn area_contracts(
             contracts::borough_id,
             contracts::supplier_id,
             contracts::end_date.assume_not_null(),
+            contracts::annual_value_gbp,
         ))
         .into_boxed::<Pg>();
     if let Some(areas) = filter.service_areas() {
@@ -422,10 +424,22 @@ pub struct GroupMember {
     pub annual_value_gbp: Option<BigDecimal>,
 }
 
-/// The contracts `ids` (one group's), in order of end date, then id: the order of the scan.
-pub fn group_members(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<GroupMember>> {
-    contracts::table
-        .filter(contracts::id.eq_any(ids))
+/// The matching contracts of one joint-procurement group: in `service_area_id` (and with
+/// `supplier_id`), ending from `first` to `last`, by end date then id (the order of the scan).
+pub fn group_members(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    service_area_id: &str,
+    supplier_id: Option<&str>,
+    (first, last): (NaiveDate, NaiveDate),
+) -> QueryResult<Vec<GroupMember>> {
+    let in_area = contract_service_areas::table
+        .filter(contract_service_areas::service_area_id.eq(service_area_id))
+        .select(contract_service_areas::contract_id);
+    let mut query = contracts::table
+        .filter(selected(contracts::id, filter))
+        .filter(contracts::id.eq_any(in_area))
+        .filter(contracts::end_date.between(first, last))
         .select((
             contracts::id,
             contracts::borough_id,
@@ -434,6 +448,11 @@ pub fn group_members(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<Vec<Gr
             contracts::end_date.assume_not_null(),
             contracts::annual_value_gbp,
         ))
+        .into_boxed::<Pg>();
+    if let Some(supplier) = supplier_id {
+        query = query.filter(contracts::supplier_id.eq(supplier));
+    }
+    query
         .order((contracts::end_date.asc(), contracts::id.asc()))
         .load(conn)
 }

@@ -73,7 +73,10 @@ fn s(items: &[&str]) -> Vec<String> {
 #[actix_web::test]
 async fn joint_procurement_groups_by_window_from_the_first_end_date() {
     let app = dataset();
-    let body = app.get("/api/v1/insights/joint-procurement").await.json();
+    let body = app
+        .get("/api/v1/insights/joint-procurement?include=contracts")
+        .await
+        .json();
     // Both groups start on 2027-01-31, so business-rates comes first. In council-tax, 1003 ends
     // exactly 12 months after 1001 and joins; 1004 ends a day later, alone, and is dropped. In
     // business-rates, 1005 and 1006 tie on end date and are taken by id.
@@ -104,7 +107,7 @@ async fn joint_procurement_groups_by_window_from_the_first_end_date() {
     assert_eq!(body["min_boroughs"], 2);
 
     let six = app
-        .get("/api/v1/insights/joint-procurement?window_months=6")
+        .get("/api/v1/insights/joint-procurement?window_months=6&include=contracts")
         .await
         .json();
     assert_eq!(
@@ -135,7 +138,7 @@ async fn joint_procurement_groups_by_window_from_the_first_end_date() {
     );
 
     let by_supplier = app
-        .get("/api/v1/insights/joint-procurement?group_by=supplier")
+        .get("/api/v1/insights/joint-procurement?group_by=supplier&include=contracts")
         .await
         .json();
     assert_eq!(
@@ -166,13 +169,13 @@ async fn joint_procurement_groups_by_window_from_the_first_end_date() {
     );
 
     let three = app
-        .get("/api/v1/insights/joint-procurement?min_boroughs=3")
+        .get("/api/v1/insights/joint-procurement?min_boroughs=3&include=contracts")
         .await
         .json();
     assert_eq!(summarise(&three).len(), 1);
     // The contract filters narrow the scan; a service-area filter limits the areas shown.
     let filtered = app
-        .get("/api/v1/insights/joint-procurement?service_area=council-tax&ends_before=2027-12-31")
+        .get("/api/v1/insights/joint-procurement?service_area=council-tax&ends_before=2027-12-31&include=contracts")
         .await
         .json();
     assert_eq!(
@@ -191,6 +194,113 @@ async fn joint_procurement_groups_by_window_from_the_first_end_date() {
     app.get("/api/v1/insights/joint-procurement?group_by=borough")
         .await
         .problem(400);
+}
+
+#[actix_web::test]
+async fn joint_procurement_pages_summaries_links_them_to_their_contracts_and_leaves_out_ended_groups(
+) {
+    let app = dataset();
+    // A group that ended last year: Camden and Hackney parking, both over before today.
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut app.conn(),
+        "INSERT INTO contracts (id, borough_id, supplier_id, title, end_date, annual_value_gbp, source)
+         VALUES (1007, 'camden', 'civica', 'Parking', current_date - 400, 5.00, 'manual'),
+                (1008, 'hackney', 'civica', 'Parking', current_date - 390, 6.00, 'manual');
+         INSERT INTO contract_service_areas (contract_id, service_area_id)
+         VALUES (1007, 'parking'), (1008, 'parking');",
+    )
+    .unwrap();
+
+    // Summaries by default: no contracts inline, a count, a total and a link.
+    let body = app
+        .get("/api/v1/insights/joint-procurement?borough=camden,hackney,islington,southwark")
+        .await
+        .json();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        2,
+        "the ended parking group is left out: {body}"
+    );
+    assert!(items.iter().all(|g| g.get("contracts").is_none()));
+    let council_tax = &items[1];
+    assert_eq!(council_tax["service_area_id"], "council-tax");
+    assert_eq!(council_tax["contract_count"], 3);
+    assert_eq!(council_tax["total_annual_value_gbp"], "350.50");
+    assert_eq!(body["meta"]["total"], 2);
+    assert_eq!(body["meta"]["next_cursor"], Value::Null);
+
+    // The link lists exactly the group's contracts, keeping the request's own filters.
+    let url = council_tax["contracts_url"].as_str().unwrap();
+    assert!(
+        url.contains("borough=camden%2Chackney%2Cislington%2Csouthwark"),
+        "{url}"
+    );
+    let listed = app.get(url).await.json();
+    let mut ids: Vec<i64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec![1001, 1002, 1003]);
+
+    // Ended groups on request.
+    let with_ended = app
+        .get("/api/v1/insights/joint-procurement?include=ended")
+        .await
+        .json();
+    assert_eq!(with_ended["items"][0]["service_area_id"], "parking");
+    assert_eq!(with_ended["meta"]["total"], 3);
+
+    // A page at a time, by cursor; the pages together are the whole answer.
+    let whole = app
+        .get("/api/v1/insights/joint-procurement?include=ended,contracts&window_months=6")
+        .await
+        .json();
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let response = app
+            .get(&format!("/api/v1/insights/joint-procurement?include=ended,contracts&window_months=6&per_page=1&cursor={cursor}"))
+            .await;
+        assert!(response.header("link").unwrap().contains("rel=\"first\""));
+        let page = response.json();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        paged.push(page["items"][0].clone());
+        match page["meta"]["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(Value::Array(paged), whole["items"]);
+    // A cursor of another grouping, or a made-up one, is a 400.
+    app.get(&format!(
+        "/api/v1/insights/joint-procurement?group_by=supplier&cursor={cursor}"
+    ))
+    .await
+    .problem(400);
+    app.get("/api/v1/insights/joint-procurement?cursor=bm9wZQ")
+        .await
+        .problem(400);
+    app.get("/api/v1/insights/joint-procurement?include=everything")
+        .await
+        .problem(400);
+
+    // Every group as CSV, one row each.
+    let csv = app
+        .get("/api/v1/insights/joint-procurement?format=csv")
+        .await
+        .text();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "service_area_id,supplier_id,first_end_date,last_end_date,borough_ids,borough_count,contract_count,total_annual_value_gbp,contracts_url"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(rows[1].starts_with("council-tax,,2027-01-31,2028-01-31,camden|hackney|islington,3,3,350.50,/api/v1/contracts?"), "{csv}");
 }
 
 #[actix_web::test]
