@@ -37,6 +37,7 @@ RESULTS=${BENCH_RESULTS:-bench/results/$DATE}
 # The workload: filters chosen so that every list has many matches at 1M contracts (seed 42).
 BOROUGH=${BOROUGH:-camden}
 AREA=${AREA:-data-and-bi}
+GROUP=${GROUP:-revenues-and-benefits}  # a service-area group, for the insights' filtered runs
 WINDOW_AFTER=${WINDOW_AFTER:-2027-01-01}
 WINDOW_BEFORE=${WINDOW_BEFORE:-2027-03-31}
 WORD=${WORD:-civica}
@@ -203,6 +204,7 @@ wait_ready "$DS/-/versions.json"
 # --- The workload ------------------------------------------------------------------------------------
 API=/api/v1
 declare -A OURS DSURL
+OURS[list-borough]="$API/contracts?borough=$BOROUGH&sort=end_date"
 OURS[list-borough-area]="$API/contracts?borough=$BOROUGH&service_area=$AREA"
 OURS[list-end-window]="$API/contracts?ends_after=$WINDOW_AFTER&ends_before=$WINDOW_BEFORE"
 OURS[list-text]="$API/contracts?q=$WORD"
@@ -210,11 +212,12 @@ OURS[get-by-id]="$API/contracts/$(( (ID_MIN + ID_MAX) / 2 ))"
 OURS[csv]="$API/contracts?ends_after=$CSV_AFTER&ends_before=$CSV_BEFORE&format=csv"
 area_where=$(python3 -c "import sys, urllib.parse as u; print(u.quote(sys.argv[1]))" \
   "id in (select contract_id from contract_service_areas where service_area_id = '$AREA')")
+DSURL[list-borough]="/bench/contracts.json?borough_id=$BOROUGH&_sort=end_date&_size=50&_shape=objects"
 DSURL[list-borough-area]="/bench/contracts.json?borough_id=$BOROUGH&_where=$area_where&_size=50&_shape=objects"
 DSURL[list-end-window]="/bench/contracts.json?end_date__gte=$WINDOW_AFTER&end_date__lte=$WINDOW_BEFORE&_size=50&_shape=objects"
 DSURL[list-text]="/bench/contracts.json?_search=$WORD&_size=50&_shape=objects"
 DSURL[csv]="/bench/contracts.csv?end_date__gte=$CSV_AFTER&end_date__lte=$CSV_BEFORE&_stream=on&_size=max"
-LISTS=(list-borough-area list-end-window list-text)
+LISTS=(list-borough list-borough-area list-end-window list-text)
 INSIGHTS=(
   "joint-procurement|$API/insights/joint-procurement"
   "expertise|$API/insights/expertise?system=$TOP_SYSTEM"
@@ -225,6 +228,13 @@ INSIGHTS=(
   "summary|$API/insights/summary"
   "data-access|$API/insights/data-access"
   "supplier-footprint|$API/suppliers/$TOP_SUPPLIER/footprint"
+  "joint-procurement-group|$API/insights/joint-procurement?service_area=$GROUP"
+  "opportunities-group|$API/insights/opportunities?service_area=$GROUP"
+  "market-share-group|$API/insights/market-share?service_area=$GROUP"
+  "vendor-satisfaction-group|$API/insights/vendor-satisfaction?service_area=$GROUP"
+  "expiry-timeline-group|$API/insights/expiry-timeline?service_area=$GROUP"
+  "summary-group|$API/insights/summary?service_area=$GROUP"
+  "data-access-group|$API/insights/data-access?service_area=$GROUP"
 )
 
 # --- 4. What SQL the service runs: one request each, logged by PostgreSQL -----------------------------
@@ -249,6 +259,10 @@ wait_ready "http://127.0.0.1:$CAP_PORT/readyz"
 : > "$WORK/captures.tsv"
 capture() { # NAME PATH
   local start end out
+  # Once before, so that what is captured is a request in the steady state (the reference
+  # cache loaded, the statements prepared), not the first one.
+  curl -s --max-time 120 -o /dev/null "http://127.0.0.1:$CAP_PORT$2"
+  sleep 0.2
   start=$(stat -c %s "$PG_LOG")
   out=$(curl -s --max-time 120 -o "$WORK/capture-body" -w '%{http_code}\t%{time_total}' "http://127.0.0.1:$CAP_PORT$2")
   sleep 0.5

@@ -318,6 +318,7 @@ def explain(captures, db_url, out, min_ms="1"):
 # --- The report ------------------------------------------------------------------------------------
 
 LISTS = [
+    ("list-borough", "Contract list: one borough by end date"),
     ("list-borough-area", "Contract list: borough + service area"),
     ("list-end-window", "Contract list: end-date window"),
     ("list-text", "Contract list: text search"),
@@ -325,10 +326,11 @@ LISTS = [
 TARGETS = {
     "list_p99_ms": 25.0,
     "vs_datasette": 3.0,
-    "vs_pgbench": 0.5,
-    "csv_vs_copy": 0.5,
-    "insight_ms": 250.0,
-    "memory_mib": 150.0,
+    "vs_pgbench": 0.7,
+    # COPY's time over ours: within 1.5x of COPY.
+    "csv_vs_copy": 1 / 1.5,
+    "insight_ms": 100.0,
+    "memory_mib": 100.0,
     "generator_s": 60.0,
 }
 
@@ -530,7 +532,7 @@ def report(results_file, captures_file, meta_file, out):
     add("connection, for at least the time of about three requests; p99 over so few requests is")
     add("close to the maximum.")
     add("")
-    add("| insight | seconds | requests | p50 ms | p99 ms | response KiB | under 250 ms (p99) | load |")
+    add("| insight | seconds | requests | p50 ms | p99 ms | response KiB | under 100 ms (p99) | load |")
     add("|---|---:|---:|---:|---:|---:|---|---|")
     for (target, name), r in http.items():
         if target != "citytools" or not name.startswith("insight-"):
