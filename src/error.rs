@@ -64,6 +64,9 @@ pub enum ApiError {
     /// 412: `If-Match` names a representation that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// 428: a change or deletion without `If-Match`.
+    #[error("{0}")]
+    PreconditionRequired(String),
     /// 422: the request is well-formed but breaks a rule of the data.
     #[error("{detail}")]
     Unprocessable {
@@ -153,6 +156,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -229,6 +233,11 @@ impl From<DieselError> for ApiError {
                         ApiError::Unavailable(format!("the database connection was lost: {detail}"))
                     }
                     _ if is_statement_timeout(&detail) => ApiError::QueryTimeout,
+                    // The request's client went away and its statement was cancelled
+                    // (`db::cancel`): nobody reads this answer.
+                    _ if detail.contains("canceling statement due to user request") => {
+                        ApiError::Unavailable("the request was cancelled".to_owned())
+                    }
                     // A NUL in a path segment (`/boroughs/a%00b`) that reached a query: PostgreSQL
                     // text cannot hold one, so nothing can match it.
                     _ if is_nul_in_text(&detail) => ApiError::bad_request(
@@ -261,6 +270,7 @@ impl From<DbError> for ApiError {
         match error {
             DbError::Pool(error) => error.into(),
             DbError::Task(_) => ApiError::Internal(error.to_string()),
+            DbError::Abandoned => ApiError::Unavailable(error.to_string()),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The database: connection pool, migrations, the private cluster and the generated schema.
 
+mod cancel;
 pub mod cluster;
 pub mod reference;
 pub mod schema;
@@ -124,6 +125,7 @@ pub fn pool(url: &str, size: u32) -> Result<DbPool, DatabaseError> {
         .connection_customizer(Box::new(ConnectionSetup))
         .build_unchecked(Manager {
             connections: ConnectionManager::new(url),
+            url: url.into(),
             reference: reference::ReferenceCache::new(url),
         }))
 }
@@ -133,6 +135,8 @@ pub fn pool(url: &str, size: u32) -> Result<DbPool, DatabaseError> {
 #[derive(Debug)]
 pub struct Manager {
     connections: ConnectionManager<PgConnection>,
+    /// Where the connections go, for cancelling their statements from another.
+    url: Arc<str>,
     /// The pool's cache of the reference tables, reached from its connections.
     reference: Arc<reference::ReferenceCache>,
 }
@@ -143,9 +147,17 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<PgConnection, Self::Error> {
         let mut conn = self.connections.connect()?;
+        let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+            "pg_backend_pid()",
+        ))
+        .get_result(&mut conn)?;
         conn.set_instrumentation(ConnectionWatch {
             lost: false,
             statements: 0,
+            backend: cancel::Backend {
+                pid,
+                url: self.url.clone(),
+            },
             reference: self.reference.clone(),
         });
         Ok(conn)
@@ -169,6 +181,8 @@ struct ConnectionWatch {
     lost: bool,
     /// How many statements the connection has run.
     statements: u64,
+    /// The server process behind the connection.
+    backend: cancel::Backend,
     reference: Arc<reference::ReferenceCache>,
 }
 
@@ -260,6 +274,9 @@ pub enum DbError {
     /// The blocking task panicked or was cancelled.
     #[error("blocking task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The request went away before a connection came free; the work was not started.
+    #[error("the request went away before a connection was free")]
+    Abandoned,
 }
 
 /// A pool that blocking work runs on, and the error that work reports. The layer that holds
@@ -280,7 +297,7 @@ where
     F: FnOnce(&mut PgConnection) -> Result<T, P::Error> + Send + 'static,
     T: Send + 'static,
 {
-    with_connection(pool, move |mut conn| work(&mut conn)).await
+    with_connection(pool, work).await.map(|(_, value)| value)
 }
 
 /// Runs blocking work on a connection the caller keeps afterwards (to stream a response from it).
@@ -290,23 +307,33 @@ where
     F: FnOnce(&mut PgConnection) -> Result<T, P::Error> + Send + 'static,
     T: Send + 'static,
 {
-    with_connection(pool, move |mut conn| {
-        let value = work(&mut conn)?;
-        Ok((conn, value))
-    })
-    .await
+    with_connection(pool, work).await
 }
 
 /// Takes a connection and runs `work` with it on the blocking thread pool, so that neither
-/// waiting for a connection nor the query holds up the async workers.
-async fn with_connection<P, T, F>(pool: &P, work: F) -> Result<T, P::Error>
+/// waiting for a connection nor the query holds up the async workers. When the request is
+/// dropped first (its client went away), the work's statement is cancelled, or the work is not
+/// started if it was still waiting for a connection.
+async fn with_connection<P, T, F>(pool: &P, work: F) -> Result<(DbConn, T), P::Error>
 where
     P: WorkPool,
-    F: FnOnce(DbConn) -> Result<T, P::Error> + Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, P::Error> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.db_pool().clone();
-    tokio::task::spawn_blocking(move || work(pool.get().map_err(DbError::from)?))
-        .await
-        .map_err(DbError::from)?
+    let (watch, worker) = cancel::watch();
+    let done = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(DbError::from)?;
+        let backend = watch_of(&mut conn).map(|watch| watch.backend.clone());
+        let Some(running) = worker.start(backend) else {
+            return Err(DbError::Abandoned.into());
+        };
+        let value = work(&mut conn);
+        // Before the connection can go back to the pool: a cancellation in flight lands first.
+        drop(running);
+        Ok((conn, value?))
+    })
+    .await;
+    watch.disarm();
+    done.map_err(DbError::from)?
 }

@@ -4,6 +4,7 @@
 mod helpers;
 mod insights;
 
+mod abandoned;
 mod access;
 mod catalogue_paging;
 mod contracts;
