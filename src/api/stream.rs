@@ -4,6 +4,10 @@
 
 use std::fmt::Display;
 use std::io::{self, Write};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
@@ -21,40 +25,84 @@ use crate::export::csv::{self as csv_rows, TEXT_CSV};
 const CHUNK: usize = 64 * 1024;
 /// Chunks buffered between the writing thread and the client.
 const CHUNKS_IN_FLIGHT: usize = 8;
+/// How long the writer waits for a client that has stopped reading before it gives up, ends
+/// the download and lets its database connection go.
+const STALL: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A response body being written: bytes are gathered into chunks and each full chunk is sent
 /// to the client, waiting while the channel is full.
 pub struct BodyWriter {
     buffer: Vec<u8>,
-    tx: mpsc::Sender<Result<Bytes, io::Error>>,
+    tx: mpsc::Sender<Bytes>,
+    /// The runtime the client's side of the channel lives on, to wait on it with a timeout.
+    runtime: tokio::runtime::Handle,
 }
 
 impl BodyWriter {
-    fn new(tx: mpsc::Sender<Result<Bytes, io::Error>>) -> BodyWriter {
+    fn new(tx: mpsc::Sender<Bytes>, runtime: tokio::runtime::Handle) -> BodyWriter {
         BodyWriter {
             buffer: Vec::with_capacity(CHUNK + 4096),
             tx,
+            runtime,
         }
     }
 
+    /// Sends the gathered bytes, waiting up to [`STALL`] for room: a client that reads nothing
+    /// for that long (or has gone) ends the download.
     fn send(&mut self) -> io::Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK + 4096));
-        self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        self.runtime
+            .block_on(self.tx.send_timeout(Bytes::from(chunk), STALL))
+            .map_err(|error| match error {
+                mpsc::error::SendTimeoutError::Timeout(_) => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the client read nothing for {} s", STALL.as_secs()),
+                ),
+                mpsc::error::SendTimeoutError::Closed(_) => {
+                    io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")
+                }
+            })
     }
 
-    /// Ends the body with an error, so the client sees a broken transfer rather than a short
-    /// file. Nothing is said when the client has already gone.
+    /// Logs why the body stops short; the client's side ([`Chunks`]) then ends the transfer
+    /// with an error. Nothing is logged when the client has already gone.
     fn fail(&self, what: &str, reason: impl Display) {
         if !self.tx.is_closed() {
             log::error!("{what} stopped: {reason}");
-            let _ = self
-                .tx
-                .blocking_send(Err(io::Error::other(format!("{what} failed"))));
+        }
+    }
+}
+
+/// The client's side of a streamed body: the chunks as they come, then an error unless the
+/// writer finished. However the writer stops short (an error, a stalled client, a panic), the
+/// client sees a broken transfer, never a short file that looks whole.
+struct Chunks {
+    rx: ReceiverStream<Bytes>,
+    finished: Arc<AtomicBool>,
+    ended: bool,
+}
+
+impl tokio_stream::Stream for Chunks {
+    type Item = Result<Bytes, io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.rx).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(chunk)) => Poll::Ready(Some(Ok(chunk))),
+            Poll::Ready(None) => {
+                self.ended = true;
+                if self.finished.load(Ordering::Acquire) {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some(Err(io::Error::other("the download stopped part way"))))
+                }
+            }
         }
     }
 }
@@ -104,15 +152,24 @@ where
     E: Display,
 {
     let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let runtime = tokio::runtime::Handle::current();
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
     tokio::task::spawn_blocking(move || {
-        let mut out = BodyWriter::new(tx);
+        let mut out = BodyWriter::new(tx, runtime);
         if let Err(reason) = produce(&mut out) {
             out.fail(what, reason);
         } else if let Err(reason) = out.flush() {
             out.fail(what, reason);
+        } else {
+            done.store(true, Ordering::Release);
         }
     });
-    download(content_type, filename).streaming(ReceiverStream::new(rx))
+    download(content_type, filename).streaming(Chunks {
+        rx: ReceiverStream::new(rx),
+        finished,
+        ended: false,
+    })
 }
 
 /// Streams what `produce` writes from the database connection `conn`, as a download named
