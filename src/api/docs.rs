@@ -83,8 +83,11 @@ problem_set! {
 }
 
 problem_set! {
-    /// A write's 412 when `If-Match` no longer holds.
-    Stale { 412 => "If-Match is stale; nothing was changed" }
+    /// A change's or deletion's 412 when `If-Match` no longer holds, and 428 without it.
+    Stale {
+        412 => "If-Match is stale; nothing was changed",
+        428 => "No If-Match: send the ETag of the record as last read, or *",
+    }
 }
 
 problem_set! {
@@ -179,18 +182,21 @@ fn id_parameter<R: Named>(example: Option<&'static str>) -> Parameter {
         .build()
 }
 
-/// The optional `If-Match` header of a write; `what` is "change" or "deletion".
+/// The `If-Match` header every change or deletion needs; `what` is "change" or "deletion".
 fn if_match(what: &str) -> Parameter {
     ParameterBuilder::new()
         .name("If-Match")
         .parameter_in(ParameterIn::Header)
         .description(Some(format!(
-            "The ETag the {what} is based on; 412 when it is no longer current"
+            "The ETag the {what} is based on (from a GET of the record), or `*` for whatever \
+             is there; 412 when it is no longer current, 428 when absent"
         )))
-        .required(Required::False)
-        .schema(Some(ObjectBuilder::new().schema_type(
-            utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]),
-        )))
+        .required(Required::True)
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::SchemaType::new(Type::String))
+                .examples(["\"3f2a9c0d1e\"", "*"]),
+        ))
         .build()
 }
 

@@ -196,7 +196,7 @@ impl RecordRequest {
         let actor = R::writer(&caller)?;
         let id = R::parse_id(&id)?;
         let body = json_object(&body)?;
-        let if_match = IfMatch::from_request(&req);
+        let if_match = IfMatch::required(&req)?;
         let after = db::run(&pool, move |conn| {
             let key = R::key(conn, &id)?;
             check_body_id(&body, &key)?;
@@ -234,7 +234,7 @@ impl RecordRequest {
         } = self;
         let actor = R::writer(&caller)?;
         let id = R::parse_id(&id)?;
-        let if_match = IfMatch::from_request(&req);
+        let if_match = IfMatch::required(&req)?;
         db::run(&pool, move |conn| {
             let key = R::key(conn, &id)?;
             modify::<R>(conn, &actor, &caller, &if_match, &key, |conn, _| {

@@ -27,6 +27,26 @@ impl IfMatch {
         IfMatch((!tags.is_empty()).then_some(tags))
     }
 
+    /// The header, which every change and deletion must send (428 without it), so that no
+    /// client overwrites a record it has not read: the ETag of a `GET`, or `*` for whatever is
+    /// there.
+    pub fn required(req: &HttpRequest) -> Result<IfMatch, ApiError> {
+        let if_match = IfMatch::from_request(req);
+        if if_match.0.is_none() {
+            return Err(ApiError::PreconditionRequired(format!(
+                "{} needs an If-Match header: the ETag of the record as you last read it \
+                 (GET it to learn it), or * to {} whatever is there",
+                req.method(),
+                if req.method() == actix_web::http::Method::DELETE {
+                    "delete"
+                } else {
+                    "change"
+                },
+            )));
+        }
+        Ok(if_match)
+    }
+
     /// 412 unless the current representation is one the caller named (strong comparison).
     pub fn check(&self, current: &Value) -> Result<(), ApiError> {
         let Some(tags) = &self.0 else {

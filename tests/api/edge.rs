@@ -119,6 +119,7 @@ async fn writes_beyond_the_rate_are_429_with_retry_after() {
     let patch = || {
         TestRequest::patch()
             .uri("/api/v1/boroughs/camden")
+            .insert_header(("if-match", "*"))
             .insert_header(("authorization", format!("Bearer {admin}")))
             .set_json(json!({"website": "https://www.camden.gov.uk"}))
             .to_request()
@@ -166,6 +167,7 @@ async fn a_keys_write_budget_is_spent_only_by_requests_that_verify_as_it() {
     let write = |key: &str, address: &str| {
         TestRequest::patch()
             .uri("/api/v1/boroughs/camden")
+            .insert_header(("if-match", "*"))
             .peer_addr(address.parse().unwrap())
             .insert_header(("authorization", format!("Bearer {key}")))
             .set_json(json!({"website": "https://www.camden.gov.uk"}))

@@ -306,7 +306,9 @@ impl TestApp {
         key.key
     }
 
-    /// Sends `method uri` with an optional key, JSON body and extra headers.
+    /// Sends `method uri` with an optional key, JSON body and extra headers. A change or
+    /// deletion that names no `If-Match` sends `If-Match: *` (the service requires the header;
+    /// the tests of that requirement build their requests themselves).
     pub async fn send(
         &self,
         method: &str,
@@ -315,6 +317,7 @@ impl TestApp {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> TestResponse {
+        let changes = matches!(method, "PATCH" | "PUT" | "DELETE");
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = actix_test::TestRequest::default().method(method).uri(uri);
         if let Some(key) = key {
@@ -322,6 +325,13 @@ impl TestApp {
         }
         for (name, value) in headers {
             request = request.insert_header((*name, *value));
+        }
+        if changes
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("if-match"))
+        {
+            request = request.insert_header(("if-match", "*"));
         }
         if let Some(body) = body {
             request = request

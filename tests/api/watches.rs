@@ -132,7 +132,10 @@ async fn send(
     body: Option<&Value>,
 ) -> TestResponse {
     let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = actix_test::TestRequest::default().method(method).uri(uri);
+    let mut request = actix_test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("if-match", "*"));
     if let Some(key) = key {
         request = request.insert_header(("authorization", format!("Bearer {key}")));
     }

@@ -436,6 +436,48 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
 }
 
 #[actix_web::test]
+async fn a_change_or_deletion_without_if_match_is_428_and_changes_nothing() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+    let id = &app.column("SELECT min(id) AS value FROM contracts")[0];
+    let changes = app.change_count();
+    for (method, uri, body) in [
+        (
+            "PATCH",
+            format!("/api/v1/contracts/{id}"),
+            Some(json!({"notes": "blind"})),
+        ),
+        (
+            "PUT",
+            "/api/v1/boroughs/camden".to_owned(),
+            Some(json!({"name": "Camden"})),
+        ),
+        ("DELETE", format!("/api/v1/contracts/{id}"), None),
+        ("DELETE", "/api/v1/suppliers/civica".to_owned(), None),
+    ] {
+        let mut request = actix_web::test::TestRequest::default()
+            .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(&uri)
+            .insert_header(("authorization", format!("Bearer {admin}")));
+        if let Some(body) = &body {
+            request = request.set_json(body);
+        }
+        let refused = app.call(request).await;
+        let problem = refused.problem(428);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("If-Match") && detail.contains("ETag"),
+            "{method} {uri}: {detail}"
+        );
+    }
+    assert_eq!(
+        app.change_count(),
+        changes,
+        "a refused write changes nothing"
+    );
+}
+
+#[actix_web::test]
 async fn of_two_concurrent_updates_with_one_if_match_exactly_one_succeeds() {
     let app = TestApp::new();
     let admin = app.key("admin", None);
