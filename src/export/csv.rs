@@ -43,13 +43,38 @@ pub fn table<T: Serialize>(columns: &[&str], rows: &[T]) -> Result<Vec<u8>, Stri
     writer.into_inner().map_err(|e| e.to_string())
 }
 
-/// One CSV cell: null is empty, lists are joined with `|`, everything else as in JSON.
+/// One CSV cell: null is empty, lists are joined with `|`, everything else as in JSON. Text
+/// that a spreadsheet would take for a formula is neutralised (see [`inert`]).
 pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
-        Value::String(text) => text.clone(),
-        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("|"),
+        Value::String(text) => inert(text.clone()),
+        Value::Array(items) => inert(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::String(text) => text.clone(),
+                    other => cell(other),
+                })
+                .collect::<Vec<_>>()
+                .join("|"),
+        ),
         other => other.to_string(),
+    }
+}
+
+/// The characters a spreadsheet (Excel, LibreOffice, Google Sheets) reads, at the start of a
+/// cell, as the start of a formula or a command (OWASP's list for CSV injection).
+const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// `text`, with a `'` before it when it starts like a formula, so that a spreadsheet opening
+/// the file shows it as text instead of running it (`=HYPERLINK(...)` from a contract title,
+/// say). Numbers are JSON numbers, never text, so no value the API computes is touched.
+pub fn inert(text: String) -> String {
+    if text.starts_with(FORMULA_STARTS) {
+        format!("'{text}")
+    } else {
+        text
     }
 }
 
@@ -65,6 +90,25 @@ mod tests {
         assert_eq!(cell(&json!(true)), "true");
         assert_eq!(cell(&json!(12)), "12");
         assert_eq!(cell(&json!("x,y")), "x,y");
+    }
+
+    #[test]
+    fn text_that_starts_like_a_formula_is_kept_as_text() {
+        for formula in [
+            "=HYPERLINK(\"http://evil.example\",\"click\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ] {
+            assert_eq!(cell(&json!(formula)), format!("'{formula}"));
+        }
+        assert_eq!(cell(&json!(["=1", "b"])), "'=1|b");
+        // Numbers are numbers, and text that only contains the characters is untouched.
+        assert_eq!(cell(&json!(-0.25)), "-0.25");
+        assert_eq!(cell(&json!("A-Z = 26")), "A-Z = 26");
+        assert_eq!(cell(&json!("2027-03-31")), "2027-03-31");
     }
 
     #[test]

@@ -173,3 +173,53 @@ async fn bad_csv_requests_are_problems_not_broken_downloads() {
         .problem(400);
     app.get("/api/v1/contracts?format=xml").await.problem(400);
 }
+
+#[actix_web::test]
+async fn text_that_a_spreadsheet_would_run_is_written_as_text() {
+    let app = TestApp::new();
+    let id = app.column("SELECT min(id)::text AS value FROM contracts WHERE borough_id = 'camden'")
+        [0]
+    .clone();
+    let title = r#"=HYPERLINK("http://evil.example","click")"#;
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut app.conn(),
+        &format!(
+            "UPDATE contracts SET title = '{}', notes = '@SUM(1+1)' WHERE id = {id};
+             UPDATE suppliers SET name = '+Plus Ltd' WHERE id = 'civica';",
+            title.replace('\'', "''")
+        ),
+    )
+    .unwrap();
+    // The JSON keeps the text as it is; every CSV cell that starts like a formula gets a '.
+    let json = app.get(&format!("/api/v1/contracts/{id}")).await.json();
+    assert_eq!(json["title"], title);
+    let key = app.key("admin", None);
+    let csv = app
+        .send(
+            "GET",
+            "/api/v1/contracts?borough=camden&format=csv",
+            Some(&key),
+            None,
+            &[],
+        )
+        .await
+        .text();
+    let (header, rows) = parse(&csv);
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = rows.iter().find(|r| r[column("id")] == id).unwrap();
+    assert_eq!(&row[column("title")], format!("'{title}"));
+    assert_eq!(&row[column("notes")], "'@SUM(1+1)");
+    let suppliers = app
+        .get("/api/v1/suppliers?format=csv&per_page=500")
+        .await
+        .text();
+    assert!(
+        suppliers.contains(",'+Plus Ltd,") || suppliers.contains("\r\ncivica,'+Plus Ltd"),
+        "{suppliers}"
+    );
+    for line in csv.lines().chain(suppliers.lines()) {
+        for cell in line.split(',') {
+            assert!(!cell.starts_with(['=', '+', '@']), "a formula in {line}");
+        }
+    }
+}
