@@ -36,14 +36,24 @@ pub struct BodyWriter {
     tx: mpsc::Sender<Bytes>,
     /// The runtime the client's side of the channel lives on, to wait on it with a timeout.
     runtime: tokio::runtime::Handle,
+    /// How long to wait for a client that reads nothing ([`STALL`]).
+    stall: std::time::Duration,
+    /// Whether a chunk could not be sent: the body is short, whatever the producer says.
+    broken: bool,
 }
 
 impl BodyWriter {
-    fn new(tx: mpsc::Sender<Bytes>, runtime: tokio::runtime::Handle) -> BodyWriter {
+    fn new(
+        tx: mpsc::Sender<Bytes>,
+        runtime: tokio::runtime::Handle,
+        stall: std::time::Duration,
+    ) -> BodyWriter {
         BodyWriter {
             buffer: Vec::with_capacity(CHUNK + 4096),
             tx,
             runtime,
+            stall,
+            broken: false,
         }
     }
 
@@ -54,17 +64,20 @@ impl BodyWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK + 4096));
-        self.runtime
-            .block_on(self.tx.send_timeout(Bytes::from(chunk), STALL))
+        let sent = self
+            .runtime
+            .block_on(self.tx.send_timeout(Bytes::from(chunk), self.stall))
             .map_err(|error| match error {
                 mpsc::error::SendTimeoutError::Timeout(_) => io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!("the client read nothing for {} s", STALL.as_secs()),
+                    format!("the client read nothing for {:?}", self.stall),
                 ),
                 mpsc::error::SendTimeoutError::Closed(_) => {
                     io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")
                 }
-            })
+            });
+        self.broken |= sent.is_err();
+        sent
     }
 
     /// Logs why the body stops short; the client's side ([`Chunks`]) then ends the transfer
@@ -80,6 +93,8 @@ impl BodyWriter {
 /// writer finished. However the writer stops short (an error, a stalled client, a panic), the
 /// client sees a broken transfer, never a short file that looks whole.
 struct Chunks {
+    /// What is being sent, for the error.
+    what: &'static str,
     rx: ReceiverStream<Bytes>,
     finished: Arc<AtomicBool>,
     ended: bool,
@@ -100,7 +115,10 @@ impl tokio_stream::Stream for Chunks {
                 if self.finished.load(Ordering::Acquire) {
                     Poll::Ready(None)
                 } else {
-                    Poll::Ready(Some(Err(io::Error::other("the download stopped part way"))))
+                    let what = self.what;
+                    Poll::Ready(Some(Err(io::Error::other(format!(
+                        "{what} failed part way"
+                    )))))
                 }
             }
         }
@@ -151,21 +169,39 @@ where
     F: FnOnce(&mut BodyWriter) -> Result<(), E> + Send + 'static,
     E: Display,
 {
+    streamed_within(STALL, what, content_type, filename, produce)
+}
+
+/// [`streamed`], giving up on a client that reads nothing for `stall`.
+fn streamed_within<F, E>(
+    stall: std::time::Duration,
+    what: &'static str,
+    content_type: &'static str,
+    filename: Option<&str>,
+    produce: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut BodyWriter) -> Result<(), E> + Send + 'static,
+    E: Display,
+{
     let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let runtime = tokio::runtime::Handle::current();
     let finished = Arc::new(AtomicBool::new(false));
     let done = finished.clone();
     tokio::task::spawn_blocking(move || {
-        let mut out = BodyWriter::new(tx, runtime);
+        let mut out = BodyWriter::new(tx, runtime, stall);
         if let Err(reason) = produce(&mut out) {
             out.fail(what, reason);
         } else if let Err(reason) = out.flush() {
             out.fail(what, reason);
+        } else if out.broken {
+            out.fail(what, "a chunk could not be sent");
         } else {
             done.store(true, Ordering::Release);
         }
     });
     download(content_type, filename).streaming(Chunks {
+        what,
         rx: ReceiverStream::new(rx),
         finished,
         ended: false,
@@ -299,6 +335,28 @@ mod tests {
         );
         let error = body_of(response).await.unwrap_err();
         assert!(error.contains("export failed"), "{error}");
+    }
+
+    #[actix_web::test]
+    async fn a_client_that_stops_reading_ends_the_download() {
+        let (gave_up, seen) = std::sync::mpsc::channel();
+        let stall = std::time::Duration::from_millis(300);
+        let response = streamed_within(stall, "export", "text/plain", None, move |out| {
+            // Far more than the chunks in flight: the writer must wait for the client.
+            let written = (0..CHUNKS_IN_FLIGHT * 4).try_for_each(|_| out.write_all(&[b'x'; CHUNK]));
+            gave_up.send(written.map_err(|e| e.kind())).unwrap();
+            Ok::<(), String>(())
+        });
+        // The client holds the response and reads nothing.
+        let outcome = tokio::task::spawn_blocking(move || {
+            seen.recv_timeout(std::time::Duration::from_secs(10))
+        })
+        .await
+        .unwrap()
+        .expect("the writer never gave up on a client that reads nothing");
+        assert_eq!(outcome, Err(io::ErrorKind::TimedOut));
+        // What it then reads is the chunks in flight and an error, not a short file.
+        assert!(body_of(response).await.is_err());
     }
 
     #[actix_web::test]
