@@ -20,7 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
 use crate::api::params::ListFormat;
-use crate::db::DbPool;
+use crate::db::{self, DbPool};
 use crate::error::{problem_response, FieldError, Problem, PROBLEM_JSON};
 use crate::guard::{self, WriteLimiter};
 
@@ -56,7 +56,7 @@ borough's seeded `surveyed` flag. Every contract carries its `source`, and every
         (name = "sources", description = "The public sources contracts and tenders are synced from, and their latest runs"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(Problem, FieldError, ListFormat)),
+    components(schemas(Problem, FieldError, ListFormat, api::insights::GroupInclude)),
     modifiers(&BearerScheme)
 )]
 struct ApiDoc;
@@ -123,6 +123,11 @@ pub struct AppOptions {
     pub heavy_reads: Option<Arc<guard::HeavyReads>>,
     /// `CITYTOOLS_PUBLIC_URL`: the origin of absolute links; None for the request's `Host`.
     pub public_url: Option<String>,
+    /// How long a request body may go without a byte; None for [`guard::BODY_IDLE`].
+    pub body_idle: Option<std::time::Duration>,
+    /// The statement timeout of an anonymous heavy read; None for
+    /// [`guard::ANONYMOUS_HEAVY_TIMEOUT`].
+    pub anonymous_heavy_timeout: Option<std::time::Duration>,
 }
 
 impl AppOptions {
@@ -138,6 +143,8 @@ impl AppOptions {
             health_pool: None,
             heavy_reads: Some(guard::HeavyReads::for_pool(settings.pool_size)),
             public_url: settings.public_url.clone(),
+            body_idle: None,
+            anonymous_heavy_timeout: None,
         }
     }
 }
@@ -160,6 +167,12 @@ pub fn build_app(
     let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     let heavy_reads = options.heavy_reads.clone();
+    let body_idle = options.body_idle.unwrap_or(guard::BODY_IDLE);
+    let anonymous_heavy_ms = options
+        .anonymous_heavy_timeout
+        .unwrap_or(guard::ANONYMOUS_HEAVY_TIMEOUT)
+        .as_millis()
+        .clamp(1, u128::from(u32::MAX)) as u32;
     app.app_data(web::Data::new(pool))
         .app_data(web::Data::new(route_table))
         .app_data(web::Data::new(options.background_sync.clone()))
@@ -211,11 +224,20 @@ pub fn build_app(
                 Some((Some(place), _)) => Ok(Some(place)),
                 None => Ok(None),
             };
+            // An anonymous heavy read's statements get a shorter timeout than a keyed one's.
+            let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
             let response = match place {
                 Err(refusal) => Either::Left(std::future::ready(Ok(req
                     .into_response(refusal)
                     .map_into_boxed_body()))),
-                Ok(place) => Either::Right((service.call(req), place)),
+                Ok(Some(place)) if anonymous => Either::Right((
+                    Either::Left(db::with_statement_timeout(
+                        anonymous_heavy_ms,
+                        service.call(req),
+                    )),
+                    Some(place),
+                )),
+                Ok(place) => Either::Right((Either::Right(service.call(req)), place)),
             };
             async move {
                 match response {
@@ -232,6 +254,14 @@ pub fn build_app(
                     }),
                 }
             }
+        })
+        .wrap_fn(move |mut req, service| {
+            // The body is read through a timeout, whoever reads it.
+            let payload = actix_web::HttpMessage::take_payload(&mut req);
+            req.set_payload(actix_web::dev::Payload::Stream {
+                payload: Box::pin(guard::IdleBody::new(payload, body_idle)),
+            });
+            service.call(req)
         })
         .wrap(guard::cors(options.cors_origins.clone()))
         .wrap(ErrorHandlers::new().default_handler(as_problem))

@@ -82,7 +82,8 @@ pub enum ApiError {
     /// 503: a query ran past the statement timeout and was cancelled.
     #[error(
         "the database took too long to answer and the query was cancelled; narrow the request \
-         (fewer rows, more filters) or retry later"
+         (fewer rows, more filters), retry later, or send an API key: insights and downloads \
+         made without one get a third of the time"
     )]
     QueryTimeout,
     /// 500: a fault of the service; the cause is logged, never sent.
@@ -271,6 +272,7 @@ impl From<DbError> for ApiError {
             DbError::Pool(error) => error.into(),
             DbError::Task(_) => ApiError::Internal(error.to_string()),
             DbError::Abandoned => ApiError::Unavailable(error.to_string()),
+            DbError::Setup(error) => error.into(),
         }
     }
 }

@@ -128,6 +128,10 @@ impl HeavyReads {
     }
 }
 
+/// The statement timeout of a heavy read made without a key: long enough for any insight or
+/// download at a million contracts on a small machine, and a third of a keyed one's (30 s).
+pub const ANONYMOUS_HEAVY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Whether a request is a heavy read: an insight, or every matching record as CSV, OCDS or a
 /// calendar.
 pub fn is_heavy(path: &str, query: &str, accept: Option<&HeaderValue>) -> bool {
@@ -208,6 +212,68 @@ pub fn content_security_policy(path: &str) -> &'static str {
          script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     } else {
         "default-src 'none'; frame-ancestors 'none'"
+    }
+}
+
+/// How long a request body may go without a byte arriving before the request is refused: a
+/// client cannot hold a request open by sending its body slowly, or not at all.
+pub const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A request body that fails once nothing has arrived for `idle`.
+pub struct IdleBody {
+    inner: actix_web::dev::Payload,
+    idle: std::time::Duration,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    timed_out: bool,
+}
+
+impl IdleBody {
+    /// `inner`, failing after `idle` without a byte.
+    pub fn new(inner: actix_web::dev::Payload, idle: std::time::Duration) -> IdleBody {
+        IdleBody {
+            inner,
+            idle,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+            timed_out: false,
+        }
+    }
+}
+
+impl futures_util::stream::Stream for IdleBody {
+    type Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+        if self.timed_out {
+            return Poll::Ready(None);
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(item) => {
+                let next = tokio::time::Instant::now() + self.idle;
+                self.deadline.as_mut().reset(next);
+                Poll::Ready(item)
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.timed_out = true;
+                    Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "no part of the request body arrived for {} s; send the body \
+                                 whole and at once",
+                                self.idle.as_secs()
+                            ),
+                        ),
+                    ))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 

@@ -29,6 +29,17 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Any one statement is cancelled after this long, so one expensive query cannot hold a connection.
 const STATEMENT_TIMEOUT_MS: u32 = 30_000;
 
+tokio::task_local! {
+    /// The statement timeout of the request being served, when it is not the default: the
+    /// statements of blocking work started within [`with_statement_timeout`] run under it.
+    static STATEMENT_TIMEOUT: u32;
+}
+
+/// Runs `future` (a request) with its database work under a statement timeout of `ms`.
+pub async fn with_statement_timeout<F: std::future::Future>(ms: u32, future: F) -> F::Output {
+    STATEMENT_TIMEOUT.scope(ms, future).await
+}
+
 /// Serialises migrations and first-start seeding across instances sharing one database.
 const SCHEMA_LOCK_KEY: i64 = 0x6369_7479_746f_6f6c; // "citytool"
 
@@ -154,6 +165,7 @@ impl ManageConnection for Manager {
         conn.set_instrumentation(ConnectionWatch {
             lost: false,
             statements: 0,
+            timeout_ms: STATEMENT_TIMEOUT_MS,
             backend: cancel::Backend {
                 pid,
                 url: self.url.clone(),
@@ -181,6 +193,8 @@ struct ConnectionWatch {
     lost: bool,
     /// How many statements the connection has run.
     statements: u64,
+    /// The connection's `statement_timeout`, as last set.
+    timeout_ms: u32,
     /// The server process behind the connection.
     backend: cancel::Backend,
     reference: Arc<reference::ReferenceCache>,
@@ -193,6 +207,23 @@ impl Instrumentation for ConnectionWatch {
             self.lost |= error.is_some_and(is_connection_lost);
         }
     }
+}
+
+/// Sets the connection's `statement_timeout` to `ms` when it is not that already (a pool's
+/// connection knows; any other is set every time).
+fn set_statement_timeout(conn: &mut PgConnection, ms: u32) -> diesel::QueryResult<()> {
+    let current = conn
+        .instrumentation()
+        .downcast_ref::<ConnectionWatch>()
+        .map(|watch| watch.timeout_ms);
+    if current == Some(ms) {
+        return Ok(());
+    }
+    conn.batch_execute(&format!("SET statement_timeout = {ms}"))?;
+    if let Some(watch) = conn.instrumentation().downcast_mut::<ConnectionWatch>() {
+        watch.timeout_ms = ms;
+    }
+    Ok(())
 }
 
 /// How many statements a connection from a pool has run (each one a round trip); None for a
@@ -277,6 +308,9 @@ pub enum DbError {
     /// The request went away before a connection came free; the work was not started.
     #[error("the request went away before a connection was free")]
     Abandoned,
+    /// The connection could not be given the request's statement timeout.
+    #[error("cannot set the statement timeout: {0}")]
+    Setup(#[from] diesel::result::Error),
 }
 
 /// A pool that blocking work runs on, and the error that work reports. The layer that holds
@@ -321,9 +355,13 @@ where
     T: Send + 'static,
 {
     let pool = pool.db_pool().clone();
+    let timeout = STATEMENT_TIMEOUT
+        .try_with(|ms| *ms)
+        .unwrap_or(STATEMENT_TIMEOUT_MS);
     let (watch, worker) = cancel::watch();
     let done = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().map_err(DbError::from)?;
+        set_statement_timeout(&mut conn, timeout).map_err(DbError::from)?;
         let backend = watch_of(&mut conn).map(|watch| watch.backend.clone());
         let Some(running) = worker.start(backend) else {
             return Err(DbError::Abandoned.into());

@@ -1,5 +1,6 @@
 //! A request whose client goes away stops using the database: its statement is cancelled, or
-//! never started when it was still waiting for a connection.
+//! never started when it was still waiting for a connection. A client that stops sending its
+//! body is answered and let go.
 
 use std::time::{Duration, Instant};
 
@@ -91,4 +92,96 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(
     b: B,
 ) -> (A::Output, B::Output) {
     tokio::join!(a, b)
+}
+
+#[actix_web::test]
+async fn a_body_that_stops_arriving_is_refused_within_the_idle_bound() {
+    use std::io::{Read, Write};
+
+    let test = TestApp::new();
+    let admin = test.key("admin", None);
+    let pool = test.pool.clone();
+    let options = AppOptions {
+        body_idle: Some(Duration::from_millis(500)),
+        ..AppOptions::default()
+    };
+    let server = actix_web::HttpServer::new(move || build_app(pool.clone(), options.clone()))
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let address = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let (answer, took) = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        // A body of 100 bytes, of which 7 are sent, and then nothing.
+        write!(
+            stream,
+            "POST /api/v1/suppliers HTTP/1.1\r\nHost: localhost\r\n\
+             Authorization: Bearer {admin}\r\nContent-Type: application/json\r\n\
+             Content-Length: 100\r\n\r\n{{\"id\": "
+        )
+        .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = vec![0; 4096];
+        let read = stream.read(&mut answer).unwrap();
+        answer.truncate(read);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    })
+    .await
+    .unwrap();
+    handle.stop(false).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("request body"), "{answer}");
+    assert!(took < Duration::from_secs(10), "answered after {took:?}");
+    let suppliers = test.column("SELECT count(*)::text AS value FROM suppliers WHERE id = ''");
+    assert_eq!(suppliers, vec!["0"]);
+}
+
+#[actix_web::test]
+async fn an_anonymous_heavy_read_runs_under_a_shorter_statement_timeout() {
+    let test = TestApp::new();
+    let reader = test.key("reader", None);
+    // One connection, so every request below shares it; a timeout no statement can meet.
+    let pool = db::pool(&test.url, 1).unwrap();
+    let options = AppOptions {
+        heavy_reads: Some(citytools::guard::HeavyReads::new(1)),
+        anonymous_heavy_timeout: Some(Duration::from_millis(1)),
+        ..AppOptions::default()
+    };
+    let app = actix_test::init_service(build_app(pool, options)).await;
+    let get = |uri: &str, key: Option<&str>| {
+        let mut request = actix_test::TestRequest::get().uri(uri);
+        if let Some(key) = key {
+            request = request.insert_header(("authorization", format!("Bearer {key}")));
+        }
+        request.to_request()
+    };
+    let heavy = "/api/v1/insights/vendor-satisfaction?q=council";
+    let anonymous = actix_test::call_service(&app, get(heavy, None)).await;
+    assert_eq!(
+        anonymous.status(),
+        503,
+        "an anonymous insight beat a 1 ms timeout"
+    );
+    let body: serde_json::Value = actix_test::read_body_json(anonymous).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("took too long"),
+        "{body}"
+    );
+    // The same read with a key has the whole default timeout, on the same connection...
+    let keyed = actix_test::call_service(&app, get(heavy, Some(&reader))).await;
+    assert_eq!(keyed.status(), 200);
+    // ...and so does an anonymous cheap read after it.
+    let cheap = actix_test::call_service(&app, get("/api/v1/contracts?q=council", None)).await;
+    assert_eq!(cheap.status(), 200);
 }
