@@ -9,6 +9,7 @@ mod access;
 mod catalogue_paging;
 mod contracts;
 mod csv_export;
+mod docs_examples;
 mod edge;
 mod errors;
 mod exports;
