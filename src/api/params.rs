@@ -10,6 +10,9 @@ use bigdecimal::BigDecimal;
 use chrono::NaiveDate;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::Deserialize;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -19,7 +22,7 @@ pub const MAX_QUERY_LEN: usize = 8 * 1024;
 /// A query string parsed into `T`, which should `deny_unknown_fields`.
 pub struct ApiQuery<T>(pub T);
 
-impl<T: DeserializeOwned> ApiQuery<T> {
+impl<T: DeserializeOwned + IntoParams> ApiQuery<T> {
     pub fn parse(query: &str) -> Result<T, ApiError> {
         if query.len() > MAX_QUERY_LEN {
             return Err(ApiError::bad_request(format!(
@@ -27,16 +30,8 @@ impl<T: DeserializeOwned> ApiQuery<T> {
                 query.len()
             )));
         }
-        // `_` is a cache-buster (jQuery, Power BI and others add `_=<time>`): never a parameter.
-        let without_buster: String;
-        let query = if form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "_") {
-            without_buster = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(n, _)| n != "_"))
-                .finish();
-            without_buster.as_str()
-        } else {
-            query
-        };
+        let query = normalise_query(query, &list_params::<T>())?;
+        let query = query.as_str();
         let pairs = form_urlencoded::parse(query.as_bytes());
         if let Some((name, _)) = pairs
             .clone()
@@ -63,18 +58,51 @@ impl<T: DeserializeOwned> ApiQuery<T> {
                     format!("unknown query parameter `{field}`; {allowed}"),
                 );
             }
-            if let Some(rest) = message.strip_prefix("duplicate field ") {
-                return ApiError::invalid_param(
-                    field.clone(),
-                    format!("repeated query parameter {rest}; give several values comma-separated"),
-                );
-            }
             ApiError::invalid_param(field, message)
         })
     }
 }
 
-impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+/// The names of `T`'s parameters that take several values (arrays in its OpenAPI description).
+fn list_params<T: IntoParams>() -> Vec<String> {
+    T::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .filter(|param| matches!(param.schema, Some(RefOr::T(Schema::Array(_)))))
+        .map(|param| param.name)
+        .collect()
+}
+
+/// The query string as the parameter types read it: without `_` (a cache-buster: jQuery, Power
+/// BI and others add `_=<time>`; never a parameter), and with a list parameter given more than
+/// once (`borough=a&borough=b`, OpenAPI's `explode=true`) as one comma-separated value
+/// (`borough=a,b`, `explode=false`); either form, or both, may be sent. A parameter that takes
+/// one value, given twice, is a 400 that names it.
+fn normalise_query(query: &str, lists: &[String]) -> Result<String, ApiError> {
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name == "_" {
+            continue;
+        }
+        match merged.iter_mut().find(|(seen, _)| *seen == name) {
+            Some((_, values)) if lists.iter().any(|list| *list == name) => {
+                values.push(',');
+                values.push_str(&value);
+            }
+            Some(_) => {
+                return Err(ApiError::invalid_param(
+                    name.to_string(),
+                    format!("`{name}` takes one value and was given more than once; give it once"),
+                ))
+            }
+            None => merged.push((name.into_owned(), value.into_owned())),
+        }
+    }
+    Ok(form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(merged)
+        .finish())
+}
+
+impl<T: DeserializeOwned + IntoParams> FromRequest for ApiQuery<T> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
@@ -84,7 +112,7 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 }
 
 /// A query string that must be empty: any parameter is unknown.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct NoQuery {}
 
@@ -274,12 +302,15 @@ mod tests {
     use super::*;
     use crate::api::pagination::{Cursor, CursorToken, PerPage, MAX_CURSOR_LEN};
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, utoipa::IntoParams)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Example {
+        #[param(value_type = Option<chrono::NaiveDate>)]
         ends_after: Option<QueryDate>,
+        #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
         borough: Option<CommaList<String>>,
+        #[param(value_type = Option<u32>)]
         per_page: Option<PerPage>,
     }
 
@@ -312,8 +343,12 @@ mod tests {
     }
 
     #[test]
-    fn repeated_parameter_is_refused() {
-        assert!(error_of("borough=a&borough=b").detail.contains("repeated"));
+    fn a_repeated_list_is_one_list_and_a_repeated_value_is_named() {
+        let parsed = ApiQuery::<Example>::parse("borough=a&per_page=5&borough=b,c").unwrap();
+        assert_eq!(parsed.borough.unwrap().into_inner(), vec!["a", "b", "c"]);
+        let problem = error_of("per_page=5&per_page=6");
+        assert_eq!(problem.errors[0].field, "per_page");
+        assert!(problem.detail.contains("more than once"), "{}", problem.detail);
     }
 
     #[test]

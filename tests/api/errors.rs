@@ -145,13 +145,45 @@ async fn contradictory_ranges_are_refused() {
 }
 
 #[actix_web::test]
-async fn repeated_parameter_is_refused_with_advice() {
+async fn a_list_parameter_takes_either_form_and_a_single_one_repeated_is_named() {
     let app = TestApp::new();
+    // `borough=a&borough=b` (explode) and `borough=a,b` are the same question, mixed too.
+    let ids = |body: serde_json::Value| -> Vec<i64> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let comma = app
+        .get("/api/v1/contracts?borough=camden,hackney,islington&per_page=500")
+        .await
+        .json();
+    assert!(comma["meta"]["total"].as_i64().unwrap() > 0);
+    for uri in [
+        "/api/v1/contracts?borough=camden&borough=hackney&borough=islington&per_page=500",
+        "/api/v1/contracts?borough=camden,hackney&borough=islington&per_page=500",
+    ] {
+        assert_eq!(ids(app.get(uri).await.json()), ids(comma.clone()), "{uri}");
+    }
+    let groups = app
+        .get("/api/v1/insights/joint-procurement?include=contracts&include=ended")
+        .await;
+    assert_eq!(groups.status, 200);
+    // A parameter that takes one value, twice: the 400 names it.
     let body = app
-        .get("/api/v1/contracts?borough=camden&borough=hackney")
+        .get("/api/v1/contracts?sort=end_date&sort=-end_date")
         .await
         .problem(400);
-    assert!(body["detail"].as_str().unwrap().contains("comma-separated"));
+    assert_eq!(body["errors"][0]["field"], "sort");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`sort` takes one value"),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
@@ -222,4 +254,82 @@ async fn hostile_input_never_causes_a_500() {
         }
     }
     assert!(!app.column("SELECT count(*) AS value FROM contracts")[0].starts_with('0'));
+}
+
+#[actix_web::test]
+async fn ids_are_matched_in_any_case_and_a_slip_gets_a_suggestion() {
+    let app = TestApp::new();
+    let total = |body: serde_json::Value| body["meta"]["total"].as_i64().unwrap();
+    let lower = total(
+        app.get(
+            "/api/v1/contracts?borough=camden&supplier=civica&service_area=revenues-and-benefits",
+        )
+        .await
+        .json(),
+    );
+    assert!(lower > 0);
+    for uri in [
+        "/api/v1/contracts?borough=Camden&supplier=CIVICA&service_area=Revenues-And-Benefits",
+        "/api/v1/contracts?borough=e09000007&supplier=Civica&service_area=REVENUES-AND-BENEFITS",
+    ] {
+        let response = app.get(uri).await;
+        assert_eq!(response.status, 200, "{uri}: {}", response.text());
+        assert_eq!(total(response.json()), lower, "{uri}");
+    }
+    let body = app
+        .get("/api/v1/contracts?borough=camdn")
+        .await
+        .problem(400);
+    assert_eq!(body["errors"][0]["field"], "borough");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `camden`?"),
+        "{body}"
+    );
+    let body = app
+        .get("/api/v1/insights/market-share?service_area=waste")
+        .await
+        .problem(400);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`waste-and-recycling`"),
+        "{body}"
+    );
+    let body = app
+        .get("/api/v1/contracts?system=atlantis-pro")
+        .await
+        .problem(400);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "unknown system \"atlantis-pro\""
+    );
+}
+
+#[actix_web::test]
+async fn a_trailing_slash_redirects_to_the_resource() {
+    let app = TestApp::new();
+    for (asked, location) in [
+        ("/api/v1/contracts/", "/api/v1/contracts"),
+        (
+            "/api/v1/contracts/?borough=camden&per_page=5",
+            "/api/v1/contracts?borough=camden&per_page=5",
+        ),
+        ("/api/v1/boroughs/camden/", "/api/v1/boroughs/camden"),
+        ("/api/v1/insights/summary//", "/api/v1/insights/summary"),
+    ] {
+        let response = app.get(asked).await;
+        assert_eq!(response.status, 308, "{asked}");
+        assert_eq!(
+            response.header("location").as_deref(),
+            Some(location),
+            "{asked}"
+        );
+        assert_eq!(app.get(location).await.status, 200, "{location}");
+    }
+    // The docs page keeps its own slash.
+    assert_eq!(app.get("/docs/").await.status, 200);
 }
