@@ -117,6 +117,65 @@ pub fn missing<'a>(asked: &'a [String], found: &BTreeSet<String>) -> Vec<&'a str
         .collect()
 }
 
+/// Ids as the catalogue spells them: slugs are lower case (a GSS code is matched in any case),
+/// so `Camden` and `CAMDEN` name `camden`.
+pub fn fold_case(ids: &mut [String]) {
+    for id in ids {
+        if id.chars().any(|c| c.is_uppercase()) {
+            *id = id.to_lowercase();
+        }
+    }
+}
+
+/// `unknown <what> "<value>"`, with the closest of the `known` ids suggested when any is close.
+pub fn unknown_id(what: &str, value: &str, known: &[String]) -> String {
+    let close = closest(value, known);
+    if close.is_empty() {
+        return format!("unknown {what} {value:?}");
+    }
+    let named: Vec<String> = close.iter().map(|id| format!("`{id}`")).collect();
+    format!(
+        "unknown {what} {value:?}; did you mean {}?",
+        named.join(" or ")
+    )
+}
+
+/// Up to three of `known` that `value` could be a slip for: within a few edits (a third of its
+/// length, at least one), or holding it whole as a word (`waste` for `waste-and-recycling`);
+/// nearest first.
+pub fn closest<'a>(value: &str, known: &'a [String]) -> Vec<&'a str> {
+    let value = value.to_lowercase();
+    let allowed = (value.chars().count() / 3).max(1);
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .filter_map(|id| {
+            let distance = edit_distance(&value, id);
+            let holds = value.len() >= 4 && id.split('-').any(|word| word == value);
+            (distance <= allowed || holds).then_some((distance, id.as_str()))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, id)| id).collect()
+}
+
+/// The Levenshtein distance between `a` and `b`, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Declares the keys a list may be sorted by.
 macro_rules! sort_keys {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -155,6 +214,34 @@ macro_rules! sort_keys {
     };
 }
 pub(crate) use sort_keys;
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::*;
+
+    #[test]
+    fn a_slip_suggests_the_ids_it_could_mean() {
+        let known: Vec<String> = ["camden", "croydon", "waste-and-recycling", "council-tax"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(closest("camdn", &known), vec!["camden"]);
+        assert_eq!(closest("waste", &known), vec!["waste-and-recycling"]);
+        assert_eq!(closest("council-tx", &known), vec!["council-tax"]);
+        assert!(closest("atlantis", &known).is_empty());
+        assert_eq!(
+            unknown_id("borough", "camdn", &known),
+            "unknown borough \"camdn\"; did you mean `camden`?"
+        );
+        assert_eq!(
+            unknown_id("borough", "atlantis", &known),
+            "unknown borough \"atlantis\""
+        );
+        let mut ids = vec!["Camden".to_owned(), "E09000007".to_owned()];
+        fold_case(&mut ids);
+        assert_eq!(ids, vec!["camden", "e09000007"]);
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -35,12 +35,7 @@ impl ServiceAreaFilter {
     /// Checks that every parent named exists.
     pub fn check(&self, conn: &mut PgConnection) -> Result<(), QueryError> {
         let mut errors = Vec::new();
-        check_exist(conn, "parent", &self.parent, &mut errors, |conn, ids| {
-            service_areas::table
-                .filter(service_areas::id.eq_any(ids))
-                .select(service_areas::id)
-                .load(conn)
-        })?;
+        check_exist(conn, "parent", "service_areas", &self.parent, &mut errors)?;
         if errors.is_empty() {
             Ok(())
         } else {

@@ -57,8 +57,9 @@ fn record_selection() -> RecordSelection {
 }
 
 impl SupplierCriteria {
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<SupplierFilter, QueryError> {
+    pub fn resolve(mut self, conn: &mut PgConnection) -> Result<SupplierFilter, QueryError> {
         let mut errors = Vec::new();
+        super::fold_case(&mut self.service_area);
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
         if !errors.is_empty() {

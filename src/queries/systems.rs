@@ -58,8 +58,10 @@ fn record_selection() -> RecordSelection {
 }
 
 impl SystemCriteria {
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<SystemFilter, QueryError> {
+    pub fn resolve(mut self, conn: &mut PgConnection) -> Result<SystemFilter, QueryError> {
         let mut errors = Vec::new();
+        super::fold_case(&mut self.supplier);
+        super::fold_case(&mut self.service_area);
         check_suppliers_exist(conn, &self.supplier, &mut errors)?;
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;

@@ -123,8 +123,11 @@ fn record_selection() -> RecordSelection {
 
 impl TenderCriteria {
     /// Checks every id against the database and expands service-area groups.
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<TenderFilter, QueryError> {
+    pub fn resolve(mut self, conn: &mut PgConnection) -> Result<TenderFilter, QueryError> {
         let mut errors = Vec::new();
+        super::fold_case(&mut self.borough);
+        super::fold_case(&mut self.service_area);
+        super::fold_case(&mut self.supplier);
         let borough_ids = resolve_boroughs(conn, &self.borough, &mut errors)?;
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;

@@ -56,3 +56,30 @@ pub fn still_referenced(
         )
     }))
 }
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Every id of `table` (one of this crate's), for suggesting the one a caller meant.
+pub fn ids_of(conn: &mut PgConnection, table: &'static str) -> QueryResult<Vec<String>> {
+    let ids: Vec<Id> =
+        diesel::sql_query(format!("SELECT id::text AS id FROM {table}")).load(conn)?;
+    Ok(ids.into_iter().map(|row| row.id).collect())
+}
+
+/// Which of `asked` are ids of `table` (one of this crate's).
+pub fn existing_ids(
+    conn: &mut PgConnection,
+    table: &'static str,
+    asked: &[String],
+) -> QueryResult<Vec<String>> {
+    let ids: Vec<Id> = diesel::sql_query(format!(
+        "SELECT id::text AS id FROM {table} WHERE id::text = ANY($1)"
+    ))
+    .bind::<diesel::sql_types::Array<Text>, _>(asked)
+    .load(conn)?;
+    Ok(ids.into_iter().map(|row| row.id).collect())
+}
