@@ -20,6 +20,10 @@ macro_rules! contract_filter_query {
             /// Suppliers holding the contract, by id.
             #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "civica")]
             pub supplier: Option<$crate::api::params::CommaList<String>>,
+            /// Suppliers whose product the contract is for, by id: the system's maker, where
+            /// `supplier` is whoever holds the contract (a reseller or integrator, say).
+            #[param(value_type = Option<Vec<String>>, style = Form, explode = false, example = "civica")]
+            pub vendor: Option<$crate::api::params::CommaList<String>>,
             /// Systems, by id.
             #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
             pub system: Option<$crate::api::params::CommaList<String>>,
@@ -53,7 +57,8 @@ macro_rules! contract_filter_query {
             /// Largest annual value in pounds.
             #[param(value_type = Option<String>, pattern = r"^\d+(\.\d+)?$")]
             pub max_annual_value: Option<$crate::api::params::QueryMoney>,
-            /// Words that must each appear in the title, the system's name or the supplier's name.
+            /// Words that must each appear in the title, the system's name, the supplier's name or
+            /// the name of one of the contract's service areas (`council tax`).
             #[param(example = "revenues")]
             pub q: Option<String>,
             $( $(#[$field_meta])* pub $field: $type, )*
@@ -68,6 +73,7 @@ macro_rules! contract_filter_query {
                 $crate::queries::contracts::ContractCriteria {
                     borough: values(&self.borough),
                     supplier: values(&self.supplier),
+                    vendor: values(&self.vendor),
                     system: values(&self.system),
                     service_area: values(&self.service_area),
                     ends_after: self.ends_after.map(|d| d.0),

@@ -11,11 +11,9 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Json, Nullable, Text};
 
 use super::fixed::{fixed, fixed_with_text, Fixed};
-use super::{contains_pattern, for_each_row, missing, FieldError, QueryError};
+use super::{contains_pattern, fold_case, for_each_row, missing, FieldError, QueryError};
 use crate::db::reference;
-use crate::db::schema::{
-    boroughs, contract_service_areas, contracts, service_areas, suppliers, systems,
-};
+use crate::db::schema::{boroughs, contract_service_areas, contracts, service_areas, systems};
 use crate::models::{
     Contract, ContractServiceArea, DataAccess, Hosting, NewContract, ProcurementRoute, Source,
 };
@@ -25,7 +23,11 @@ use crate::models::{
 pub struct ContractCriteria {
     /// Borough slugs or GSS codes.
     pub borough: Vec<String>,
+    /// Suppliers holding the contract.
     pub supplier: Vec<String>,
+    /// Suppliers whose product (system) the contract is for: the maker, where `supplier` is
+    /// the holder (a reseller or integrator, say).
+    pub vendor: Vec<String>,
     pub system: Vec<String>,
     /// Service areas or groups; a group matches every area under it.
     pub service_area: Vec<String>,
@@ -38,7 +40,8 @@ pub struct ContractCriteria {
     pub source: Vec<Source>,
     pub min_annual_value: Option<BigDecimal>,
     pub max_annual_value: Option<BigDecimal>,
-    /// Words that must each appear in the title, the system's name or the supplier's name.
+    /// Words that must each appear in the title, the system's name, the supplier's name or
+    /// the name of one of the contract's service areas.
     pub words: Vec<String>,
     /// The record a nested list sits under (`/boroughs/{id}/contracts`, ...).
     pub within: Option<Within>,
@@ -64,12 +67,24 @@ pub struct ContractFilter {
 impl ContractCriteria {
     /// Checks every id against the database and expands service-area groups.
     /// Unknown values are a 400 that names each of them.
-    pub fn resolve(self, conn: &mut PgConnection) -> Result<ContractFilter, QueryError> {
+    pub fn resolve(mut self, conn: &mut PgConnection) -> Result<ContractFilter, QueryError> {
         let mut errors = Vec::new();
+        for ids in [
+            &mut self.borough,
+            &mut self.supplier,
+            &mut self.vendor,
+            &mut self.system,
+            &mut self.service_area,
+        ] {
+            fold_case(ids);
+        }
 
         let borough_ids = resolve_boroughs(conn, &self.borough, &mut errors)?;
 
         check_suppliers_exist(conn, &self.supplier, &mut errors)?;
+        if reference::catalogue(conn)?.is_none_or(|known| !known.has_suppliers(&self.vendor)) {
+            check_exist(conn, "vendor", "suppliers", &self.vendor, &mut errors)?;
+        }
         let systems_known =
             reference::catalogue(conn)?.is_some_and(|c| c.has_systems(&self.system));
         let system = if systems_known {
@@ -77,12 +92,7 @@ impl ContractCriteria {
         } else {
             &self.system[..]
         };
-        check_exist(conn, "system", system, &mut errors, |conn, ids| {
-            systems::table
-                .filter(systems::id.eq_any(ids))
-                .select(systems::id)
-                .load(conn)
-        })?;
+        check_exist(conn, "system", "systems", system, &mut errors)?;
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
 
@@ -140,34 +150,47 @@ pub(crate) fn resolve_boroughs(
         .iter()
         .flat_map(|(id, gss)| [id.clone(), gss.clone()])
         .collect();
-    for value in asked {
-        if !known.contains(value) && !known.contains(&value.to_uppercase()) {
+    let unknown: Vec<&String> = asked
+        .iter()
+        .filter(|value| !known.contains(*value) && !known.contains(&value.to_uppercase()))
+        .collect();
+    if !unknown.is_empty() {
+        let slugs = super::writes::ids_of(conn, "boroughs")?;
+        for value in unknown {
             errors.push(FieldError::new(
                 "borough",
-                format!("unknown borough {value:?}"),
+                super::unknown_id("borough", value, &slugs),
             ));
         }
     }
     Ok(found.into_iter().map(|(id, _)| id).collect())
 }
 
-/// Adds an error for each value in `asked` that `lookup` does not find.
+/// Adds an error on `field` for each value in `asked` that is no id of `table` (one of this
+/// crate's), suggesting the closest ids there are.
 pub(crate) fn check_exist(
     conn: &mut PgConnection,
     field: &str,
+    table: &'static str,
     asked: &[String],
     errors: &mut Vec<FieldError>,
-    lookup: impl FnOnce(&mut PgConnection, &[String]) -> QueryResult<Vec<String>>,
 ) -> Result<(), QueryError> {
     if asked.is_empty() {
         return Ok(());
     }
-    let found: BTreeSet<String> = lookup(conn, asked)?.into_iter().collect();
-    for value in missing(asked, &found) {
-        errors.push(FieldError::new(
-            field,
-            format!("unknown {} {value:?}", field.replace('_', " ")),
-        ));
+    let found: BTreeSet<String> = super::writes::existing_ids(conn, table, asked)?
+        .into_iter()
+        .collect();
+    let unknown = missing(asked, &found);
+    if !unknown.is_empty() {
+        let known = super::writes::ids_of(conn, table)?;
+        let what = field.replace('_', " ");
+        for value in unknown {
+            errors.push(FieldError::new(
+                field,
+                super::unknown_id(&what, value, &known),
+            ));
+        }
     }
     Ok(())
 }
@@ -181,12 +204,7 @@ pub(crate) fn check_suppliers_exist(
     if reference::catalogue(conn)?.is_some_and(|known| known.has_suppliers(asked)) {
         return Ok(());
     }
-    check_exist(conn, "supplier", asked, errors, |conn, ids| {
-        suppliers::table
-            .filter(suppliers::id.eq_any(ids))
-            .select(suppliers::id)
-            .load(conn)
-    })
+    check_exist(conn, "supplier", "suppliers", asked, errors)
 }
 
 /// The areas named in `asked`, with every area under each named group; errors for unknown ids.
@@ -215,11 +233,15 @@ pub(crate) fn expand_service_areas(
         .filter(|(id, _)| asked.contains(id))
         .map(|(id, _)| id.clone())
         .collect();
-    for value in missing(asked, &found) {
-        errors.push(FieldError::new(
-            field,
-            format!("unknown service area {value:?}"),
-        ));
+    let unknown = missing(asked, &found);
+    if !unknown.is_empty() {
+        let known = super::writes::ids_of(conn, "service_areas")?;
+        for value in unknown {
+            errors.push(FieldError::new(
+                field,
+                super::unknown_id("service area", value, &known),
+            ));
+        }
     }
     Ok(matched.into_iter().map(|(id, _)| id).collect())
 }
@@ -455,6 +477,12 @@ impl ContractFilter {
                 many => query.filter(contracts::supplier_id.eq_any(many)),
             };
         }
+        if !c.vendor.is_empty() {
+            let made_by = systems::table
+                .filter(systems::supplier_id.eq_any(&c.vendor))
+                .select(systems::id.nullable());
+            query = query.filter(contracts::system_id.eq_any(made_by));
+        }
         if !c.system.is_empty() {
             query = match c.system.as_slice() {
                 [one] => query.filter(contracts::system_id.eq(one)),
@@ -523,7 +551,9 @@ impl ContractFilter {
                     "(contracts.title ILIKE ",
                     " OR contracts.supplier_id = ANY(ARRAY(SELECT s.id FROM suppliers s WHERE s.name ILIKE ",
                     ")) OR contracts.system_id = ANY(ARRAY(SELECT y.id FROM systems y WHERE y.name ILIKE ",
-                    ")))",
+                    ")) OR contracts.id = ANY(ARRAY(SELECT csa.contract_id FROM contract_service_areas csa \
+                     WHERE csa.service_area_id = ANY(ARRAY(SELECT a.id FROM service_areas a WHERE a.name ILIKE ",
+                    ")))))",
                 ],
                 contains_pattern(word),
             ));
@@ -977,6 +1007,7 @@ impl ContractFilter {
         let ContractCriteria {
             borough,
             supplier,
+            vendor,
             system,
             service_area,
             ends_after,
@@ -991,7 +1022,8 @@ impl ContractFilter {
             words,
             within,
         } = &self.criteria;
-        let narrows_otherwise = ends_after.is_some()
+        let narrows_otherwise = !vendor.is_empty()
+            || ends_after.is_some()
             || ends_before.is_some()
             || active_on.is_some()
             || !hosting.is_empty()

@@ -315,3 +315,57 @@ async fn anonymous_callers_never_see_assessment_fields() {
         );
     }
 }
+
+#[actix_web::test]
+async fn q_finds_service_area_names_and_vendor_is_the_products_maker() {
+    let app = TestApp::new();
+    // A council-tax contract whose title, supplier and system never say "council tax".
+    let quiet = app.column(
+        "SELECT c.id::text AS value FROM contracts c
+           JOIN contract_service_areas a ON a.contract_id = c.id AND a.service_area_id = 'council-tax'
+           JOIN suppliers s ON s.id = c.supplier_id
+           LEFT JOIN systems y ON y.id = c.system_id
+          WHERE c.title NOT ILIKE '%council%' AND s.name NOT ILIKE '%council%'
+            AND coalesce(y.name, '') NOT ILIKE '%council%'
+          ORDER BY c.id LIMIT 1",
+    );
+    assert_eq!(quiet.len(), 1, "the seeds hold such a contract");
+    let found = app
+        .get("/api/v1/contracts?q=council%20tax&per_page=500")
+        .await
+        .json();
+    let ids: Vec<String> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].to_string())
+        .collect();
+    assert!(
+        ids.contains(&quiet[0]),
+        "q=council tax missed contract {}",
+        quiet[0]
+    );
+
+    // vendor: the system's maker, whoever holds the contract.
+    let expected: i64 = app.column(
+        "SELECT count(*)::text AS value FROM contracts c JOIN systems y ON y.id = c.system_id
+          WHERE y.supplier_id = 'civica'",
+    )[0]
+    .parse()
+    .unwrap();
+    assert!(expected > 0);
+    let made = app
+        .get("/api/v1/contracts?vendor=civica&count=exact")
+        .await
+        .json();
+    assert_eq!(made["meta"]["total"], expected);
+    let body = app.get("/api/v1/contracts?vendor=civca").await.problem(400);
+    assert_eq!(body["errors"][0]["field"], "vendor");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`civica`"),
+        "{body}"
+    );
+}
