@@ -255,6 +255,32 @@ pub fn build_app(
                 }
             }
         })
+        .wrap_fn(|req, service| {
+            // `/api/v1/contracts/` is `/api/v1/contracts`: a trailing slash is redirected
+            // (308 keeps the method and body) rather than answered with a 405 or 404.
+            let trimmed = req.path().trim_end_matches('/');
+            let response = if req.path().starts_with("/api/") && trimmed.len() < req.path().len() {
+                let mut location = trimmed.to_owned();
+                if !req.query_string().is_empty() {
+                    location.push('?');
+                    location.push_str(req.query_string());
+                }
+                let redirect = HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, location))
+                    .finish();
+                Either::Left(std::future::ready(Ok(req
+                    .into_response(redirect)
+                    .map_into_right_body())))
+            } else {
+                Either::Right(service.call(req))
+            };
+            async move {
+                match response {
+                    Either::Left(ready) => ready.await,
+                    Either::Right(call) => call.await.map(ServiceResponse::map_into_left_body),
+                }
+            }
+        })
         .wrap_fn(move |mut req, service| {
             // The body is read through a timeout, whoever reads it.
             let payload = actix_web::HttpMessage::take_payload(&mut req);
