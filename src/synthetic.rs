@@ -299,6 +299,8 @@ fn set_rollup_triggers(conn: &mut PgConnection, action: &'static str) -> QueryRe
         "ALTER TABLE contracts {action} TRIGGER contracts_rollup; \
          ALTER TABLE contracts {action} TRIGGER contracts_rollup_update; \
          ALTER TABLE contracts {action} TRIGGER contracts_rollup_delete; \
+         ALTER TABLE contracts {action} TRIGGER contracts_rollup_source; \
+         ALTER TABLE contracts {action} TRIGGER contracts_rollup_source_update; \
          ALTER TABLE contract_service_areas {action} TRIGGER contract_service_areas_rollup"
     ))
 }

@@ -348,7 +348,11 @@ mod tests {
         assert_eq!(parsed.borough.unwrap().into_inner(), vec!["a", "b", "c"]);
         let problem = error_of("per_page=5&per_page=6");
         assert_eq!(problem.errors[0].field, "per_page");
-        assert!(problem.detail.contains("more than once"), "{}", problem.detail);
+        assert!(
+            problem.detail.contains("more than once"),
+            "{}",
+            problem.detail
+        );
     }
 
     #[test]

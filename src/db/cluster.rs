@@ -177,6 +177,7 @@ pub struct LocalCluster {
     port: u16,
     base_dir: PathBuf,
     exited: mpsc::Receiver<io::Result<ExitStatus>>,
+    /// Stopped already, or another process's server (never stopped from here).
     stopped: bool,
 }
 
@@ -189,6 +190,9 @@ impl LocalCluster {
         let data_dir = base_dir.join("pgdata");
         let socket_dir = base_dir.join("socket");
         let log_path = base_dir.join("postgres.log");
+        if let Some(running) = LocalCluster::already_running(&base_dir) {
+            return Ok(running);
+        }
 
         if !data_dir.join("PG_VERSION").is_file() {
             init_data_dir(&bin_dir, &data_dir, run_as)?;
@@ -272,6 +276,38 @@ impl LocalCluster {
             cluster.port
         );
         Ok(cluster)
+    }
+
+    /// The cluster under `base_dir` when a server already runs it (`citytools serve` in
+    /// another terminal, say): its port and socket as its `postmaster.pid` gives them, once it
+    /// answers. Such a cluster is used as it is, and left running when dropped.
+    fn already_running(base_dir: &Path) -> Option<LocalCluster> {
+        let pid_file = fs::read_to_string(base_dir.join("pgdata").join("postmaster.pid")).ok()?;
+        let lines: Vec<&str> = pid_file.lines().collect();
+        let pid: libc::pid_t = lines.first()?.trim().parse().ok()?;
+        let port: u16 = lines.get(3)?.trim().parse().ok()?;
+        let socket_dir = PathBuf::from(lines.get(4)?.trim());
+        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            return None;
+        }
+        let (_, exited) = mpsc::channel();
+        let cluster = LocalCluster {
+            pid,
+            socket_dir,
+            port,
+            base_dir: base_dir.to_path_buf(),
+            exited,
+            // Not this process's to stop.
+            stopped: true,
+        };
+        PgConnection::establish(&cluster.database_url("postgres")).ok()?;
+        log::info!(
+            "using the private PostgreSQL already running from {} (port {})",
+            base_dir.display(),
+            port
+        );
+        Some(cluster)
     }
 
     /// A libpq URL for `database` on this cluster.

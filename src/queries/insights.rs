@@ -75,6 +75,9 @@ read_through_source! {
     counts: BoroughSupplier, counts_from_contracts -> Counts;
     /// Per borough: contracts, service areas and systems.
     footprint: BoroughSupplier, footprint_from_contracts -> Vec<BoroughFootprint>;
+    /// The matching contracts counted by their `source`, so that an answer can say which of
+    /// the contracts behind it are real and which are invented.
+    contracts_by_source: BoroughSupplier, contracts_by_source_from_contracts -> BTreeMap<String, i64>;
 }
 
 /// Per period of `unit` (`quarter` or `year`, checked by the caller's type, never free text):
@@ -104,9 +107,8 @@ pub fn top_suppliers(
     )
 }
 
-/// The matching contracts counted by their `source`, so that an answer can say which of the
-/// contracts behind it are real and which are invented.
-pub fn contracts_by_source(
+/// [`contracts_by_source`] counted from the contracts, for any filter.
+pub fn contracts_by_source_from_contracts(
     conn: &mut PgConnection,
     filter: &ContractFilter,
 ) -> QueryResult<BTreeMap<String, i64>> {

@@ -170,6 +170,7 @@ impl Narrowing {
 }
 
 const BOROUGH_SUPPLIER: &str = "rollup_borough_supplier";
+const BOROUGH_SUPPLIER_SOURCE: &str = "rollup_borough_supplier_source";
 const BOROUGH_SYSTEM: &str = "rollup_borough_system";
 const BOROUGH_QUARTER: &str = "rollup_borough_quarter";
 const AREA_SUPPLIER_BOROUGH: &str = "rollup_area_supplier_borough";
@@ -187,6 +188,34 @@ pub fn totals_by_area(conn: &mut PgConnection, n: &Narrowing) -> QueryResult<Vec
         )
     })
     .load(conn)
+}
+
+/// A source and how many of the contracts came from it.
+#[derive(Debug, QueryableByName)]
+struct SourceCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    source: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    contracts: i64,
+}
+
+/// For [`Shortcut::BoroughSupplier`]: the contracts counted by source.
+pub fn contracts_by_source(
+    conn: &mut PgConnection,
+    n: &Narrowing,
+) -> QueryResult<std::collections::BTreeMap<String, i64>> {
+    let rows: Vec<SourceCount> = n
+        .totals(
+            BOROUGH_SUPPLIER_SOURCE,
+            "borough_id, supplier_id, source",
+            "sum(contracts) AS contracts",
+            "SELECT source, sum(contracts)::int8 AS contracts FROM t GROUP BY source",
+        )
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.source, row.contracts))
+        .collect())
 }
 
 /// For [`Shortcut::BoroughSupplier`].

@@ -124,3 +124,25 @@ async fn losing_the_database_is_a_503_and_the_service_recovers_by_itself() {
     let body: serde_json::Value = actix_web::test::read_body_json(response).await;
     assert_eq!(body["meta"]["total"], 33, "no data was lost");
 }
+
+#[test]
+fn a_second_command_uses_the_private_cluster_already_running() {
+    let base_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("shared-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base_dir);
+    let serving = start(&base_dir, None);
+    // A second command on the same directory (`citytools keys create` while `serve` runs):
+    // no second server, no wait on the first one's lock, and the same database.
+    let started = Instant::now();
+    let second = start(&base_dir, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(second.port(), serving.port());
+    PgConnection::establish(&second.database_url("postgres")).expect("the second connects");
+    // Done, the second leaves the server running for the first.
+    drop(second);
+    PgConnection::establish(&serving.database_url("postgres")).expect("still running");
+}

@@ -86,11 +86,12 @@ fn random_writes(conn: &mut PgConnection, rng: &mut ChaCha8Rng, count: usize) {
                 }
             ),
             4 => format!(
-                "UPDATE contracts SET satisfaction = {}, value_for_money = {}, data_access = {} \
-                 WHERE id = {contract}",
+                "UPDATE contracts SET satisfaction = {}, value_for_money = {}, data_access = {}, \
+                 source = {} WHERE id = {contract}",
                 rating(rng),
                 rating(rng),
-                quote(["included", "charged", "unavailable", "unknown"][rng.random_range(0..4)])
+                quote(["included", "charged", "unavailable", "unknown"][rng.random_range(0..4)]),
+                quote(["manual", "survey", "illustrative"][rng.random_range(0..3)])
             ),
             5 => format!("DELETE FROM contracts WHERE id = {contract}"),
             6 => format!(
@@ -241,6 +242,11 @@ pub(crate) fn assert_rollups_agree(conn: &mut PgConnection, when: &str) {
                 raw::footprint_from_contracts(conn, &filter).unwrap(),
                 "footprint: {described}"
             );
+            assert_eq!(
+                rollups::contracts_by_source(conn, &d).unwrap(),
+                raw::contracts_by_source_from_contracts(conn, &filter).unwrap(),
+                "contracts by source: {described}"
+            );
         }
         if let Some(d) = Shortcut::BoroughQuarter.narrowing(&filter) {
             for unit in ["quarter", "year"] {
@@ -292,6 +298,10 @@ fn totals(conn: &mut PgConnection) -> Vec<String> {
             "rollup_area_supplier_borough",
             "service_area_id, supplier_id, borough_id",
         ),
+        (
+            "rollup_borough_supplier_source",
+            "borough_id, supplier_id, source",
+        ),
     ]
     .iter()
     .flat_map(|(table, key)| {
@@ -321,7 +331,8 @@ async fn rollups_answer_as_the_contracts_do_after_random_writes() {
     let delta_rows = ids(
         &mut conn,
         "SELECT ((SELECT count(*) FROM rollup_borough_supplier_delta) \
-         + (SELECT count(*) FROM rollup_area_supplier_borough_delta))::text AS id",
+         + (SELECT count(*) FROM rollup_area_supplier_borough_delta) \
+         + (SELECT count(*) FROM rollup_borough_supplier_source_delta))::text AS id",
     );
     assert_eq!(delta_rows, vec!["0"], "compaction empties the deltas");
     assert_rollups_agree(&mut conn, "after compaction");
