@@ -436,7 +436,7 @@ def report(results_file, captures_file, meta_file, out):
                     add(f"| {label} | {target} | {fmt(r['rps'])} | {fmt(r['p50_ms'], 2)} | "
                         f"{fmt(r['p99_ms'], 2)} | {fmt(r['max_ms'], 1)} | {r['errors'] + r['non2xx']} | {r['load']} |")
         add("")
-    add("| workload | p99 < 25 ms under load | p99 one client | citytools / Datasette (target ≥ 3) | citytools / pgbench (target ≥ 0.5) |")
+    add(f"| workload | p99 < 25 ms under load | p99 one client | citytools / Datasette (target ≥ 3) | citytools / pgbench (target ≥ {TARGETS['vs_pgbench']:g}) |")
     add("|---|---|---|---|---|")
     for name, label in LISTS:
         ours = http.get(("citytools", name))
@@ -518,12 +518,12 @@ def report(results_file, captures_file, meta_file, out):
         ratio = csv_copy["seconds"] / csv_ours["seconds"]
         ok = ratio >= TARGETS["csv_vs_copy"]
         add("")
-        line = f"citytools / COPY speed: **{ratio:.2f}** (target ≥ 0.5): {verdict(ok)}"
+        line = f"citytools / COPY speed: **{ratio:.2f}** (target ≥ {TARGETS['csv_vs_copy']:.2f}): {verdict(ok)}"
         if csv_ds:
             line += f"; citytools / Datasette speed: {csv_ds['seconds'] / csv_ours['seconds']:.2f}"
         add(line)
         if not ok:
-            missed.append(f"CSV export: {ratio:.2f}× COPY's speed, target at least 0.5×")
+            missed.append(f"CSV export: {ratio:.2f}× COPY's speed, target at least {TARGETS['csv_vs_copy']:.2f}×")
     add("")
 
     add("## Insights")
@@ -539,13 +539,13 @@ def report(results_file, captures_file, meta_file, out):
             continue
         url = r["url"].split("/api/v1", 1)[-1]
         if r["requests"] == 0:
-            missed.append(f"{name[8:]}: no request completed in {r['duration_s']} s, target under 250 ms")
+            missed.append(f"{name[8:]}: no request completed in {r['duration_s']} s, target under {TARGETS['insight_ms']:g} ms")
             add(f"| `{url}` | {r['duration_s']} | 0 | > {r['duration_s'] * 1000:,} | > {r['duration_s'] * 1000:,} "
                 f"| | {verdict(False)} | {r['load']} |")
             continue
         ok = r["p99_ms"] < TARGETS["insight_ms"] and r["errors"] + r["non2xx"] == 0
         if not ok:
-            missed.append(f"{name[8:]}: p99 {fmt(r['p99_ms'], 0)} ms, target under 250 ms")
+            missed.append(f"{name[8:]}: p99 {fmt(r['p99_ms'], 0)} ms, target under {TARGETS['insight_ms']:g} ms")
         add(f"| `{url}` | {r['duration_s']} | {r['requests']} | "
             f"{fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} | {fmt(r['bytes_per_request'] / 1024, 0)} | "
             f"{verdict(ok)} | {r['load']} |")
@@ -558,11 +558,11 @@ def report(results_file, captures_file, meta_file, out):
     add("| process | peak RSS (VmHWM) | RSS at end | |")
     add("|---|---:|---:|---|")
     add(f"| citytools (after every measurement above) | {fmt(mem.get('citytools_hwm_mib'))} MiB | "
-        f"{fmt(mem.get('citytools_rss_mib'))} MiB | under 150 MiB: {verdict(mem_ok)} |")
+        f"{fmt(mem.get('citytools_rss_mib'))} MiB | under {TARGETS['memory_mib']:g} MiB: {verdict(mem_ok)} |")
     if "datasette_hwm_mib" in mem:
         add(f"| Datasette | {fmt(mem.get('datasette_hwm_mib'))} MiB | {fmt(mem.get('datasette_rss_mib'))} MiB | |")
     if not mem_ok:
-        missed.append(f"peak memory: {fmt(mem.get('citytools_hwm_mib'))} MiB, target under 150 MiB")
+        missed.append(f"peak memory: {fmt(mem.get('citytools_hwm_mib'))} MiB, target under {TARGETS['memory_mib']:g} MiB")
     add("")
     timeline = [r for r in rows if r.get("hwm_mib") is not None]
     if timeline:

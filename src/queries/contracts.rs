@@ -493,10 +493,21 @@ impl ContractFilter {
             let linked = contract_service_areas::table
                 .select(contract_service_areas::contract_id)
                 .into_boxed();
-            let linked = match self.service_area_ids.as_slice() {
+            let mut linked = match self.service_area_ids.as_slice() {
                 [one] => linked.filter(contract_service_areas::service_area_id.eq(one)),
                 many => linked.filter(contract_service_areas::service_area_id.eq_any(many)),
             };
+            // The area rows carry their contract's borough: narrowing them by it too lets one
+            // index (area, borough, contract) give just the matching contracts.
+            if !c.borough.is_empty() {
+                linked = match self.borough_ids.as_slice() {
+                    [one] => linked.filter(contract_service_areas::borough_id.eq(one)),
+                    many => linked.filter(contract_service_areas::borough_id.eq_any(many)),
+                };
+            }
+            if let Some(Within::Borough(id)) = &c.within {
+                linked = linked.filter(contract_service_areas::borough_id.eq(id));
+            }
             query = query.filter(contracts::id.eq_any(linked));
         }
         if let Some(after) = c.ends_after {

@@ -1,0 +1,1 @@
+DROP INDEX contract_service_areas_area_borough;
