@@ -188,27 +188,52 @@ pub fn build_app(
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(api::method_not_allowed))
         .wrap_fn(move |req, service| {
-            let refusal = limiter.as_ref().and_then(|limiter| {
+            let checked = limiter.as_ref().and_then(|limiter| {
                 if !guard::is_write(req.method()) || !req.path().starts_with("/api/") {
                     return None;
                 }
                 // The address pays for every write; the key pays once it verifies (`auth`).
                 let address = req.peer_addr()?.ip();
-                limiter
-                    .check_address(address)
-                    .map(|wait| limiter.refusal(wait))
+                Some(
+                    limiter
+                        .check_address(address)
+                        .map_err(|wait| limiter.refusal(wait)),
+                )
             });
-            let response = match refusal {
-                Some(refusal) => Either::Left(std::future::ready(Ok(req
-                    .into_response(refusal)
-                    .map_into_right_body()))),
-                None => Either::Right(service.call(req)),
+            let (response, budget) = match checked {
+                Some(Err(refusal)) => (
+                    Either::Left(std::future::ready(Ok::<_, actix_web::Error>(
+                        req.into_response(refusal).map_into_right_body(),
+                    ))),
+                    None,
+                ),
+                Some(Ok(budget)) => (Either::Right(service.call(req)), Some(budget)),
+                None => (Either::Right(service.call(req)), None),
             };
             async move {
-                match response {
-                    Either::Left(ready) => ready.await,
-                    Either::Right(call) => call.await.map(ServiceResponse::map_into_left_body),
+                let mut response = match response {
+                    Either::Left(ready) => ready.await?,
+                    Either::Right(call) => call.await?.map_into_left_body(),
+                };
+                // What is left of the budget that runs out first, the address's or the key's.
+                let key = actix_web::HttpMessage::extensions(response.request())
+                    .get::<guard::Budget>()
+                    .copied();
+                let left = match (budget, key) {
+                    (Some(address), Some(key)) => Some(address.min(key)),
+                    (address, key) => address.or(key),
+                };
+                if let Some(left) = left {
+                    let refused = response.status() == StatusCode::TOO_MANY_REQUESTS;
+                    let headers = response.headers_mut();
+                    for (name, value) in left.headers() {
+                        // A refusal says for itself what is left (nothing) and when it returns.
+                        if !refused || name == "ratelimit-limit" {
+                            headers.insert(name, value);
+                        }
+                    }
                 }
+                Ok(response)
             }
         })
         .wrap_fn(move |req, service| {

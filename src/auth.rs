@@ -210,8 +210,11 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     if crate::guard::is_write(req.method()) {
         let limiter = req.app_data::<web::Data<Option<Arc<WriteLimiter>>>>();
         if let Some(limiter) = limiter.and_then(|l| l.as_ref().as_ref()) {
-            if let Some(wait) = limiter.check_key(key_id) {
-                return Err(limiter.too_many(wait));
+            match limiter.check_key(key_id) {
+                Ok(budget) => {
+                    actix_web::HttpMessage::extensions_mut(&req).insert(budget);
+                }
+                Err(wait) => return Err(limiter.too_many(wait)),
             }
         }
     }

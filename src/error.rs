@@ -175,9 +175,17 @@ impl ResponseError for ApiError {
         }
         let mut response = problem_response(self.problem());
         if let ApiError::TooManyRequests { retry_after, .. } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            // Nothing is left until then (the edge adds `RateLimit-Limit`).
+            headers.insert(
+                header::HeaderName::from_static("ratelimit-remaining"),
+                header::HeaderValue::from(0u32),
+            );
+            headers.insert(
+                header::HeaderName::from_static("ratelimit-reset"),
+                header::HeaderValue::from(*retry_after),
+            );
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(

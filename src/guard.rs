@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::HttpResponse;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{Quota, RateLimiter};
 
 use actix_web::ResponseError;
 
@@ -20,9 +20,57 @@ use crate::error::ApiError;
 pub struct WriteLimiter {
     /// Budgets of verified keys, by key id: charged only once a key has been checked, so a
     /// request that merely names a key's prefix cannot spend its budget.
-    by_key: DefaultKeyedRateLimiter<i64>,
-    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    by_key: Keyed<i64>,
+    by_address: Keyed<IpAddr>,
     per_minute: u32,
+}
+
+/// A keyed limiter that tells, with each write it lets through, how many more may follow.
+type Keyed<K> = RateLimiter<
+    K,
+    governor::state::keyed::DefaultKeyedStateStore<K>,
+    DefaultClock,
+    governor::middleware::StateInformationMiddleware,
+>;
+
+/// What is left of a client's write budget after a write: for the `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Writes a minute.
+    pub limit: u32,
+    /// Writes that may follow at once.
+    pub remaining: u32,
+    /// Seconds until the budget is whole again.
+    pub reset: u64,
+}
+
+impl Budget {
+    /// The smaller of two budgets (an address's and a key's): the one that runs out first.
+    pub fn min(self, other: Budget) -> Budget {
+        if other.remaining < self.remaining {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` headers.
+    pub fn headers(self) -> [(header::HeaderName, HeaderValue); 3] {
+        [
+            (
+                header::HeaderName::from_static("ratelimit-limit"),
+                self.limit.into(),
+            ),
+            (
+                header::HeaderName::from_static("ratelimit-remaining"),
+                self.remaining.into(),
+            ),
+            (
+                header::HeaderName::from_static("ratelimit-reset"),
+                self.reset.into(),
+            ),
+        ]
+    }
 }
 
 impl WriteLimiter {
@@ -31,26 +79,37 @@ impl WriteLimiter {
         let rate = NonZeroU32::new(per_minute)?;
         let quota = Quota::per_minute(rate);
         Some(Arc::new(WriteLimiter {
-            by_key: RateLimiter::keyed(quota),
-            by_address: RateLimiter::keyed(quota),
+            by_key: RateLimiter::keyed(quota).with_middleware(),
+            by_address: RateLimiter::keyed(quota).with_middleware(),
             per_minute,
         }))
     }
 
-    /// Charges a write to the client's address, keyed or not: None when it may go ahead,
-    /// otherwise the seconds to wait.
-    pub fn check_address(&self, address: IpAddr) -> Option<u64> {
+    /// Charges a write to the client's address, keyed or not: what is left of its budget when
+    /// it may go ahead, otherwise the seconds to wait.
+    pub fn check_address(&self, address: IpAddr) -> Result<Budget, u64> {
         let checked = self.by_address.check_key(&address);
         self.forget_idle();
-        checked.err().map(wait_secs)
+        checked.map(|state| self.budget(state)).map_err(wait_secs)
     }
 
-    /// Charges a write to the verified key `key_id`: None when it may go ahead, otherwise the
-    /// seconds to wait.
-    pub fn check_key(&self, key_id: i64) -> Option<u64> {
+    /// Charges a write to the verified key `key_id`: what is left of its budget when it may go
+    /// ahead, otherwise the seconds to wait.
+    pub fn check_key(&self, key_id: i64) -> Result<Budget, u64> {
         let checked = self.by_key.check_key(&key_id);
         self.forget_idle();
-        checked.err().map(wait_secs)
+        checked.map(|state| self.budget(state)).map_err(wait_secs)
+    }
+
+    fn budget(&self, state: governor::middleware::StateSnapshot) -> Budget {
+        let remaining = state.remaining_burst_capacity();
+        let spent = u64::from(self.per_minute.saturating_sub(remaining));
+        Budget {
+            limit: self.per_minute,
+            remaining,
+            // One write comes back every 60 / per_minute seconds.
+            reset: (spent * 60).div_ceil(u64::from(self.per_minute)),
+        }
     }
 
     /// Forgets idle clients now and then, so memory stays bounded.
@@ -72,9 +131,18 @@ impl WriteLimiter {
         }
     }
 
-    /// The 429 answer.
+    /// The 429 answer, with the budget's headers.
     pub fn refusal(&self, retry_after: u64) -> HttpResponse {
-        self.too_many(retry_after).error_response()
+        let mut response = self.too_many(retry_after).error_response();
+        let spent = Budget {
+            limit: self.per_minute,
+            remaining: 0,
+            reset: retry_after,
+        };
+        for (name, value) in spent.headers() {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -285,18 +353,21 @@ mod tests {
     fn a_burst_beyond_the_rate_is_refused_with_a_wait() {
         let limiter = WriteLimiter::new(3).unwrap();
         let address: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            assert_eq!(limiter.check_address(address), None);
+        for remaining in [2, 1, 0] {
+            let budget = limiter.check_address(address).expect("allowed");
+            assert_eq!((budget.limit, budget.remaining), (3, remaining));
+            // Each write spent comes back in 20 s.
+            assert_eq!(budget.reset, u64::from(3 - remaining) * 20);
         }
-        let wait = limiter.check_address(address).expect("refused");
+        let wait = limiter.check_address(address).expect_err("refused");
         assert!((1..=21).contains(&wait), "{wait}");
         // Another address, and any key, have their own allowances.
-        assert_eq!(limiter.check_address("127.0.0.2".parse().unwrap()), None);
+        assert!(limiter.check_address("127.0.0.2".parse().unwrap()).is_ok());
         for _ in 0..3 {
-            assert_eq!(limiter.check_key(7), None);
+            assert!(limiter.check_key(7).is_ok());
         }
-        assert!(limiter.check_key(7).is_some());
-        assert_eq!(limiter.check_key(8), None);
+        assert!(limiter.check_key(7).is_err());
+        assert!(limiter.check_key(8).is_ok());
         assert!(WriteLimiter::new(0).is_none());
     }
 }

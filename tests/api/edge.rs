@@ -124,11 +124,25 @@ async fn writes_beyond_the_rate_are_429_with_retry_after() {
             .set_json(json!({"website": "https://www.camden.gov.uk"}))
             .to_request()
     };
-    for _ in 0..3 {
-        assert_eq!(call_service(&app, patch()).await.status(), 200);
+    for remaining in [2, 1, 0] {
+        let written = call_service(&app, patch()).await;
+        assert_eq!(written.status(), 200);
+        let header = |name: &str| {
+            written
+                .headers()
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(header("ratelimit-limit"), "3");
+        assert_eq!(header("ratelimit-remaining"), remaining.to_string());
+        assert!(header("ratelimit-reset").parse::<u64>().unwrap() <= 60);
     }
     let limited = call_service(&app, patch()).await;
     assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers().get("ratelimit-remaining").unwrap(), "0");
     let wait: u64 = limited
         .headers()
         .get("retry-after")
