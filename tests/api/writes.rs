@@ -819,3 +819,31 @@ fn keys_are_created_listed_and_revoked_from_the_command_line() {
             .problem(401);
     });
 }
+
+#[actix_web::test]
+async fn a_contract_id_with_leading_zeros_names_the_same_contract_for_reads_and_writes() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+    let id = &app.column("SELECT min(id)::text AS value FROM contracts")[0];
+    let padded = format!("/api/v1/contracts/00{id}");
+    let read = app.get(&padded).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["id"].to_string(), *id);
+    let patched = app
+        .send(
+            "PATCH",
+            &padded,
+            Some(&admin),
+            Some(&json!({"notes": "padded"})),
+            &[],
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    assert_eq!(patched.json()["id"].to_string(), *id);
+    let deleted = app.send("DELETE", &padded, Some(&admin), None, &[]).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(
+        app.get(&format!("/api/v1/contracts/{id}")).await.status,
+        404
+    );
+}
