@@ -30,7 +30,7 @@ use crate::guard::{self, WriteLimiter};
         title = "City Tools API",
         description = "The open data layer behind City Tools: London. Which technology systems, from which \
 suppliers, under which contracts, power each service area of London's 32 boroughs and the City of London.\n\n\
-Lists take filters as query parameters (multi-value filters comma-separated), `sort` (prefix `-` for descending), \
+Lists take filters as query parameters (a multi-value filter comma-separated, repeated, or both), `sort` (prefix `-` for descending), \
 `page` and `per_page` (at most 500), and come as JSON pages with a `Link` header or, with `format=csv` or \
 `Accept: text/csv`, as every matching row in CSV. Errors are RFC 9457 `application/problem+json`.\n\n\
 Real and invented data are told apart. The authorities' names, GSS codes, kinds and inner-London \

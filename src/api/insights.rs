@@ -732,7 +732,11 @@ pub async fn market_share(
 
 contract_filter_query! {
     /// The contract filters, within the supplier's contracts.
-    FootprintQuery {}
+    FootprintQuery {
+        /// `csv` for the boroughs as CSV.
+        #[param(value_type = Option<ListFormat>)]
+        format: Option<ListFormat>,
+    }
 }
 
 /// A supplier's footprint
@@ -744,17 +748,20 @@ contract_filter_query! {
     security((), ("bearer" = [])),
     params(("id" = String, Path, description = "The supplier's id", example = "civica"), FootprintQuery),
     responses(
-        (status = 200, description = "The boroughs where the supplier holds contracts", body = Footprint),
+        (status = 200, description = "The boroughs where the supplier holds contracts, or (`format=csv`) the boroughs as CSV", content((Footprint = "application/json"), (String = "text/csv"))),
         ReadErrors, BadQuery, Missing<Suppliers>,
     )
 )]
 #[get("/suppliers/{id}/footprint")]
 pub async fn get_supplier_footprint(
+    req: HttpRequest,
     pool: web::Data<DbPool>,
     _caller: Caller,
     id: web::Path<String>,
     query: ApiQuery<FootprintQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let format = query.0.format;
+    let counted = !respond::wants_csv(&req, format);
     let mut criteria = query.0.criteria();
     let id = id.into_inner();
     let body = db::run(&pool, move |conn| {
@@ -762,14 +769,19 @@ pub async fn get_supplier_footprint(
             .ok_or_else(|| ApiError::NotFound(format!("no supplier with id {id:?}")))?;
         criteria.within = Some(Within::Supplier(supplier.supplier.id.clone()));
         let filter = criteria.resolve(conn)?;
+        let sources = match counted {
+            true => query::contracts_by_source(conn, &filter)?,
+            false => Sources::new(),
+        };
         Ok(Footprint {
             items: query::footprint(conn, &filter)?,
             supplier_id: supplier.supplier.id,
-            sources: query::contracts_by_source(conn, &filter)?,
+            sources,
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(body))
+    let csv = ("footprint.csv", crate::insights::footprint::CSV_COLUMNS);
+    csv_or_json(&req, format, csv, &body.items, &body)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,15 @@ use utoipa::ToSchema;
 
 use crate::queries::insight_rows::BoroughFootprint;
 
+/// The columns of a footprint as CSV, one row per borough (lists joined with `|`).
+pub const CSV_COLUMNS: &[&str] = &[
+    "borough_id",
+    "borough_name",
+    "contracts",
+    "service_area_ids",
+    "system_ids",
+];
+
 /// A supplier's footprint.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Footprint {

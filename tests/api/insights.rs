@@ -632,6 +632,17 @@ async fn a_suppliers_footprint() {
         .await
         .json();
     assert_eq!(narrowed["items"].as_array().unwrap().len(), 2);
+    let csv = app
+        .get("/api/v1/suppliers/civica/footprint?format=csv")
+        .await
+        .text();
+    assert_eq!(
+        csv,
+        "borough_id,borough_name,contracts,service_area_ids,system_ids\r\n\
+         camden,Camden,1,business-rates|council-tax,civica-openrevenues\r\n\
+         hackney,Hackney,1,council-tax,civica-openrevenues\r\n\
+         southwark,Southwark,1,business-rates,civica-openrevenues\r\n"
+    );
     app.get("/api/v1/suppliers/acme/footprint")
         .await
         .problem(404);
