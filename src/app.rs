@@ -348,7 +348,42 @@ pub fn build_app(
             if req.method() == actix_web::http::Method::HEAD {
                 req.head_mut().method = actix_web::http::Method::GET;
             }
-            service.call(req)
+            // `bom=true` puts UTF-8's byte-order mark before any CSV answer (for Excel); the
+            // operation sees the query without it.
+            let bom = match api::respond::take_bom(req.query_string()) {
+                Err(refusal) => {
+                    let refused = req.error_response(refusal).map_into_boxed_body();
+                    return Either::Left(std::future::ready(Ok(refused)));
+                }
+                Ok(None) => false,
+                Ok(Some((bom, rest))) => {
+                    let path = req.path().to_owned();
+                    let uri = match rest.is_empty() {
+                        true => path,
+                        false => format!("{path}?{rest}"),
+                    };
+                    if let Ok(uri) = uri.parse::<actix_web::http::Uri>() {
+                        req.match_info_mut().get_mut().update(&uri);
+                        req.head_mut().uri = uri;
+                    }
+                    bom
+                }
+            };
+            let call = service.call(req);
+            Either::Right(async move {
+                let response = call.await?.map_into_boxed_body();
+                let csv = response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .is_some_and(|value| value.starts_with("text/csv"));
+                if bom && csv && response.status().is_success() {
+                    return Ok(
+                        response.map_body(|_, body| BoxBody::new(api::respond::WithBom::new(body)))
+                    );
+                }
+                Ok(response)
+            })
         })
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }

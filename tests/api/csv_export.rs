@@ -223,3 +223,30 @@ async fn text_that_a_spreadsheet_would_run_is_written_as_text() {
         }
     }
 }
+
+#[actix_web::test]
+async fn bom_true_puts_the_byte_order_mark_before_any_csv_for_excel() {
+    let app = TestApp::new();
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    for uri in [
+        "/api/v1/contracts?borough=camden&format=csv&bom=true",
+        "/api/v1/insights/market-share?bom=true&format=csv",
+        "/api/v1/boroughs?bom=true&format=csv",
+    ] {
+        let response = app.get(uri).await;
+        assert_eq!(response.status, 200, "{uri}: {}", response.text());
+        assert!(response.body.starts_with(BOM), "{uri}");
+        let plain = app.get(&uri.replace("bom=true", "bom=false")).await;
+        assert_eq!(&response.body[BOM.len()..], &plain.body[..], "{uri}");
+        assert!(!plain.body.starts_with(BOM));
+    }
+    // JSON is untouched, and a value other than true or false is named.
+    let json = app.get("/api/v1/contracts?borough=camden&bom=true").await;
+    assert_eq!(json.status, 200);
+    assert!(json.body.starts_with(b"{"));
+    let body = app
+        .get("/api/v1/contracts?format=csv&bom=yes")
+        .await
+        .problem(400);
+    assert_eq!(body["errors"][0]["field"], "bom");
+}
