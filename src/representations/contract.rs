@@ -186,14 +186,16 @@ impl Contract {
             "source",
             "source_reference",
             "source_url",
+            "created_at",
+            "updated_at",
+            "version",
+            // Last, so that a caller with a key gets the anonymous columns in the same places
+            // with these after them: a sheet built without a key keeps working with one.
             "satisfaction",
             "value_for_money",
             "support_confidence",
             "development_confidence",
             "notes",
-            "created_at",
-            "updated_at",
-            "version",
         ];
         COLUMNS
             .iter()
@@ -213,6 +215,14 @@ pub fn current(conn: &mut PgConnection, id: i64) -> QueryResult<Option<serde_jso
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn a_keyed_callers_csv_columns_are_the_anonymous_ones_then_the_assessments() {
+        let anonymous = Contract::csv_columns(false);
+        let keyed = Contract::csv_columns(true);
+        assert_eq!(&keyed[..anonymous.len()], &anonymous[..]);
+        assert_eq!(&keyed[anonymous.len()..], ASSESSMENT_FIELDS);
+    }
 
     fn shown(text: &str) -> String {
         money(Some(bigdecimal::BigDecimal::from_str(text).unwrap())).unwrap()
