@@ -103,14 +103,15 @@ impl Catalogue {
         Some(expanded.into_iter().collect())
     }
 
-    /// Whether every supplier id in `asked` is known here.
-    pub fn has_suppliers(&self, asked: &[String]) -> bool {
-        asked.iter().all(|id| self.suppliers.contains(id))
-    }
-
-    /// Whether every system id in `asked` is known here.
-    pub fn has_systems(&self, asked: &[String]) -> bool {
-        asked.iter().all(|id| self.systems.contains(id))
+    /// Whether every id in `asked` is an id of `table` known here (`suppliers`, `systems` or
+    /// `service_areas`; false for any other table, which is not held).
+    pub fn has(&self, table: &str, asked: &[String]) -> bool {
+        match table {
+            "suppliers" => asked.iter().all(|id| self.suppliers.contains(id)),
+            "systems" => asked.iter().all(|id| self.systems.contains(id)),
+            "service_areas" => asked.iter().all(|id| self.areas.contains_key(id)),
+            _ => false,
+        }
     }
 }
 
@@ -194,10 +195,8 @@ impl ReferenceCache {
     }
 
     fn set_listening(&self, listening: bool) {
-        let mut state = self.state();
-        state.listening = listening;
-        state.generation += 1;
-        state.catalogue = None;
+        self.state().listening = listening;
+        self.invalidate();
     }
 }
 
@@ -310,8 +309,10 @@ mod tests {
             Some(vec!["council-tax".to_owned(), "revenues".to_owned()])
         );
         assert_eq!(c.service_areas(&asked(&["revenues", "new-area"])), None);
-        assert!(c.has_suppliers(&asked(&["civica"])));
-        assert!(!c.has_suppliers(&asked(&["civica", "new-supplier"])));
-        assert!(c.has_systems(&[]));
+        assert!(c.has("suppliers", &asked(&["civica"])));
+        assert!(!c.has("suppliers", &asked(&["civica", "new-supplier"])));
+        assert!(c.has("systems", &[]));
+        assert!(c.has("service_areas", &asked(&["revenues"])));
+        assert!(!c.has("boroughs", &asked(&["camden"])));
     }
 }

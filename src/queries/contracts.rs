@@ -82,17 +82,8 @@ impl ContractCriteria {
         let borough_ids = resolve_boroughs(conn, &self.borough, &mut errors)?;
 
         check_suppliers_exist(conn, &self.supplier, &mut errors)?;
-        if reference::catalogue(conn)?.is_none_or(|known| !known.has_suppliers(&self.vendor)) {
-            check_exist(conn, "vendor", "suppliers", &self.vendor, &mut errors)?;
-        }
-        let systems_known =
-            reference::catalogue(conn)?.is_some_and(|c| c.has_systems(&self.system));
-        let system = if systems_known {
-            &[][..]
-        } else {
-            &self.system[..]
-        };
-        check_exist(conn, "system", "systems", system, &mut errors)?;
+        check_exist(conn, "vendor", "suppliers", &self.vendor, &mut errors)?;
+        check_exist(conn, "system", "systems", &self.system, &mut errors)?;
         let service_area_ids =
             expand_service_areas(conn, "service_area", &self.service_area, &mut errors)?;
 
@@ -167,7 +158,8 @@ pub(crate) fn resolve_boroughs(
 }
 
 /// Adds an error on `field` for each value in `asked` that is no id of `table` (one of this
-/// crate's), suggesting the closest ids there are.
+/// crate's), suggesting the closest ids there are. Ids the reference cache holds are taken as
+/// known without asking the database.
 pub(crate) fn check_exist(
     conn: &mut PgConnection,
     field: &str,
@@ -175,7 +167,8 @@ pub(crate) fn check_exist(
     asked: &[String],
     errors: &mut Vec<FieldError>,
 ) -> Result<(), QueryError> {
-    if asked.is_empty() {
+    if asked.is_empty() || reference::catalogue(conn)?.is_some_and(|known| known.has(table, asked))
+    {
         return Ok(());
     }
     let found: BTreeSet<String> = super::writes::existing_ids(conn, table, asked)?
@@ -201,9 +194,6 @@ pub(crate) fn check_suppliers_exist(
     asked: &[String],
     errors: &mut Vec<FieldError>,
 ) -> Result<(), QueryError> {
-    if reference::catalogue(conn)?.is_some_and(|known| known.has_suppliers(asked)) {
-        return Ok(());
-    }
     check_exist(conn, "supplier", "suppliers", asked, errors)
 }
 

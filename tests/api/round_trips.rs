@@ -134,17 +134,7 @@ async fn a_new_service_area_is_in_its_group_at_once_here_and_soon_everywhere() {
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
     let mut conn = test.conn();
-    let contract: i64 = diesel::sql_query(
-        "INSERT INTO contract_service_areas (contract_id, service_area_id) \
-         SELECT min(id), 'parking-permits' FROM contracts \
-         WHERE id NOT IN (SELECT contract_id FROM contract_service_areas \
-                          WHERE service_area_id IN (SELECT id FROM service_areas \
-                                                    WHERE parent_id = 'revenues-and-benefits')) \
-         RETURNING contract_id AS value",
-    )
-    .get_result::<IdRow>(&mut conn)
-    .unwrap()
-    .value;
+    let contract = tag_outside_the_group(&mut conn, "min", "parking-permits");
     assert!(!before.contains(&contract));
     let now = ids(test.get(group_list).await.json());
     assert!(
@@ -159,17 +149,7 @@ async fn a_new_service_area_is_in_its_group_at_once_here_and_soon_everywhere() {
          VALUES ('resident-parking', 'Resident parking', 'revenues-and-benefits')",
     )
     .unwrap();
-    let other: i64 = diesel::sql_query(
-        "INSERT INTO contract_service_areas (contract_id, service_area_id) \
-         SELECT max(id), 'resident-parking' FROM contracts \
-         WHERE id NOT IN (SELECT contract_id FROM contract_service_areas \
-                          WHERE service_area_id IN (SELECT id FROM service_areas \
-                                                    WHERE parent_id = 'revenues-and-benefits')) \
-         RETURNING contract_id AS value",
-    )
-    .get_result::<IdRow>(&mut conn)
-    .unwrap()
-    .value;
+    let other = tag_outside_the_group(&mut conn, "max", "resident-parking");
     eventually("the notification never refreshed the cache", async || {
         ids(test.get(group_list).await.json()).contains(&other)
     })
@@ -184,6 +164,22 @@ async fn a_new_service_area_is_in_its_group_at_once_here_and_soon_everywhere() {
     let response = test.get("/api/v1/contracts?supplier=brand-new-ltd").await;
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.json()["meta"]["total"], 0);
+}
+
+/// Tags the contract with the lowest or highest id (`pick`: `min` or `max`) among those in no
+/// area of revenues and benefits with `area`; returns its id.
+fn tag_outside_the_group(conn: &mut PgConnection, pick: &str, area: &str) -> i64 {
+    diesel::sql_query(format!(
+        "INSERT INTO contract_service_areas (contract_id, service_area_id) \
+         SELECT {pick}(id), '{area}' FROM contracts \
+         WHERE id NOT IN (SELECT contract_id FROM contract_service_areas \
+                          WHERE service_area_id IN (SELECT id FROM service_areas \
+                                                    WHERE parent_id = 'revenues-and-benefits')) \
+         RETURNING contract_id AS value"
+    ))
+    .get_result::<IdRow>(conn)
+    .unwrap()
+    .value
 }
 
 #[derive(QueryableByName)]
