@@ -23,6 +23,7 @@ use crate::api::params::ListFormat;
 use crate::db::{self, DbPool};
 use crate::error::{problem_response, FieldError, Problem, PROBLEM_JSON};
 use crate::guard::{self, WriteLimiter};
+use crate::page;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -186,6 +187,8 @@ pub fn build_app(
         )))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(web::redirect("/docs", "/docs/"))
+        .service(page::index)
+        .service(page::file)
         .default_service(web::to(api::method_not_allowed))
         .wrap_fn(move |req, service| {
             let checked = limiter.as_ref().and_then(|limiter| {

@@ -272,10 +272,14 @@ pub fn cors(write_origins: Arc<Vec<String>>) -> Cors {
         .max_age(3600)
 }
 
-/// The Content-Security-Policy for a path: none at all for API responses; the docs UI may
-/// load its own scripts and styles.
+/// The Content-Security-Policy for a path: none at all for API responses; the dashboard its
+/// own scripts, styles and requests, nothing inline; the docs UI may load its own scripts and
+/// styles.
 pub fn content_security_policy(path: &str) -> &'static str {
-    if path.starts_with("/docs") {
+    if path == "/" || path.starts_with("/assets/") {
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    } else if path.starts_with("/docs") {
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
          script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
     } else {

@@ -14,6 +14,7 @@ pub mod import;
 pub mod insights;
 pub mod models;
 pub mod normalize;
+pub mod page;
 pub mod purge;
 pub mod queries;
 pub mod representations;

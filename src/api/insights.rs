@@ -25,6 +25,7 @@ use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::insights::data_access::{self as access, DataAccessInsight};
+use crate::insights::estate::{self as matrix, Estate, EstateLevel};
 use crate::insights::expertise::{self as know_how, Expertise};
 use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
 use crate::insights::footprint::Footprint;
@@ -726,6 +727,79 @@ pub async fn market_share(
         query.format,
         csv,
         &shares::csv_rows(&body.items),
+        &body,
+    )
+}
+
+contract_filter_query! {
+    /// The matrix's columns and the contract filters.
+    EstateQuery {
+        /// `group` (default) for the ten groups of service areas as columns, `area` for the
+        /// service areas themselves.
+        #[param(value_type = Option<EstateLevel>)]
+        level: Option<EstateLevel>,
+        /// `csv` for one row per cell.
+        #[param(value_type = Option<ListFormat>)]
+        format: Option<ListFormat>,
+    }
+}
+
+/// Estate
+///
+/// Which systems, from which suppliers, does each borough use in each service area? The
+/// borough × service-area matrix: per cell, the matching contracts and the three systems with
+/// the most of them (a contract that names no system counts under its supplier), with how many
+/// other systems there are.
+#[utoipa::path(
+    tag = "insights",
+    security((), ("bearer" = [])),
+    params(EstateQuery),
+    responses(
+        (status = 200, description = "The matrix's columns and non-empty cells", content(
+            (Estate = "application/json", example = json!({"level": "group",
+                "service_areas": [{"id": "revenues-and-benefits", "name": "Revenues and benefits", "parent_id": null}],
+                "items": [{"borough_id": "camden", "borough_name": "Camden", "service_area_id": "revenues-and-benefits",
+                    "service_area_name": "Revenues and benefits", "contracts": 4,
+                    "systems": [{"system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues",
+                        "supplier_id": "civica", "supplier_name": "Civica", "contracts": 3}],
+                    "other_systems": 1}],
+                "sources": {"illustrative": 4}})),
+            (String = "text/csv"))),
+        ReadErrors, BadQuery,
+    )
+)]
+#[get("/insights/estate")]
+pub async fn estate(
+    req: HttpRequest,
+    pool: web::Data<DbPool>,
+    _caller: Caller,
+    query: ApiQuery<EstateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.0;
+    let level = query.level.unwrap_or_default();
+    let ((service_areas, items), sources) = filtered(
+        &pool,
+        !respond::wants_csv(&req, query.format),
+        query.criteria(),
+        move |conn, filter| {
+            let rows = query::estate(conn, filter, level == EstateLevel::Group)?;
+            let names = query::names(conn, matrix::ids_to_name(&rows))?;
+            Ok(matrix::matrix(rows, names))
+        },
+    )
+    .await?;
+    let body = Estate {
+        level,
+        service_areas,
+        items,
+        sources,
+    };
+    let csv = ("estate.csv", matrix::CSV_COLUMNS);
+    csv_or_json(
+        &req,
+        query.format,
+        csv,
+        &matrix::csv_rows(&body.items),
         &body,
     )
 }

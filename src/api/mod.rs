@@ -79,6 +79,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(insights::expertise)
         .service(insights::opportunities)
         .service(insights::market_share)
+        .service(insights::estate)
         .service(insights::vendor_satisfaction)
         .service(insights::expiry_timeline)
         .service(insights::summary)

@@ -2,6 +2,7 @@
 //! one file per insight, with the result types they answer in.
 
 pub mod data_access;
+pub mod estate;
 pub mod expertise;
 pub mod expiry_timeline;
 pub mod footprint;

@@ -539,3 +539,77 @@ pub fn systems_of_borough(conn: &mut PgConnection, borough_id: &str) -> QueryRes
         .order(contracts::system_id.assume_not_null())
         .load(conn)
 }
+
+/// One system (or, for contracts that name none, one supplier) in one borough and service
+/// area (or group of areas): how many of the matching contracts it serves there.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct EstateRow {
+    pub borough_id: String,
+    pub service_area_id: String,
+    pub system_id: Option<String>,
+    pub supplier_id: String,
+    pub contracts: i64,
+}
+
+/// The matching contracts counted by borough, service area, system and supplier, most
+/// contracts first within each borough and area. With `groups`, each area is counted under its
+/// group (a top-level area counts as its own group), a contract once however many of the
+/// group's areas it names.
+pub fn estate(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+    groups: bool,
+) -> QueryResult<Vec<EstateRow>> {
+    let area = match groups {
+        true => {
+            "(SELECT coalesce(sa.parent_id, sa.id) FROM service_areas sa \
+             WHERE sa.id = contract_service_areas.service_area_id)"
+        }
+        false => "contract_service_areas.service_area_id",
+    };
+    matching_area_rows!(filter)
+        .select((
+            sql::<Text>("contracts.borough_id"),
+            sql::<Text>(area),
+            sql::<Nullable<Text>>("contracts.system_id"),
+            sql::<Text>("contracts.supplier_id"),
+            sql::<BigInt>("count(DISTINCT contracts.id)"),
+        ))
+        .group_by(sql::<Text>("1, 2, 3, 4"))
+        .order(sql::<Text>("1, 2, 5 DESC, 3, 4"))
+        .load(conn)
+}
+
+/// The names of the boroughs, service areas (with their group), suppliers and systems with the
+/// given ids (and of the service areas' groups), in one statement: `(kind, id, name,
+/// parent_id)` with kind one of `boroughs`, `service_areas`, `suppliers`, `systems`.
+pub fn names(
+    conn: &mut PgConnection,
+    [boroughs, areas, suppliers, systems]: [Vec<String>; 4],
+) -> QueryResult<Vec<NamedRow>> {
+    diesel::sql_query(
+        "SELECT 'boroughs' AS kind, id, name, NULL AS parent_id FROM boroughs WHERE id = ANY($1) \
+         UNION ALL SELECT 'service_areas', id, name, parent_id FROM service_areas \
+         WHERE id = ANY($2) OR id IN (SELECT parent_id FROM service_areas WHERE id = ANY($2)) \
+         UNION ALL SELECT 'suppliers', id, name, NULL FROM suppliers WHERE id = ANY($3) \
+         UNION ALL SELECT 'systems', id, name, NULL FROM systems WHERE id = ANY($4)",
+    )
+    .bind::<Array<Text>, _>(boroughs)
+    .bind::<Array<Text>, _>(areas)
+    .bind::<Array<Text>, _>(suppliers)
+    .bind::<Array<Text>, _>(systems)
+    .load(conn)
+}
+
+/// A name read by [`names`].
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct NamedRow {
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub parent_id: Option<String>,
+}

@@ -10,7 +10,12 @@ async fn unknown_route_is_a_problem() {
         .as_str()
         .unwrap()
         .contains("/api/v1/nothing-here"));
-    app.get("/").await.problem(404);
+    app.get("/nothing-here").await.problem(404);
+    let missing = app.get("/assets/nothing.js").await.problem(404);
+    assert!(
+        missing["detail"].as_str().unwrap().contains("app.js"),
+        "{missing}"
+    );
 }
 
 #[actix_web::test]

@@ -676,3 +676,102 @@ async fn every_insight_takes_the_contract_filters_and_refuses_unknown_ones() {
             .problem(400);
     }
 }
+
+#[actix_web::test]
+async fn estate_is_the_borough_by_service_area_matrix() {
+    let app = dataset();
+    let by_area = app
+        .get("/api/v1/insights/estate?level=area&borough=camden")
+        .await
+        .json();
+    assert_eq!(by_area["level"], "area");
+    let cells: Vec<(&str, i64, Vec<Value>)> = by_area["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| {
+            let systems = cell["systems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| json!([s["system_id"], s["supplier_name"], s["contracts"]]))
+                .collect();
+            (
+                cell["service_area_id"].as_str().unwrap(),
+                cell["contracts"].as_i64().unwrap(),
+                systems,
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (
+                "business-rates",
+                2,
+                vec![
+                    json!(["civica-openrevenues", "Civica", 1]),
+                    json!([null, "Capita", 1])
+                ]
+            ),
+            (
+                "council-tax",
+                1,
+                vec![json!(["civica-openrevenues", "Civica", 1])]
+            ),
+        ],
+        "{by_area}"
+    );
+    let columns: Vec<&str> = by_area["service_areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["business-rates", "council-tax"]);
+    assert_eq!(by_area["sources"], json!({"manual": 2}));
+
+    // By group, a contract in two of the group's areas counts once.
+    let grouped = app.get("/api/v1/insights/estate").await.json();
+    assert_eq!(grouped["level"], "group");
+    let camden = grouped["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|cell| cell["borough_id"] == "camden")
+        .unwrap();
+    assert_eq!(camden["service_area_id"], "revenues-and-benefits");
+    assert_eq!(camden["contracts"], 2, "{camden}");
+    let boroughs: Vec<&str> = grouped["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| cell["borough_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        boroughs,
+        ["Camden", "Hackney", "Islington", "Lambeth", "Southwark"]
+    );
+
+    let csv = app
+        .get("/api/v1/insights/estate?level=area&borough=camden&format=csv")
+        .await
+        .text();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "borough_id,borough_name,service_area_id,service_area_name,contracts,system_ids,system_names,supplier_ids,supplier_names,other_systems"
+    );
+    assert!(
+        lines[1].starts_with("camden,Camden,business-rates,Business rates,2,civica-openrevenues|,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+
+    let problem = app.get("/api/v1/insights/estate?level=borough").await;
+    let problem = problem.problem(400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("level"),
+        "{problem}"
+    );
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["main"],
     &["app"],
-    &["api", "auth", "error", "config", "guard"],
+    &["api", "auth", "error", "config", "guard", "page"],
     &["import", "sync", "seed", "synthetic", "purge", "watches"],
     &[
         "insights",

@@ -6,9 +6,11 @@ mod insights;
 
 mod abandoned;
 mod access;
+mod browser;
 mod catalogue_paging;
 mod contracts;
 mod csv_export;
+mod dashboard;
 mod docs_examples;
 mod edge;
 mod errors;
