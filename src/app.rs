@@ -95,7 +95,24 @@ where
 
 /// The OpenAPI document of every registered operation.
 pub fn openapi() -> OpenApiDocument {
-    routes(App::new().into_utoipa_app()).split_for_parts().1
+    with_workbooks(routes(App::new().into_utoipa_app()).split_for_parts().1)
+}
+
+/// `document` with an Excel workbook beside every CSV answer: `format=xlsx` presents any CSV
+/// answer as one (`api::presentation`), so every operation that answers CSV answers XLSX too.
+fn with_workbooks(mut document: OpenApiDocument) -> OpenApiDocument {
+    use utoipa::openapi::RefOr;
+    for item in document.paths.paths.values_mut() {
+        let Some(operation) = item.get.as_mut() else {
+            continue;
+        };
+        if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+            if let Some(csv) = ok.content.get("text/csv").cloned() {
+                ok.content.insert(crate::export::xlsx::XLSX.to_owned(), csv);
+            }
+        }
+    }
+    document
 }
 
 /// The OpenAPI document as committed in `openapi/openapi.json`.
@@ -165,6 +182,7 @@ pub fn build_app(
     >,
 > {
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
+    let document = with_workbooks(document);
     let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     let heavy_reads = options.heavy_reads.clone();
@@ -351,15 +369,15 @@ pub fn build_app(
             if req.method() == actix_web::http::Method::HEAD {
                 req.head_mut().method = actix_web::http::Method::GET;
             }
-            // `bom=true` puts UTF-8's byte-order mark before any CSV answer (for Excel); the
-            // operation sees the query without it.
-            let bom = match api::respond::take_bom(req.query_string()) {
+            // `bom=true` and `format=xlsx` apply to any CSV answer: the operation sees the query
+            // without them (`format=csv` for `format=xlsx`), and its answer is presented so.
+            let presentation = match api::presentation::take_presentation(req.query_string()) {
                 Err(refusal) => {
                     let refused = req.error_response(refusal).map_into_boxed_body();
                     return Either::Left(std::future::ready(Ok(refused)));
                 }
-                Ok(None) => false,
-                Ok(Some((bom, rest))) => {
+                Ok(None) => None,
+                Ok(Some((asked, rest))) => {
                     let path = req.path().to_owned();
                     let uri = match rest.is_empty() {
                         true => path,
@@ -369,23 +387,16 @@ pub fn build_app(
                         req.match_info_mut().get_mut().update(&uri);
                         req.head_mut().uri = uri;
                     }
-                    bom
+                    Some(asked)
                 }
             };
             let call = service.call(req);
             Either::Right(async move {
                 let response = call.await?.map_into_boxed_body();
-                let csv = response
-                    .headers()
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|value| value.to_str().ok())
-                    .is_some_and(|value| value.starts_with("text/csv"));
-                if bom && csv && response.status().is_success() {
-                    return Ok(
-                        response.map_body(|_, body| BoxBody::new(api::respond::WithBom::new(body)))
-                    );
-                }
-                Ok(response)
+                Ok(match presentation {
+                    Some(asked) => api::presentation::present(response, asked).await,
+                    None => response,
+                })
             })
         })
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))

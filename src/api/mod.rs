@@ -12,6 +12,7 @@ pub mod input;
 pub mod insights;
 pub mod pagination;
 pub mod params;
+pub mod presentation;
 pub mod resource;
 pub mod respond;
 pub mod service_areas;

@@ -233,21 +233,26 @@ impl FromStr for QueryBool {
 }
 deserialize_from_str!(QueryBool);
 
-/// The representation of a list: `json` (default) or `csv`.
+/// The representation of a list: `json` (default), `csv`, or `xlsx` for the CSV's table as an
+/// Excel workbook (dates and money as typed cells).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ListFormat {
     Json,
     Csv,
+    /// Answered as `csv` is, then presented as a workbook (`api::presentation`).
+    Xlsx,
 }
 
-/// The representation of a contract list: `json` (default), `csv`, or `ocds` for an OCDS 1.1
-/// release package of every matching contract.
+/// The representation of a contract list: `json` (default), `csv`, `xlsx` (the CSV's table as
+/// an Excel workbook), or `ocds` for an OCDS 1.1 release package of every matching contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ContractListFormat {
     Json,
     Csv,
+    /// Answered as `csv` is, then presented as a workbook (`api::presentation`).
+    Xlsx,
     Ocds,
 }
 
@@ -256,7 +261,7 @@ impl ContractListFormat {
     pub fn as_list_format(self) -> Option<ListFormat> {
         match self {
             ContractListFormat::Json => Some(ListFormat::Json),
-            ContractListFormat::Csv => Some(ListFormat::Csv),
+            ContractListFormat::Csv | ContractListFormat::Xlsx => Some(ListFormat::Csv),
             ContractListFormat::Ocds => None,
         }
     }

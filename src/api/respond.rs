@@ -37,7 +37,7 @@ pub(crate) use list_envelope;
 /// Whether the caller asked for CSV: `format=csv`, or `Accept: text/csv` without `format`.
 pub fn wants_csv(req: &HttpRequest, format: Option<ListFormat>) -> bool {
     match format {
-        Some(format) => format == ListFormat::Csv,
+        Some(format) => matches!(format, ListFormat::Csv | ListFormat::Xlsx),
         None => req
             .headers()
             .get_all(header::ACCEPT)
@@ -81,69 +81,4 @@ pub fn single<T: Serialize>(req: &HttpRequest, body: &T) -> Result<HttpResponse,
     } else {
         response.content_type("application/json").body(json)
     })
-}
-
-/// UTF-8's byte-order mark, which tells Excel that a CSV file is UTF-8 (without it, Excel on
-/// Windows opens the file as cp1252: "CafÃ© Â£").
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// Whether `bom` in the query string asks for the byte-order mark, and the query string without
-/// it (no operation takes `bom` as its own parameter: it applies to any CSV answer). A value
-/// other than `true` or `false` is a 400.
-pub fn take_bom(query: &str) -> Result<Option<(bool, String)>, ApiError> {
-    let mut asked = None;
-    let mut rest = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if name != "bom" {
-            rest.append_pair(&name, &value);
-            continue;
-        }
-        asked = Some(match value.as_ref() {
-            "true" => true,
-            "false" => false,
-            other => {
-                return Err(ApiError::invalid_param(
-                    "bom",
-                    format!("expected true or false, got {other:?}"),
-                ))
-            }
-        });
-    }
-    Ok(asked.map(|bom| (bom, rest.finish())))
-}
-
-/// A response body with UTF-8's byte-order mark before it.
-pub struct WithBom {
-    sent: bool,
-    inner: actix_web::body::BoxBody,
-}
-
-impl WithBom {
-    pub fn new(inner: actix_web::body::BoxBody) -> WithBom {
-        WithBom { sent: false, inner }
-    }
-}
-
-impl actix_web::body::MessageBody for WithBom {
-    type Error = Box<dyn std::error::Error>;
-
-    fn size(&self) -> actix_web::body::BodySize {
-        match self.inner.size() {
-            actix_web::body::BodySize::Sized(n) => {
-                actix_web::body::BodySize::Sized(n + BOM.len() as u64)
-            }
-            other => other,
-        }
-    }
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
-        if !self.sent {
-            self.sent = true;
-            return std::task::Poll::Ready(Some(Ok(actix_web::web::Bytes::from_static(BOM))));
-        }
-        std::pin::Pin::new(&mut self.inner).poll_next(cx)
-    }
 }

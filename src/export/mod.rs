@@ -1,4 +1,4 @@
-//! Contracts and tables in other formats: CSV, OCDS 1.1 release packages and RFC 5545
+//! Contracts and tables in other formats: CSV, XLSX, OCDS 1.1 release packages and RFC 5545
 //! calendars. Encoders only: they write query rows and models to any `io::Write`, and know
 //! nothing of HTTP or of where the rows come from.
 
@@ -6,6 +6,7 @@ pub mod atom;
 pub mod csv;
 pub mod ical;
 pub mod ocds;
+pub mod xlsx;
 
 use crate::models::Contract;
 

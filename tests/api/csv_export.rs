@@ -250,3 +250,75 @@ async fn bom_true_puts_the_byte_order_mark_before_any_csv_for_excel() {
         .problem(400);
     assert_eq!(body["errors"][0]["field"], "bom");
 }
+
+/// The XML of a workbook's first sheet.
+fn sheet_xml(workbook: &[u8]) -> String {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(workbook)).expect("a zip");
+    let mut sheet = archive
+        .by_name("xl/worksheets/sheet1.xml")
+        .expect("a first sheet");
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut sheet, &mut xml).unwrap();
+    xml
+}
+
+#[actix_web::test]
+async fn xlsx_is_the_csv_as_a_workbook_with_typed_cells() {
+    let app = TestApp::new();
+    let query = "borough=camden&sort=end_date";
+    let csv = app
+        .get(&format!("/api/v1/contracts?{query}&format=csv"))
+        .await
+        .text();
+    let (header, rows) = parse(&csv);
+    let response = app
+        .get(&format!("/api/v1/contracts?{query}&format=xlsx"))
+        .await;
+    assert_eq!(response.status.as_u16(), 200);
+    assert_eq!(
+        response.header("content-type").unwrap(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(response
+        .header("content-disposition")
+        .unwrap()
+        .contains("contracts.xlsx"));
+    let xml = sheet_xml(&response.body);
+    assert_eq!(
+        xml.matches("<row ").count(),
+        rows.len() + 1,
+        "a header and a row per contract"
+    );
+    // The first contract's id and annual value are numbers, its end date a date serial (a
+    // number with a date format), its title text.
+    let first = &rows[0];
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let id = &first[column("id")];
+    assert!(xml.contains(&format!("<v>{id}</v>")), "the id is a number");
+    let value: f64 = first[column("annual_value_gbp")].parse().unwrap();
+    assert!(
+        xml.contains(&format!("<v>{value}</v>")),
+        "the annual value {value} is a number"
+    );
+    let end = chrono::NaiveDate::parse_from_str(&first[column("end_date")], "%Y-%m-%d").unwrap();
+    let serial = (end - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
+    assert!(
+        xml.contains(&format!("<v>{serial}</v>")),
+        "the end date is Excel's day {serial}"
+    );
+    assert!(xml.contains(&first[column("title")].replace('&', "&amp;")));
+
+    // Every tabular answer takes it; an answer that is not a table is refused as before.
+    for path in [
+        "/api/v1/insights/market-share?format=xlsx",
+        "/api/v1/insights/estate?format=xlsx",
+        "/api/v1/boroughs?format=xlsx",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status.as_u16(), 200, "{path}");
+        assert_eq!(&response.body[..2], b"PK", "{path}");
+    }
+    app.get("/api/v1/insights/summary?format=xlsx")
+        .await
+        .problem(400);
+}

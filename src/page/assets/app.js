@@ -139,13 +139,25 @@ class ApiError extends Error {
   }
 }
 const isAbort = (e) => e && e.name === 'AbortError';
+/** A pause that ends early, with an AbortError, when signal aborts. */
+const wait = (ms, signal) => new Promise((resolve, reject) => {
+  const timer = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new DOMException('Aborted', 'AbortError')); }, { once: true });
+});
 
 async function api(path, params = {}, signal) {
   const url = typeof path === 'string' && path.startsWith(API) ? path : apiUrl(path, params);
   const headers = { Accept: 'application/json' };
   const key = getKey();
   if (key) headers.Authorization = `Bearer ${key}`;
-  const res = await fetch(url, { headers, signal, credentials: 'same-origin' });
+  let res;
+  for (let attempt = 1; ; attempt += 1) {
+    res = await fetch(url, { headers, signal, credentials: 'same-origin' });
+    // A busy database answers 503 with Retry-After: wait a little and ask again, twice at most.
+    if (res.status !== 503 || attempt > 2) break;
+    const after = Math.min(3, Number(res.headers.get('Retry-After')) || attempt);
+    await wait(after * 1000, signal);
+  }
   if (!res.ok) {
     let detail = `${res.status} ${res.statusText || 'error'}`;
     try {
@@ -237,7 +249,10 @@ function setSelect(select, value) {
   for (const temp of select.querySelectorAll('option[data-temporary]')) temp.remove();
   value = value || '';
   if (value && ![...select.options].some((o) => o.value === value)) {
-    const label = value.includes(',') ? `${value} (several)` : `${value} (not in the list)`;
+    const lower = value.toLowerCase();
+    const same = [...select.options].find((o) => o.value.toLowerCase() === lower)
+      || [...refs.boroughs.values()].find((b) => (b.gss_code || '').toLowerCase() === lower);
+    const label = value.includes(',') ? `${value} (several)` : same ? `${same.text || same.name} (${value})` : `${value} (not in the list)`;
     select.append(option(value, label, { 'data-temporary': 'true' }));
   }
   select.value = value;
@@ -289,7 +304,7 @@ function syncControls() {
   extraBox.replaceChildren();
   if (extras.length) {
     extraBox.append('Also filtered by (from the page address): ',
-      extras.map((n, i) => [i ? ', ' : '', h('code', {}, `${n}=${state.filters[n]}`)]),
+      ...extras.flatMap((n, i) => [i ? ', ' : '', h('code', {}, `${n}=${state.filters[n]}`)]),
       '. “Clear filters” removes them.');
   }
   extraBox.hidden = !extras.length;
@@ -335,7 +350,12 @@ function wireControls() {
   $('#banner-real-only').addEventListener('click', () => withFilters({ ...state.filters, source: REAL_SOURCES }));
 
   for (const id of ['joint-controls', 'expertise-controls', 'opportunities-controls', 'footprint-controls', 'vendors-controls']) {
-    $(`#${id}`).addEventListener('submit', (e) => e.preventDefault());
+    // Enter in a box submits its form: apply that box's value as a change would.
+    $(`#${id}`).addEventListener('submit', (e) => {
+      e.preventDefault();
+      const el = document.activeElement;
+      if (el && el.form === e.target) el.dispatchEvent(new Event('change', { bubbles: true }));
+    });
   }
   $('#joint-interval').addEventListener('change', (e) => withSetting('interval', e.target.value));
   $('#joint-group-by').addEventListener('change', (e) => withSetting('group_by', e.target.value));
@@ -403,6 +423,7 @@ function wireControls() {
   });
 
   window.addEventListener('popstate', () => {
+    if ($('#detail').open) $('#detail').close();
     state = parseState(location.search);
     syncControls();
     showView();
@@ -485,6 +506,8 @@ async function load() {
   controller = new AbortController();
   const { signal } = controller;
   document.body.dataset.ready = 'false';
+  // Quick successive changes (typing a number, arrowing through tabs) make one set of requests.
+  try { await wait(60, signal); } catch { return; }
   errors.length = 0;
   showErrors();
   const view = state.view;
@@ -578,10 +601,12 @@ function takeaway(view, links) {
   box.replaceChildren(
     h('h3', {}, 'Take it away'),
     h('ul', { class: 'downloads' }, links.filter((l) => l.csv !== false).map((l) => h('li', {},
-      h('a', { class: 'download-csv', href: apiUrl(l.path, { ...l.params, format: 'csv' }), download: '' }, `Download CSV: ${l.label}`)))),
+      h('a', { class: 'download-csv', href: apiUrl(l.path, { ...l.params, format: 'csv' }), download: '' }, `Download CSV: ${l.label}`),
+      ' · ',
+      h('a', { class: 'download-xlsx', href: apiUrl(l.path, { ...l.params, format: 'xlsx' }), download: '' }, 'Excel')))),
     h('details', { class: 'api-request' },
       h('summary', {}, 'The API request behind this'),
-      h('p', { class: 'hint small' }, 'The same figures as JSON, for scripts and spreadsheets. Add format=csv for CSV.'),
+      h('p', { class: 'hint small' }, 'The same figures as JSON, for scripts and spreadsheets. Add format=csv for CSV, format=xlsx for Excel.'),
       h('ul', {}, links.map((l) => {
         const url = apiUrl(l.path, l.params);
         return h('li', {}, h('span', { class: 'small' }, `${l.label}: `), h('a', { href: url }, h('code', {}, url)));
@@ -634,7 +659,7 @@ async function loadEstate(signal) {
   const legend = $('#estate-legend');
   legend.replaceChildren();
   if (ranked.length) {
-    legend.append(h('p', { class: 'legend-title', id: 'estate-legend-title' }, 'Colours:'),
+    legend.append(h('p', { class: 'legend-title', id: 'estate-legend-title' }, 'Cell colour = supplier of the main system:'),
       h('ul', { 'aria-labelledby': 'estate-legend-title' },
         ranked.slice(0, PALETTE_SIZE).map(([, v], i) => h('li', {}, h('span', { class: `swatch sup-${i}`, 'aria-hidden': 'true' }), v.name)),
         ranked.length > PALETTE_SIZE ? h('li', {}, h('span', { class: 'swatch sup-other', 'aria-hidden': 'true' }), 'Other suppliers') : null));
@@ -654,20 +679,20 @@ async function loadEstate(signal) {
         h('th', { scope: 'row' }, b.name),
         columns.map((c) => estateCell(bid, b.name, c, b.cells.get(c.id), colour))))));
     tableEl.addEventListener('click', (e) => {
-      const btn = e.target.closest('button[data-borough]');
+      const cell = e.target.closest('td.cell');
+      const btn = cell && cell.querySelector('button[data-borough]');
       if (btn) openCell(btn);
     });
     result.replaceChildren(h('div', { class: 'table-scroll matrix-scroll', role: 'region', 'aria-label': 'Systems by authority and service area', tabindex: '0' }, tableEl));
   }
   takeaway('estate', [
-    { label: 'this matrix', path: '/insights/estate', params, csv: ESTATE_CSV },
+    { label: 'this matrix', path: '/insights/estate', params },
     { label: 'the contracts behind it', path: '/contracts', params: apiFilters() },
   ]);
 }
-const ESTATE_CSV = true;
 
 function estateCell(boroughId, boroughNameText, column, item, colour) {
-  if (!item || !item.contracts) return h('td', { class: 'empty-cell' }, h('span', { 'aria-hidden': 'true' }, '·'), vh('None'));
+  if (!item || !item.contracts) return h('td', { class: 'empty-cell' }, h('span', { 'aria-hidden': 'true' }, '–'), vh('None'));
   const systems = item.systems || [];
   const top = systems[0];
   const more = Math.max(0, systems.length - 1) + (Number(item.other_systems) || 0);
@@ -701,7 +726,7 @@ function openCell(btn) {
   showCellContracts(b, a);
 }
 
-async function showCellContracts(b, a) {
+async function showCellContracts(b, a, focusId = null) {
   detailController?.abort();
   detailController = new AbortController();
   const { signal } = detailController;
@@ -728,6 +753,7 @@ async function showCellContracts(b, a) {
       h('p', { class: 'small' },
         h('a', { class: 'download-csv', href: apiUrl('/contracts', { ...params, format: 'csv' }), download: '' }, 'Download these contracts (CSV)'), ' · ',
         h('a', { href: apiUrl('/contracts', params) }, 'The API request (JSON)')));
+    if (focusId !== null) body.querySelector(`button[data-contract="${focusId}"]`)?.focus();
   } catch (e) {
     if (isAbort(e)) return;
     body.replaceChildren(h('p', { class: 'error-inline', role: 'alert' }, e.message || 'The contracts could not be loaded.'));
@@ -770,7 +796,7 @@ async function showContract(id) {
       ['Last updated', fmtDate(c.updated_at) || c.updated_at],
     ].filter(Boolean);
     body.replaceChildren(
-      detailList ? h('p', {}, h('button', { type: 'button', class: 'button small secondary', id: 'detail-back', onclick: () => showCellContracts(detailList.b, detailList.a) }, '← Back to the list')) : null,
+      detailList ? h('p', {}, h('button', { type: 'button', class: 'button small secondary', id: 'detail-back', onclick: () => showCellContracts(detailList.b, detailList.a, c.id) }, '← Back to the list')) : null,
       h('h3', { id: 'contract-heading' }, c.title || `Contract ${c.id}`),
       c.source === 'illustrative' ? h('p', { class: 'banner-inline' }, 'This contract is illustrative: invented for demonstration, not a real record.') : null,
       h('dl', { class: 'record', id: 'contract-record', 'data-contract': c.id }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
@@ -833,7 +859,7 @@ async function loadJoint(signal) {
     result.replaceChildren(table({
       id: 'joint-groups',
       caption: `Authorities whose contracts end within ${s.window_months} months of each other${s.group_by === 'supplier' ? ', by service area and supplier' : ', by service area'}`,
-      head: ['Service area', ...(s.group_by === 'supplier' ? ['Supplier'] : []), 'First ends', 'Last ends', 'Authorities', 'Contracts', 'Total annual value', 'Contracts'],
+      head: ['Service area', ...(s.group_by === 'supplier' ? ['Supplier'] : []), 'First ends', 'Last ends', 'Authorities', 'Contracts', 'Total annual value', 'The contracts'],
       numeric: s.group_by === 'supplier' ? [5, 6] : [4, 5],
       rows: [],
     }));
@@ -927,13 +953,13 @@ async function loadExpertise(signal) {
     h('p', { class: 'summary-line' }, items.length
       ? `${fmtInt(items.length)} ${items.length === 1 ? 'authority uses' : 'authorities use'} ${data.system_name || system}.`
       : `No authority uses ${data.system_name || system} under these filters.`),
-    items.length ? table({
+    table({
       id: 'expertise-table',
       caption: `Authorities using ${data.system_name || system}${withConfidence ? ', most confident first' : ''}`,
       head: ['Authority', 'Contracts', ...(withConfidence ? ['Confidence supporting it', 'Confidence developing it'] : [])],
       numeric: [1],
       rows: items.map((i) => [i.borough_name, fmtInt(i.contracts), ...(withConfidence ? [conf(i.support_confidence), conf(i.development_confidence)] : [])]),
-    }) : null,
+    }),
     withConfidence ? null : note('Confidence figures (1 to 5) are shown to borough officers with a key.', 'hint'));
   takeaway('expertise', [{ label: 'authorities using this system', path: '/insights/expertise', params }]);
 }
@@ -962,6 +988,7 @@ async function loadOpportunities(signal) {
   const mParams = apiFilters();
   const supplier = footprintSupplier();
   const fParams = apiFilters();
+  delete fParams.supplier; // the footprint is of the chosen supplier
   const [opp, market, foot] = await Promise.allSettled([
     api('/insights/opportunities', { ...oParams, per_page: OPP_PAGE, cursor: '' }, signal),
     api('/insights/market-share', mParams, signal),
