@@ -249,10 +249,15 @@ impl Browser {
             .collect()
     }
 
-    /// A PNG of the window, written to `target/screenshots/<name>.png`, and to
+    /// A PNG of the element `css`, written to `target/screenshots/<name>.png`, and to
     /// `docs/screenshots/` too when `CITYTOOLS_UPDATE_SCREENSHOTS` is set.
-    pub async fn screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.expect("a screenshot");
+    pub async fn screenshot(&self, name: &str, css: &str) {
+        let element = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        let png = element.screenshot().await.expect("a screenshot");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut places = vec![root.join("target/screenshots")];
         if std::env::var_os("CITYTOOLS_UPDATE_SCREENSHOTS").is_some() {

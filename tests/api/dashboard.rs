@@ -357,7 +357,7 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
         .await;
     assert_eq!(buttons, json!(cells.len()));
     assert_clean(&browser, &site, "the estate").await;
-    browser.screenshot("estate").await;
+    browser.screenshot("estate", "#view-estate").await;
     let first = &cells[0];
     click(
         &browser,
@@ -415,7 +415,7 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
         "{groups}"
     );
     assert_clean(&browser, &site, "joint procurement").await;
-    browser.screenshot("joint-procurement").await;
+    browser.screenshot("joint-procurement", "#view-joint").await;
 
     // Peer expertise: anonymous, then with a key kept for the session only.
     open(&browser, &site, "?view=expertise").await;
@@ -450,9 +450,7 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
         .await;
     assert_eq!(storage, json!({"session": key, "local": 0}));
     assert_clean(&browser, &site, "peer expertise").await;
-    browser.screenshot("expertise").await;
-    click(&browser, "#forget-key").await;
-    settled(&browser).await;
+    browser.screenshot("expertise", "#view-expertise").await;
 
     // SME opportunities: the window's contracts, market share, and a supplier's footprint.
     open(&browser, &site, "?view=opportunities").await;
@@ -492,7 +490,9 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
         .await;
     assert_eq!(map, json!({"tiles": 33, "contracts": expected}));
     assert_clean(&browser, &site, "SME opportunities").await;
-    browser.screenshot("opportunities").await;
+    browser
+        .screenshot("opportunities", "#view-opportunities")
+        .await;
 
     // Vendors against satisfaction, with the correlation; who charges for data.
     click(&browser, "#tab-vendors").await;
@@ -513,8 +513,27 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
         "the correlation is stated: {correlation}"
     );
     assert!(rows(&browser, "#data-access-table").await > 0);
+    // With the key (kept from the expertise view, in this tab's session), each borough's
+    // ratings are plotted; anonymous answers carry none.
+    let rated = ratings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b.get("mean_satisfaction").is_some_and(|v| !v.is_null()))
+        .count();
+    assert_eq!(rated, 0, "anonymous answers carry no ratings per borough");
+    let dots = browser
+        .eval(
+            "return document.querySelectorAll('#vendors-scatter circle').length;",
+            vec![],
+        )
+        .await;
+    assert!(
+        dots.as_u64().unwrap() > 0,
+        "the boroughs are plotted with a key"
+    );
     assert_clean(&browser, &site, "vendors").await;
-    browser.screenshot("vendors").await;
+    browser.screenshot("vendors", "#view-vendors").await;
 
     // What a view shows can be taken away: its CSV downloads answer.
     let links = browser
@@ -545,6 +564,16 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
         json!(links.len()),
         "an Excel link beside each CSV"
     );
+
+    // The key is forgotten on request.
+    click(&browser, "#tab-expertise").await;
+    settled(&browser).await;
+    click(&browser, "#forget-key").await;
+    settled(&browser).await;
+    let kept = browser
+        .eval("return sessionStorage.getItem('citytools.key');", vec![])
+        .await;
+    assert_eq!(kept, Value::Null);
     browser.close().await;
 }
 
