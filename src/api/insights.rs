@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::insights::data_access::{self as access, DataAccessInsight};
-use crate::insights::estate::{self as matrix, Estate, EstateLevel};
+use crate::insights::estate::{self as matrix, Estate, EstateLevel, EstateMeta};
 use crate::insights::expertise::{self as know_how, Expertise};
 use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
 use crate::insights::footprint::Footprint;
@@ -738,6 +738,12 @@ contract_filter_query! {
         /// service areas themselves.
         #[param(value_type = Option<EstateLevel>)]
         level: Option<EstateLevel>,
+        /// The page of boroughs (rows), by name, from 1.
+        #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000)]
+        page: Option<PageNumber>,
+        /// Boroughs (rows) per page, 1 to 500 (default 50).
+        #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+        per_page: Option<PerPage>,
         /// `csv` for one row per cell.
         #[param(value_type = Option<ListFormat>)]
         format: Option<ListFormat>,
@@ -749,7 +755,8 @@ contract_filter_query! {
 /// Which systems, from which suppliers, does each borough use in each service area? The
 /// borough × service-area matrix: per cell, the matching contracts and the three systems with
 /// the most of them (a contract that names no system counts under its supplier), with how many
-/// other systems there are.
+/// other systems there are. The rows are the boroughs with matching contracts, by name, a page
+/// at a time (`page`, `per_page`; `meta.total` counts them); `format=csv` gives the page's cells.
 #[utoipa::path(
     tag = "insights",
     security((), ("bearer" = [])),
@@ -763,6 +770,7 @@ contract_filter_query! {
                     "systems": [{"system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues",
                         "supplier_id": "civica", "supplier_name": "Civica", "contracts": 3}],
                     "other_systems": 1}],
+                "meta": {"total": 33, "page": 1, "per_page": 50},
                 "sources": {"illustrative": 4}})),
             (String = "text/csv"))),
         ReadErrors, BadQuery,
@@ -777,14 +785,26 @@ pub async fn estate(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let level = query.level.unwrap_or_default();
-    let ((service_areas, items), sources) = filtered(
+    let page = query.page.map_or(1, |page| page.0);
+    let per_page = query
+        .per_page
+        .map_or(pagination::DEFAULT_PER_PAGE, |size| size.0);
+    let ((service_areas, items, total), sources) = filtered(
         &pool,
         !respond::wants_csv(&req, query.format),
         query.criteria(),
         move |conn, filter| {
-            let rows = query::estate(conn, filter, level == EstateLevel::Group)?;
+            let boroughs = query::estate_boroughs(conn, filter)?;
+            let shown: Vec<String> = boroughs
+                .iter()
+                .skip((page as usize - 1) * per_page as usize)
+                .take(per_page as usize)
+                .cloned()
+                .collect();
+            let rows = query::estate(conn, filter, &shown, level == EstateLevel::Group)?;
             let names = query::names(conn, matrix::ids_to_name(&rows))?;
-            Ok(matrix::matrix(rows, names))
+            let (columns, cells) = matrix::matrix(rows, names);
+            Ok((columns, cells, boroughs.len()))
         },
     )
     .await?;
@@ -792,6 +812,11 @@ pub async fn estate(
         level,
         service_areas,
         items,
+        meta: EstateMeta {
+            total,
+            page,
+            per_page,
+        },
         sources,
     };
     let csv = ("estate.csv", matrix::CSV_COLUMNS);

@@ -57,14 +57,25 @@ pub struct EstateCell {
     pub other_systems: i64,
 }
 
-/// The borough × service-area matrix.
+/// Where a page of the matrix's rows is among all of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EstateMeta {
+    /// The boroughs with matching contracts, whose rows are paged by name.
+    pub total: usize,
+    pub page: u32,
+    /// Boroughs per page.
+    pub per_page: u32,
+}
+
+/// The borough × service-area matrix, a page of boroughs at a time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Estate {
     pub level: EstateLevel,
     /// The columns with at least one cell, by group and then name.
     pub service_areas: Vec<EstateColumn>,
-    /// The non-empty cells, by borough name and then column.
+    /// The non-empty cells of the page's boroughs, by borough name and then column.
     pub items: Vec<EstateCell>,
+    pub meta: EstateMeta,
     /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
     #[schema(example = json!({"illustrative": 709}))]
     pub sources: BTreeMap<String, i64>,

@@ -551,13 +551,14 @@ pub struct EstateRow {
     pub contracts: i64,
 }
 
-/// The matching contracts counted by borough, service area, system and supplier, most
-/// contracts first within each borough and area. With `groups`, each area is counted under its
+/// The matching contracts of `boroughs` counted by borough, service area, system and supplier,
+/// most contracts first within each borough and area. With `groups`, each area is counted under its
 /// group (a top-level area counts as its own group), a contract once however many of the
 /// group's areas it names.
 pub fn estate(
     conn: &mut PgConnection,
     filter: &ContractFilter,
+    boroughs: &[String],
     groups: bool,
 ) -> QueryResult<Vec<EstateRow>> {
     let area = match groups {
@@ -568,6 +569,7 @@ pub fn estate(
         false => "contract_service_areas.service_area_id",
     };
     matching_area_rows!(filter)
+        .filter(contracts::borough_id.eq_any(boroughs))
         .select((
             sql::<Text>("contracts.borough_id"),
             sql::<Text>(area),
@@ -577,6 +579,20 @@ pub fn estate(
         ))
         .group_by(sql::<Text>("1, 2, 3, 4"))
         .order(sql::<Text>("1, 2, 5 DESC, 3, 4"))
+        .load(conn)
+}
+
+/// The boroughs with matching contracts (in the filter's service areas), by name.
+pub fn estate_boroughs(
+    conn: &mut PgConnection,
+    filter: &ContractFilter,
+) -> QueryResult<Vec<String>> {
+    use crate::db::schema::boroughs;
+    let with_contracts = matching_area_rows!(filter).select(contracts::borough_id);
+    boroughs::table
+        .filter(boroughs::id.eq_any(with_contracts))
+        .select(boroughs::id)
+        .order((boroughs::name, boroughs::id))
         .load(conn)
 }
 

@@ -590,3 +590,60 @@ fn status_line(port: u16, path: &str) -> String {
     BufReader::new(stream).read_line(&mut line).unwrap();
     line
 }
+
+#[actix_web::test]
+async fn the_estate_pages_its_authorities() {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let site = Site::start();
+    // Twenty more authorities, each with a contract: 53 rows, more than a page of 50.
+    let mut sql = String::new();
+    for n in 0..20 {
+        sql.push_str(&format!(
+            "INSERT INTO boroughs (id, gss_code, name, official_name, kind, inner_london_statutory, \
+                                   inner_london_ons, surveyed) \
+             VALUES ('zz-authority-{n:02}', 'E0799{n:04}', 'Zz Authority {n:02}', \
+                     'Zz Authority {n:02} Council', 'district_council', false, false, false);
+             INSERT INTO contracts (id, borough_id, supplier_id, title, start_date, end_date, source)
+             VALUES ({id}, 'zz-authority-{n:02}', 'civica', 'Revenues', '2024-01-01', '2028-01-01', 'manual');
+             INSERT INTO contract_service_areas (contract_id, service_area_id) VALUES ({id}, 'council-tax');",
+            id = 90_000 + n
+        ));
+    }
+    diesel::connection::SimpleConnection::batch_execute(&mut site.app.conn(), &sql).unwrap();
+    open(&browser, &site, "").await;
+    let range = browser
+        .eval(
+            "return document.getElementById('estate-range').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(range, json!("Authorities 1–50 of 53, by name."));
+    assert_eq!(rows(&browser, "#estate-matrix").await, 50);
+    click(&browser, "#estate-next").await;
+    settled(&browser).await;
+    assert_eq!(address(&browser).await, "estate_page=2");
+    assert_eq!(rows(&browser, "#estate-matrix").await, 3);
+    let names = browser
+        .eval(
+            "return [...document.querySelectorAll('#estate-matrix tbody th')].map(th => th.textContent);",
+            vec![],
+        )
+        .await;
+    let page = site.api("/api/v1/insights/estate?page=2");
+    let mut expected: Vec<Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| cell["borough_name"].clone())
+        .collect();
+    expected.dedup();
+    assert_eq!(names, json!(expected));
+    // A filter starts the authorities from the first page again.
+    choose(&browser, "filter-service_area", "council-tax").await;
+    settled(&browser).await;
+    assert_eq!(address(&browser).await, "service_area=council-tax");
+    assert_clean(&browser, &site, "the estate's pages").await;
+    browser.close().await;
+}

@@ -768,6 +768,25 @@ async fn estate_is_the_borough_by_service_area_matrix() {
     );
     assert_eq!(lines.len(), 3, "{csv}");
 
+    assert_eq!(
+        grouped["meta"],
+        json!({"total": 5, "page": 1, "per_page": 50})
+    );
+
+    // Rows come a page of boroughs at a time, by name.
+    let paged = app
+        .get("/api/v1/insights/estate?per_page=2&page=3")
+        .await
+        .json();
+    assert_eq!(paged["meta"], json!({"total": 5, "page": 3, "per_page": 2}));
+    let boroughs: Vec<&str> = paged["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| cell["borough_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(boroughs, ["southwark"]);
+
     let problem = app.get("/api/v1/insights/estate?level=borough").await;
     let problem = problem.problem(400);
     assert!(

@@ -36,6 +36,7 @@ const SETTINGS = {
   months: { def: '18', ok: intIn(1, 120) },
   footprint_supplier: { def: '', ok: slug },
   measure: { def: 'satisfaction', ok: (v) => v === 'satisfaction' || v === 'value_for_money' },
+  estate_page: { def: '1', ok: intIn(1, 9999) },
 };
 
 const LABELS = {
@@ -225,7 +226,8 @@ function navigate(next) {
   load();
 }
 
-const withFilters = (filters) => navigate({ ...state, filters });
+// New filters start the matrix's authorities from the first page.
+const withFilters = (filters) => navigate({ ...state, filters, settings: { ...state.settings, estate_page: '1' } });
 const withSetting = (name, value) => navigate({ ...state, settings: { ...state.settings, [name]: value } });
 
 /** The filters as API parameters. */
@@ -491,7 +493,7 @@ function reportError(e, what) {
 function viewKey(view) {
   const s = state.settings;
   const extra = {
-    estate: [],
+    estate: [s.estate_page],
     joint: [s.interval, s.window_months, s.group_by, s.min_boroughs],
     expertise: [expertiseSystem()],
     opportunities: [s.months, footprintSupplier(), isoDate(new Date())],
@@ -621,12 +623,32 @@ const supplierName = (id) => (refs.suppliers.get(id) || {}).name || id;
 // View: estate (borough x service-area matrix)
 
 const PALETTE_SIZE = 7; // Okabe–Ito, less black; the rest are "other"
+const ESTATE_ROWS = 50; // authorities per page of the matrix
+
+/** "Authorities 1–50 of 400" with buttons to the pages before and after, when there are several. */
+function estatePager(meta) {
+  if (!meta || meta.total <= meta.per_page) return null;
+  const first = (meta.page - 1) * meta.per_page + 1;
+  const last = Math.min(meta.total, meta.page * meta.per_page);
+  const pages = Math.ceil(meta.total / meta.per_page);
+  const go = (n) => () => withSetting('estate_page', String(n));
+  const button = (label, n, id) => {
+    const b = h('button', { type: 'button', class: 'button secondary', id }, label);
+    if (n < 1 || n > pages) b.disabled = true; else b.addEventListener('click', go(n));
+    return b;
+  };
+  return h('nav', { class: 'pager', 'aria-label': 'Pages of authorities' },
+    h('p', { id: 'estate-range' }, `Authorities ${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(meta.total)}, by name.`),
+    button('Previous authorities', meta.page - 1, 'estate-previous'),
+    button('Next authorities', meta.page + 1, 'estate-next'));
+}
 
 function estateLevel() { return state.filters.service_area ? 'area' : 'group'; }
 
 async function loadEstate(signal) {
   const level = estateLevel();
-  const params = { ...apiFilters(), level };
+  const page = Number(state.settings.estate_page || '1');
+  const params = { ...apiFilters(), level, ...(page > 1 ? { page: String(page) } : {}), per_page: String(ESTATE_ROWS) };
   const result = $('#estate-result');
   let data;
   try {
@@ -685,6 +707,8 @@ async function loadEstate(signal) {
     });
     result.replaceChildren(h('div', { class: 'table-scroll matrix-scroll', role: 'region', 'aria-label': 'Systems by authority and service area', tabindex: '0' }, tableEl));
   }
+  const pager = estatePager(data.meta);
+  if (pager) result.append(pager);
   takeaway('estate', [
     { label: 'this matrix', path: '/insights/estate', params },
     { label: 'the contracts behind it', path: '/contracts', params: apiFilters() },
