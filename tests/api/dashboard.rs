@@ -183,33 +183,14 @@ async fn each_filter_applied_through_its_control_shows_the_apis_totals_and_lives
     ];
     for (param, value) in selects {
         choose(&browser, &format!("filter-{param}"), value).await;
-        settled(&browser).await;
-        let query = format!("{param}={value}");
-        assert_eq!(address(&browser).await, query);
-        assert_eq!(
-            shown_totals(&browser).await,
-            api_totals(&site, &query),
-            "{query}"
-        );
-        click(&browser, "#clear-filters").await;
-        settled(&browser).await;
-        assert_eq!(address(&browser).await, "", "cleared after {query}");
+        shows_then_clears(&browser, &site, &format!("{param}={value}")).await;
     }
 
-    // The date range, typed into the date controls as a person would (the page's locale is
-    // en-GB: day, month, year).
+    // The date range, typed into the date controls as a person would, in the order of fields
+    // the browser's locale shows.
     for (param, date) in [("ends_after", "2027-01-01"), ("ends_before", "2027-12-31")] {
         set_date(&browser, &format!("filter-{param}"), date).await;
-        settled(&browser).await;
-        let query = format!("{param}={date}");
-        assert_eq!(address(&browser).await, query);
-        assert_eq!(
-            shown_totals(&browser).await,
-            api_totals(&site, &query),
-            "{query}"
-        );
-        click(&browser, "#clear-filters").await;
-        settled(&browser).await;
+        shows_then_clears(&browser, &site, &format!("{param}={date}")).await;
     }
 
     // The banner's own button leaves the invented rows out: no banner, and the API agrees.
@@ -295,6 +276,21 @@ async fn each_filter_applied_through_its_control_shows_the_apis_totals_and_lives
         "axe-core runs: {violations:?}"
     );
     browser.close().await;
+}
+
+/// After a filter is applied: the address is `query`, the totals are the API's for it, and
+/// "Clear filters" takes the address back to none.
+async fn shows_then_clears(browser: &Browser, site: &Site, query: &str) {
+    settled(browser).await;
+    assert_eq!(address(browser).await, query);
+    assert_eq!(
+        shown_totals(browser).await,
+        api_totals(site, query),
+        "{query}"
+    );
+    click(browser, "#clear-filters").await;
+    settled(browser).await;
+    assert_eq!(address(browser).await, "", "cleared after {query}");
 }
 
 /// Types `date` (YYYY-MM-DD) into the date control `id` as its locale shows dates.
@@ -392,9 +388,25 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
     assert_clean(&browser, &site, "a contract's record").await;
     click(&browser, "#detail-close").await;
 
-    // Joint procurement: the timeline and the groups are the API's.
-    click(&browser, "#tab-joint").await;
+    // Joint procurement, reached from the keyboard: the right arrow on the open tab moves to
+    // the next view. The timeline and the groups are the API's.
+    let estate_tab = browser
+        .client
+        .find(Locator::Css("#tab-estate"))
+        .await
+        .unwrap();
+    estate_tab
+        .send_keys(&fantoccini::key::Key::Right.to_string())
+        .await
+        .unwrap();
     settled(&browser).await;
+    let focus = browser
+        .eval(
+            "return [document.activeElement.id,              document.getElementById('tab-joint').getAttribute('aria-selected')];",
+            vec![],
+        )
+        .await;
+    assert_eq!(focus, json!(["tab-joint", "true"]), "arrow keys move between the views");
     assert!(address(&browser).await.contains("view=joint"));
     let requests = requests_behind(&browser, "joint").await;
     let timeline = requests
