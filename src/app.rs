@@ -95,7 +95,60 @@ where
 
 /// The OpenAPI document of every registered operation.
 pub fn openapi() -> OpenApiDocument {
-    with_workbooks(routes(App::new().into_utoipa_app()).split_for_parts().1)
+    with_typed_assessment(with_workbooks(
+        routes(App::new().into_utoipa_app()).split_for_parts().1,
+    ))
+}
+
+/// `document` with the assessment fields typed in the `Contract` schema itself: its Rust type
+/// flattens an optional `Assessment` (present for callers with a key, absent otherwise), which
+/// utoipa writes as an `allOf` with a `oneOf` of null, out of reach of generated clients. As
+/// properties of their own, not required, each nullable, they are what a client can use.
+fn with_typed_assessment(mut document: OpenApiDocument) -> OpenApiDocument {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let Some(components) = document.components.as_mut() else {
+        return document;
+    };
+    let as_json = |name: &str| {
+        components
+            .schemas
+            .get(name)
+            .and_then(|schema| serde_json::to_value(schema).ok())
+            .unwrap_or_default()
+    };
+    let (contract, assessment) = (as_json("Contract"), as_json("Assessment"));
+    let Some(mut object) = contract["allOf"]
+        .as_array()
+        .and_then(|parts| parts.iter().find(|part| part["type"] == "object").cloned())
+    else {
+        return document;
+    };
+    if let (Some(properties), Some(fields)) = (
+        object["properties"].as_object_mut(),
+        assessment["properties"].as_object(),
+    ) {
+        for (name, schema) in fields {
+            let mut schema = schema.clone();
+            let said = schema["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            schema["description"] = serde_json::Value::from(format!(
+                "{said} Present only for callers with an API key."
+            ));
+            properties.insert(name.clone(), schema);
+        }
+    }
+    if let Some(description) = contract.get("description").cloned() {
+        object["description"] = description;
+    }
+    if let Ok(typed) = serde_json::from_value::<Schema>(object) {
+        components
+            .schemas
+            .insert("Contract".to_owned(), RefOr::T(typed));
+    }
+    document
 }
 
 /// `document` with an Excel workbook beside every CSV answer: `format=xlsx` presents any CSV
@@ -182,7 +235,7 @@ pub fn build_app(
     >,
 > {
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
-    let document = with_workbooks(document);
+    let document = with_typed_assessment(with_workbooks(document));
     let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     let heavy_reads = options.heavy_reads.clone();

@@ -406,7 +406,11 @@ async fn each_view_answers_the_question_with_the_apis_figures() {
             vec![],
         )
         .await;
-    assert_eq!(focus, json!(["tab-joint", "true"]), "arrow keys move between the views");
+    assert_eq!(
+        focus,
+        json!(["tab-joint", "true"]),
+        "arrow keys move between the views"
+    );
     assert!(address(&browser).await.contains("view=joint"));
     let requests = requests_behind(&browser, "joint").await;
     let timeline = requests

@@ -144,3 +144,44 @@ async fn every_schema_reference_resolves() {
         );
     }
 }
+
+#[actix_web::test]
+async fn a_contracts_assessment_fields_are_typed_properties_and_every_csv_answer_offers_xlsx() {
+    let app = TestApp::new();
+    let document = app.get("/openapi.json").await.json();
+    let contract = &document["components"]["schemas"]["Contract"];
+    assert!(contract.get("allOf").is_none(), "{contract}");
+    for field in [
+        "satisfaction",
+        "value_for_money",
+        "support_confidence",
+        "development_confidence",
+        "notes",
+    ] {
+        let property = &contract["properties"][field];
+        assert!(
+            property["type"]
+                .as_array()
+                .is_some_and(|types| types.contains(&serde_json::json!("null"))),
+            "{field}: {property}"
+        );
+        assert!(!contract["required"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(field)));
+    }
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(ok) = item
+            .get("get")
+            .map(|get| &get["responses"]["200"]["content"])
+        else {
+            continue;
+        };
+        assert_eq!(
+            ok.get("text/csv").is_some(),
+            ok.get(xlsx).is_some(),
+            "{path}: a CSV answer and a workbook go together"
+        );
+    }
+}
