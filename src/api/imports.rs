@@ -39,6 +39,15 @@ pub struct ImportQuery {
     pub all: Option<QueryBool>,
 }
 
+/// A form upload of a file (`multipart/form-data`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ImportForm {
+    /// The file: CSV or JSON, as `format` says.
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    pub file: Vec<u8>,
+}
+
 /// The report of a file that failed, as an RFC 9457 problem: nothing was written.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportFailure {
@@ -55,17 +64,43 @@ pub struct ImportFailure {
     pub report: ImportReport,
 }
 
-/// Reads the request body, up to [`MAX_FILE_BYTES`].
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, HttpResponse> {
-    let too_large = || {
-        problem_response(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the file is larger than {} MB; split it, or import it with `citytools import`",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        ))
-    };
+/// The 413 of a file larger than [`MAX_FILE_BYTES`].
+fn too_large() -> HttpResponse {
+    problem_response(Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the file is larger than {} MB; split it, or import it with `citytools import`",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    ))
+}
+
+/// A 400 saying what was wrong with the body.
+fn unreadable(what: impl std::fmt::Display) -> HttpResponse {
+    problem_response(Problem::new(StatusCode::BAD_REQUEST, what.to_string()))
+}
+
+/// Appends the chunks of `stream` to `body`, up to [`MAX_FILE_BYTES`] in all.
+async fn read_into<S, E>(body: &mut Vec<u8>, mut stream: S) -> Result<(), HttpResponse>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| unreadable(format!("the request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(())
+}
+
+/// The file: the request body itself, or the field `file` of a form upload
+/// (`multipart/form-data`, as a browser's form or a generated client sends it); at most
+/// [`MAX_FILE_BYTES`] either way.
+async fn read_file(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, HttpResponse> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -74,28 +109,41 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
     if declared.is_some_and(|length| length > MAX_FILE_BYTES) {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            problem_response(Problem::new(
-                StatusCode::BAD_REQUEST,
-                format!("the request body could not be read: {e}"),
-            ))
-        })?;
-        if body.len() + chunk.len() > MAX_FILE_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(MAX_FILE_BYTES));
+    if !is_form {
+        read_into(&mut body, payload).await?;
+        return Ok(body);
     }
-    Ok(body)
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| unreadable(format!("the form could not be read: {e}")))?;
+        if field.name() == Some("file") {
+            read_into(&mut body, field).await?;
+            return Ok(body);
+        }
+        // Other fields are read past.
+        while let Some(chunk) = field.next().await {
+            chunk.map_err(|e| unreadable(format!("the form could not be read: {e}")))?;
+        }
+    }
+    Err(unreadable(
+        "the form has no field named `file`: send the file in a field named file \
+         (curl -F file=@contracts.csv), or as the request body (curl --data-binary @contracts.csv)",
+    ))
 }
 
 /// Import a file of contracts
 ///
-/// The file is the request body: a City Tools survey, a council's contract register or a
-/// Contracts Finder export as `text/csv`, or an OCDS release or record package as
-/// `application/json` (send it with `curl --data-binary @file`, not as a form upload). The file
-/// is one transaction: a single bad row means nothing from it is written. Contracts are keyed
+/// The file is the request body (`curl --data-binary @file`), or the field `file` of a form
+/// upload (`multipart/form-data`: `curl -F file=@file`, a browser's form, a generated client): a
+/// City Tools survey, a council's contract register or a Contracts Finder export as CSV, or an
+/// OCDS release or record package as JSON. The file is one transaction: a single bad row means nothing from it is written. Contracts are keyed
 /// on their source and source reference, so importing the same file again changes nothing.
 ///
 /// An admin key imports every format for any borough; a borough key imports its own borough's
@@ -108,15 +156,16 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
     params(ImportQuery),
     request_body(
         description = "The file itself (at most 50 MB)",
-        content((String = "text/csv"), (Object = "application/json")),
+        content((String = "text/csv"), (Object = "application/json"), (ImportForm = "multipart/form-data")),
     ),
     responses(
         (status = 200, description = "Imported, or checked in a dry run: what was (or would be) created, updated, left unchanged and skipped", body = ImportReport),
-        (status = 400, description = "A missing or unknown parameter or borough, an empty body or a form upload", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A missing or unknown parameter or borough, an empty body, or a form without a `file` field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No key, or a malformed, unknown or revoked one", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A reader key, or a borough key for another borough or for Contracts Finder or OCDS data", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The file is larger than 50 MB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The file cannot be read, or rows are in error: nothing was written; the report lists every error", body = ImportFailure, content_type = "application/problem+json"),
+        (status = 429, description = "Another import with the same key is running: one key's imports go one at a time; try again when it has finished (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -130,8 +179,7 @@ pub async fn import_contracts(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let (holder, own_borough) = importer(&caller, query.format)?;
-    refuse_form_uploads(&req)?;
-    let bytes = match read_body(&req, payload).await {
+    let bytes = match read_file(&req, payload).await {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
     };
@@ -234,21 +282,6 @@ fn importer(caller: &Caller, format: Format) -> Result<(KeyHolder, Option<String
         _ => holder.borough_id.clone(),
     };
     Ok((holder.clone(), own_borough))
-}
-
-/// A 400 for a multipart form: the file must be the body itself.
-fn refuse_form_uploads(req: &HttpRequest) -> Result<(), ApiError> {
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/"));
-    if is_multipart {
-        return Err(ApiError::bad_request(
-            "send the file itself as the request body (curl --data-binary @file.csv), not as a form upload",
-        ));
-    }
-    Ok(())
 }
 
 /// The borough an import is for: a borough key's own (403 when another is named), or the one

@@ -1086,7 +1086,58 @@ async fn bad_parameters_and_bodies_are_400() {
     )
     .await
     .problem(400);
-    assert!(form["detail"].as_str().unwrap().contains("--data-binary"));
+    assert!(form["detail"].as_str().unwrap().contains("form"), "{form}");
+    let no_file = post_import(
+        &app,
+        "format=survey",
+        Some(&admin),
+        b"--x\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhello\r\n--x--\r\n",
+        "multipart/form-data; boundary=x",
+    )
+    .await
+    .problem(400);
+    assert!(
+        no_file["detail"]
+            .as_str()
+            .unwrap()
+            .contains("field named `file`"),
+        "{no_file}"
+    );
+}
+
+#[actix_web::test]
+async fn a_form_upload_imports_its_file_field_as_the_body_would() {
+    let survey = fixture("survey_camden.csv");
+    let mut form = Vec::new();
+    form.extend_from_slice(
+        b"--boundary\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nfrom a browser\r\n\
+          --boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"survey.csv\"\r\n\
+          Content-Type: text/csv\r\n\r\n",
+    );
+    form.extend_from_slice(&survey);
+    form.extend_from_slice(b"\r\n--boundary--\r\n");
+    let as_form = TestApp::new();
+    let admin = as_form.key("admin", None);
+    let from_form = imported(
+        &as_form,
+        "format=survey&dry_run=true",
+        &admin,
+        &form,
+        "multipart/form-data; boundary=boundary",
+    )
+    .await;
+    let as_body = TestApp::new();
+    let admin = as_body.key("admin", None);
+    let from_body = imported(
+        &as_body,
+        "format=survey&dry_run=true",
+        &admin,
+        &survey,
+        "text/csv",
+    )
+    .await;
+    assert_eq!(from_form, from_body);
+    assert!(from_form["read"].as_u64().unwrap() > 0, "{from_form}");
 }
 
 #[actix_web::test]
