@@ -176,6 +176,10 @@ impl Resource for Boroughs {
 }
 
 /// Create a borough
+///
+/// An authority the catalogue lacks (an admin key): `id` (a lowercase slug), `gss_code` (its ONS
+/// code, unique), `name`, `official_name` and `kind`. Answers 201 with the borough, its `Location`
+/// and `ETag`; the write is logged in the change feed.
 #[utoipa::path(
     tag = "boroughs",
     security(("bearer" = [])),

@@ -302,6 +302,11 @@ pub async fn list_contracts(
 }
 
 /// Get a contract
+///
+/// One contract by id, with its borough, supplier, system and service areas named, its dates and
+/// values, and where it came from (`source`, `source_url`). Callers with a key also see the
+/// borough's assessment (satisfaction, value for money, confidence, notes). The `ETag` answers
+/// `If-None-Match` with 304, and is the `If-Match` a change needs.
 #[utoipa::path(
     tag = "contracts",
     params(ReadId<Contracts>),
@@ -452,6 +457,10 @@ pub async fn update_contract(record: RecordRequest, body: Bytes) -> Result<HttpR
 }
 
 /// Delete a contract
+///
+/// Removes a contract (an admin key, or the key of the contract's borough), with the `ETag` of the
+/// version being deleted as `If-Match` (428 without it, 412 when it is stale). Answers 204; the
+/// deletion is logged in the change feed, so watches and synced copies hear of it.
 #[utoipa::path(
     tag = "contracts",
     security(("bearer" = [])),

@@ -79,6 +79,9 @@ pub async fn list_service_areas(
 }
 
 /// Get a service area
+///
+/// One service area or group by id (case-insensitive), with its `parent_id` (null for a group).
+/// The `ETag` answers `If-None-Match` with 304, and is the `If-Match` a change needs.
 #[utoipa::path(
     tag = "service-areas",
     params(ReadId<ServiceAreas>),

@@ -43,6 +43,10 @@ catalogue_query! {
 }
 
 /// List suppliers
+///
+/// The suppliers of the shared catalogue, by name unless `sort` says otherwise: filter by `sme`,
+/// by the service areas they hold contracts in, or by words in the name (`q`); paged by `page` or
+/// `cursor`, with `format=csv` (or `xlsx`) for every match.
 #[utoipa::path(
     tag = "suppliers",
     params(SupplierQuery),
@@ -133,6 +137,10 @@ impl Resource for Suppliers {
 }
 
 /// Get a supplier
+///
+/// One supplier by id (case-insensitive), with its aliases and whether it is an SME. The `ETag`
+/// answers `If-None-Match` with 304, and is the `If-Match` a change needs. Its contracts are at
+/// `/suppliers/{id}/contracts`, where it works at `/suppliers/{id}/footprint`.
 #[utoipa::path(
     tag = "suppliers",
     params(ReadId<Suppliers>),
@@ -164,6 +172,12 @@ pub async fn list_supplier_contracts(
 }
 
 /// Create a supplier
+///
+/// A supplier the catalogue lacks (an admin key): `id`, `name`, `aliases` (the names it trades
+/// or is registered under, which imports match), `companies_house_number`, `website`, `sme`.
+/// Answers 201 with the supplier, its `Location` and `ETag`; the write is logged in the change
+/// feed. Imports match suppliers by name and alias (names that only look alike included) rather
+/// than adding new ones unreviewed.
 #[utoipa::path(
     tag = "suppliers",
     security(("bearer" = [])),

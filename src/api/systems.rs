@@ -43,6 +43,10 @@ catalogue_query! {
 }
 
 /// List systems
+///
+/// The systems (products) of the catalogue, by name unless `sort` says otherwise: filter by the
+/// supplier that makes them, by the service areas they serve, or by words (`q`); paged by `page`
+/// or `cursor`, with `format=csv` (or `xlsx`) for every match.
 #[utoipa::path(
     tag = "systems",
     params(SystemQuery),
@@ -83,6 +87,10 @@ pub async fn list_systems(
 }
 
 /// Get a system
+///
+/// One system by id (case-insensitive), with its maker and the service areas it serves. The `ETag`
+/// answers `If-None-Match` with 304, and is the `If-Match` a change needs. Which boroughs use it,
+/// and how well they know it: `/insights/expertise?system={id}`.
 #[utoipa::path(
     tag = "systems",
     params(ReadId<Systems>),
@@ -163,6 +171,10 @@ impl Resource for Systems {
 }
 
 /// Create a system
+///
+/// A system the catalogue lacks (an admin key): `id`, `name`, `supplier_id` (its maker) and the
+/// `service_area_ids` it serves. Answers 201 with the system, its `Location` and `ETag`; the write
+/// is logged in the change feed.
 #[utoipa::path(
     tag = "systems",
     security(("bearer" = [])),

@@ -191,6 +191,9 @@ pub async fn create_watch(
 }
 
 /// List the key's watches
+///
+/// The watches made with the calling key, oldest first: each with its filters, `feed_url` and,
+/// when it has one, its webhook (never its secret, which is shown once, when the watch is made).
 #[utoipa::path(
     tag = "watches",
     security(("bearer" = [])),
@@ -260,6 +263,9 @@ impl Named for Watches {
 }
 
 /// Get a watch
+///
+/// One of the calling key's watches (404 for another key's): its filters, `feed_url` and
+/// webhook. Its webhook deliveries are at `/watches/{id}/deliveries`.
 #[utoipa::path(
     tag = "watches",
     security(("bearer" = [])),
