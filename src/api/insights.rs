@@ -26,7 +26,10 @@ use crate::db::{self, DbPool};
 use crate::error::{ApiError, Problem};
 use crate::insights::data_access::{self as access, DataAccessInsight};
 use crate::insights::estate::{self as matrix, Estate, EstateLevel, EstateMeta};
-use crate::insights::expertise::{self as know_how, Expertise};
+use crate::insights::expertise::{self as know_how, AskedSystem, Expertise};
+
+/// The most systems one expertise request asks about.
+const MAX_EXPERTISE_SYSTEMS: usize = 20;
 use crate::insights::expiry_timeline::{self as expiry, ExpiryTimeline, Interval};
 use crate::insights::footprint::Footprint;
 use crate::insights::joint_procurement::{
@@ -419,15 +422,18 @@ contract_filter_query! {
 /// Expertise in a system
 ///
 /// Which boroughs use a system, and how confident are they supporting and developing it? Needs
-/// `system`; the other contract filters narrow the contracts considered.
+/// `system`: one system, or up to 20 separated by commas (the boroughs then come by system, in
+/// the order asked, each item naming its system); the other contract filters narrow the
+/// contracts considered.
 #[utoipa::path(
     tag = "insights",
     security((), ("bearer" = [])),
     params(ExpertiseQuery),
     responses(
-        (status = 200, description = "The boroughs using the system", body = Expertise, example = json!({
+        (status = 200, description = "The boroughs using the system (or each of the systems)", body = Expertise, example = json!({
             "system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues",
-            "items": [{"borough_id": "camden", "borough_name": "Camden", "contracts": 1, "support_confidence": 5, "development_confidence": 4}],
+            "systems": [{"system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues"}],
+            "items": [{"borough_id": "camden", "borough_name": "Camden", "system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues", "contracts": 1, "support_confidence": 5, "development_confidence": 4}],
             "sources": {"illustrative": 1}
         })),
         (status = 400, description = "No system, or an unknown parameter or value", body = Problem, content_type = "application/problem+json"),
@@ -443,35 +449,53 @@ pub async fn expertise(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let criteria = query.criteria();
-    let system_id = match criteria.system.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(ApiError::invalid_param(
-                "system",
-                "is required: the id of one system",
-            ))
-        }
-        _ => return Err(ApiError::invalid_param("system", "name exactly one system")),
-    };
-    let id = system_id.clone();
-    let ((system_name, rows), sources) = filtered(
+    let asked = criteria.system.clone();
+    if asked.is_empty() {
+        return Err(ApiError::invalid_param(
+            "system",
+            "is required: the id of a system, or several separated by commas",
+        ));
+    }
+    if asked.len() > MAX_EXPERTISE_SYSTEMS {
+        return Err(ApiError::invalid_param(
+            "system",
+            format!(
+                "names {} systems; ask about at most {MAX_EXPERTISE_SYSTEMS} at once",
+                asked.len()
+            ),
+        ));
+    }
+    let ids = asked.clone();
+    let ((systems, rows), sources) = filtered(
         &pool,
         !respond::wants_csv(&req, query.format),
         criteria,
         move |conn, filter| {
             let rows = query::confidence_by_borough(conn, filter)?;
-            let name = match rows.first() {
-                Some(row) => Some(row.system_name.clone()),
-                None => crate::queries::systems::find(conn, &id)?.map(|s| s.system.name),
-            };
-            Ok((name.unwrap_or_default(), rows))
+            let mut systems = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let named = rows.iter().find(|row| row.system_id == *id);
+                let system_name = match named {
+                    Some(row) => row.system_name.clone(),
+                    None => crate::queries::systems::find(conn, id)?
+                        .map(|s| s.system.name)
+                        .unwrap_or_default(),
+                };
+                systems.push(AskedSystem {
+                    system_id: id.clone(),
+                    system_name,
+                });
+            }
+            Ok((systems, rows))
         },
     )
     .await?;
-    let items = know_how::system_users(rows, caller.sees_assessments());
+    let items = know_how::system_users(rows, &asked, caller.sees_assessments());
+    let one = (systems.len() == 1).then(|| systems[0].clone());
     let body = Expertise {
-        system_id,
-        system_name,
+        system_id: one.as_ref().map(|s| s.system_id.clone()),
+        system_name: one.map(|s| s.system_name),
+        systems,
         items,
         sources,
     };

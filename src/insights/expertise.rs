@@ -1,4 +1,5 @@
-//! Expertise: which boroughs use a system, and how confident they are with it.
+//! Expertise: which boroughs use a system (or each of several), and how confident they are
+//! with it.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,9 @@ use crate::queries::insights::BoroughConfidence;
 pub struct SystemUser {
     pub borough_id: String,
     pub borough_name: String,
+    /// The system the borough uses (one of those asked).
+    pub system_id: String,
+    pub system_name: String,
     /// Its contracts for the system.
     pub contracts: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -23,13 +27,27 @@ pub struct SystemUser {
     pub development_confidence: Option<i16>,
 }
 
-/// The boroughs using one system.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Expertise {
+/// A system asked about.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AskedSystem {
     pub system_id: String,
     pub system_name: String,
-    /// Most confident first (by support plus development confidence) for callers with a key;
-    /// by borough id for anonymous callers, who see no confidence figures.
+}
+
+/// The boroughs using the systems asked about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Expertise {
+    /// The system asked about, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_id: Option<String>,
+    /// Its name, when one system was asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_name: Option<String>,
+    /// The systems asked about, in the order asked.
+    pub systems: Vec<AskedSystem>,
+    /// By system, in the order asked; within a system most confident first (by support plus
+    /// development confidence) for callers with a key, by borough id for anonymous callers, who
+    /// see no confidence figures.
     pub items: Vec<SystemUser>,
     /// Contracts that contributed, by source; `illustrative` ones are invented for demonstration.
     #[schema(example = json!({"illustrative": 709}))]
@@ -41,25 +59,33 @@ pub const CSV_COLUMNS: &[&str] = &[
     "borough_id",
     "borough_name",
     "contracts",
+    "system_id",
+    "system_name",
     "support_confidence",
     "development_confidence",
 ];
 
-/// The boroughs using one system, from its rows (most confident first). A caller who does not
-/// `sees` assessments gets neither the figures nor their order, which would reveal them.
-pub fn system_users(rows: Vec<BoroughConfidence>, sees: bool) -> Vec<SystemUser> {
+/// The boroughs using the systems `asked`, from their rows: by system in the order asked, and
+/// within one most confident first as the rows come. A caller who does not `sees` assessments
+/// gets neither the figures nor their order, which would reveal them.
+pub fn system_users(rows: Vec<BoroughConfidence>, asked: &[String], sees: bool) -> Vec<SystemUser> {
     let mut items: Vec<SystemUser> = rows
         .into_iter()
         .map(|row| SystemUser {
             borough_id: row.borough_id,
             borough_name: row.borough_name,
+            system_id: row.system_id,
+            system_name: row.system_name,
             contracts: row.contracts,
             support_confidence: row.support_confidence.filter(|_| sees),
             development_confidence: row.development_confidence.filter(|_| sees),
         })
         .collect();
-    if !sees {
-        items.sort_by(|a, b| a.borough_id.cmp(&b.borough_id));
+    let place = |user: &SystemUser| asked.iter().position(|id| *id == user.system_id);
+    if sees {
+        items.sort_by_key(place);
+    } else {
+        items.sort_by(|a, b| (place(a), &a.borough_id).cmp(&(place(b), &b.borough_id)));
     }
     items
 }
@@ -86,6 +112,42 @@ pub(crate) fn confidence(
 mod tests {
     use super::*;
 
+    #[test]
+    fn several_systems_come_in_the_order_asked() {
+        let rows = vec![
+            confidence("lambeth", "academy", Some(5), Some(5)),
+            confidence("camden", "openrevenues", Some(4), None),
+            confidence("barnet", "academy", Some(1), None),
+        ];
+        let asked = ["openrevenues".to_string(), "academy".to_string()];
+        let keyed = system_users(rows.clone(), &asked, true);
+        let order: Vec<(&str, &str)> = keyed
+            .iter()
+            .map(|u| (u.system_id.as_str(), u.borough_id.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("openrevenues", "camden"),
+                ("academy", "lambeth"),
+                ("academy", "barnet")
+            ]
+        );
+        let anonymous = system_users(rows, &asked, false);
+        let order: Vec<(&str, &str)> = anonymous
+            .iter()
+            .map(|u| (u.system_id.as_str(), u.borough_id.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("openrevenues", "camden"),
+                ("academy", "barnet"),
+                ("academy", "lambeth")
+            ]
+        );
+    }
+
     fn rows() -> Vec<BoroughConfidence> {
         vec![
             confidence("lambeth", "academy", Some(5), Some(5)),
@@ -95,14 +157,14 @@ mod tests {
 
     #[test]
     fn keyed_callers_see_the_confidence_order() {
-        let items = system_users(rows(), true);
+        let items = system_users(rows(), &["academy".into()], true);
         assert_eq!(items[0].borough_id, "lambeth");
         assert_eq!(items[0].support_confidence, Some(5));
     }
 
     #[test]
     fn anonymous_callers_get_boroughs_by_id_without_figures() {
-        let items = system_users(rows(), false);
+        let items = system_users(rows(), &["academy".into()], false);
         assert_eq!(items[0].borough_id, "camden");
         assert!(items
             .iter()

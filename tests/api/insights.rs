@@ -518,6 +518,78 @@ async fn expertise_orders_by_confidence_only_for_keyed_callers() {
 }
 
 #[actix_web::test]
+async fn expertise_takes_several_systems_in_either_form() {
+    let app = dataset();
+    let reader = app.key("reader", None);
+    for uri in [
+        "/api/v1/insights/expertise?system=capita-academy,civica-openrevenues",
+        "/api/v1/insights/expertise?system=capita-academy&system=civica-openrevenues",
+    ] {
+        let body = app.send("GET", uri, Some(&reader), None, &[]).await.json();
+        assert!(body.get("system_id").is_none(), "several systems: {body}");
+        assert_eq!(
+            body["systems"],
+            json!([
+                {"system_id": "capita-academy", "system_name": "Academy Revenues and Benefits"},
+                {"system_id": "civica-openrevenues", "system_name": "Civica OpenRevenues"}
+            ])
+        );
+        let items: Vec<(&str, &str)> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["system_id"].as_str().unwrap(),
+                    b["borough_id"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                ("capita-academy", "islington"),
+                ("civica-openrevenues", "hackney"),
+                ("civica-openrevenues", "camden"),
+                ("civica-openrevenues", "southwark"),
+            ],
+            "by system in the order asked, then by confidence"
+        );
+        let csv = app
+            .send(
+                "GET",
+                &format!("{uri}&format=csv"),
+                Some(&reader),
+                None,
+                &[],
+            )
+            .await
+            .text();
+        assert!(csv.starts_with(
+            "borough_id,borough_name,contracts,system_id,system_name,support_confidence,development_confidence"
+        ), "{csv}");
+        assert_eq!(csv.lines().count(), 5, "{csv}");
+    }
+    let one = app
+        .get("/api/v1/insights/expertise?system=capita-academy")
+        .await
+        .json();
+    assert_eq!(
+        one["system_id"], "capita-academy",
+        "one system is named as before"
+    );
+    let many = vec!["civica-openrevenues"; 21].join(",");
+    let problem = app
+        .get(&format!("/api/v1/insights/expertise?system={many}"))
+        .await
+        .problem(400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("at most 20"),
+        "{problem}"
+    );
+}
+
+#[actix_web::test]
 async fn peers_need_a_key_and_a_confidence() {
     let app = dataset();
     let reader = app.key("reader", None);
