@@ -95,9 +95,9 @@ where
 
 /// The OpenAPI document of every registered operation.
 pub fn openapi() -> OpenApiDocument {
-    with_typed_assessment(with_workbooks(
+    api::examples::with_examples(with_typed_assessment(with_workbooks(
         routes(App::new().into_utoipa_app()).split_for_parts().1,
-    ))
+    )))
 }
 
 /// `document` with the assessment fields typed in the `Contract` schema itself: its Rust type
@@ -235,7 +235,7 @@ pub fn build_app(
     >,
 > {
     let (app, document) = routes(App::new().into_utoipa_app()).split_for_parts();
-    let document = with_typed_assessment(with_workbooks(document));
+    let document = api::examples::with_examples(with_typed_assessment(with_workbooks(document)));
     let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     let heavy_reads = options.heavy_reads.clone();

@@ -4,6 +4,7 @@ pub mod boroughs;
 pub mod changes;
 pub mod contracts;
 pub mod docs;
+pub mod examples;
 pub mod exports;
 pub mod filters;
 pub mod health;

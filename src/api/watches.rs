@@ -328,6 +328,26 @@ pub async fn list_deliveries(
     }))
 }
 
+/// What a feed looks like, for the OpenAPI document.
+const FEED_EXAMPLE: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>
+<feed xmlns=\"http://www.w3.org/2005/Atom\">
+  <id>urn:citytools:watch:7</id>
+  <title>Revenues contracts ending in Camden</title>
+  <updated>2026-11-30T09:00:00Z</updated>
+  <link rel=\"self\" type=\"application/atom+xml\" href=\"https://citytools.example/api/v1/feeds/4Xf...\"/>
+  <author><name>City Tools API</name></author>
+  <generator>City Tools API</generator>
+  <entry>
+    <id>urn:citytools:event:118</id>
+    <title>contract.updated: Revenues and benefits system</title>
+    <updated>2026-11-30T09:00:00Z</updated>
+    <link rel=\"alternate\" type=\"application/json\" href=\"https://citytools.example/api/v1/contracts/42\"/>
+    <category term=\"contract.updated\"/>
+    <summary type=\"text\">Camden: Civica, Civica OpenRevenues, ends 2027-03-31</summary>
+  </entry>
+</feed>
+";
+
 /// A watch's Atom feed
 ///
 /// The latest 100 events of the watch whose feed this is, newest first, each linking to its
@@ -338,7 +358,8 @@ pub async fn list_deliveries(
     params(("token" = String, Path, description = "The feed's token, from the watch's `feed_url`")),
     responses(
         (status = 200, description = "The Atom 1.0 feed", content_type = "application/atom+xml", body = String,
-         headers(("ETag" = String, description = "Changes with each new event"))),
+         headers(("ETag" = String, description = "Changes with each new event")),
+         example = json!(FEED_EXAMPLE)),
         (status = 304, description = "`If-None-Match` holds the current ETag"),
         (status = 404, description = "No feed at this address", body = crate::error::Problem, content_type = "application/problem+json"),
         ReadErrors, BadQuery,

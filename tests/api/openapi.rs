@@ -185,3 +185,69 @@ async fn a_contracts_assessment_fields_are_typed_properties_and_every_csv_answer
         );
     }
 }
+
+#[actix_web::test]
+async fn every_answer_with_a_body_has_an_example_that_its_schema_accepts() {
+    let app = TestApp::new();
+    let document = app.get("/openapi.json").await.json();
+    let components = document["components"].clone();
+    let mut missing = Vec::new();
+    let mut invalid = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation["responses"].as_object() else {
+                continue;
+            };
+            let mut any = false;
+            for (status, response) in responses {
+                for (media, content) in response["content"].as_object().into_iter().flatten() {
+                    let Some(example) = content.get("example") else {
+                        continue;
+                    };
+                    any |= status.starts_with('2');
+                    if !media.ends_with("json") {
+                        continue;
+                    }
+                    let mut schema = content["schema"].clone();
+                    schema["components"] = components.clone();
+                    let validator = jsonschema::validator_for(&schema)
+                        .unwrap_or_else(|e| panic!("{method} {path} {status}: {e}"));
+                    let errors: Vec<String> = validator
+                        .iter_errors(example)
+                        .map(|e| format!("{} at {}", e, e.instance_path()))
+                        .collect();
+                    if !errors.is_empty() {
+                        invalid.push(format!("{method} {path} {status} {media}: {errors:?}"));
+                    }
+                }
+            }
+            let has_body = responses
+                .iter()
+                .any(|(status, r)| status.starts_with('2') && r.get("content").is_some());
+            if has_body && !any {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "answers without an example: {missing:#?}"
+    );
+    assert!(
+        invalid.is_empty(),
+        "examples their schemas refuse: {invalid:#?}"
+    );
+
+    // The check can fail: a contract whose id is text is refused.
+    let mut schema = document["paths"]["/api/v1/contracts/{id}"]["get"]["responses"]["200"]
+        ["content"]["application/json"]["schema"]
+        .clone();
+    schema["components"] = components;
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut wrong = document["paths"]["/api/v1/contracts/{id}"]["get"]["responses"]["200"]
+        ["content"]["application/json"]["example"]
+        .clone();
+    assert!(validator.is_valid(&wrong));
+    wrong["id"] = serde_json::json!("forty-two");
+    assert!(!validator.is_valid(&wrong));
+}
