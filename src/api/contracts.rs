@@ -209,8 +209,9 @@ pub(crate) async fn respond_with_contracts(
             "contracts.csv",
             Contract::csv_columns(viewer),
             move |conn, sink| {
+                let names = crate::queries::service_areas::names(conn)?;
                 filter.for_each(conn, sort, |record| {
-                    sink.write(&Contract::view(record, viewer))
+                    sink.write(&Contract::view(record, viewer).row(&names))
                 })?;
                 Ok(())
             },

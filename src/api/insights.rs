@@ -690,8 +690,9 @@ async fn opportunities_csv(
         "opportunities.csv",
         columns,
         move |conn, sink| {
+            let names = crate::queries::service_areas::names(conn)?;
             filter.for_each(conn, SOONEST_FIRST, |record| {
-                sink.write(&Contract::view(record, sees))
+                sink.write(&Contract::view(record, sees).row(&names))
             })?;
             Ok(())
         },

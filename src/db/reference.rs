@@ -36,6 +36,8 @@ pub struct Catalogue {
     boroughs: HashMap<String, String>,
     /// Each service area or group, with the areas under it (a group) or itself (an area).
     areas: HashMap<String, Vec<String>>,
+    /// Each service area's (and group's) name.
+    area_names: HashMap<String, String>,
     suppliers: HashSet<String>,
     systems: HashSet<String>,
 }
@@ -51,10 +53,15 @@ impl Catalogue {
             catalogue.boroughs.insert(gss.to_uppercase(), id.clone());
             catalogue.boroughs.insert(id.clone(), id);
         }
-        let areas: Vec<(String, Option<String>)> = service_areas::table
-            .select((service_areas::id, service_areas::parent_id))
+        let areas: Vec<(String, Option<String>, String)> = service_areas::table
+            .select((
+                service_areas::id,
+                service_areas::parent_id,
+                service_areas::name,
+            ))
             .load(conn)?;
-        for (id, parent) in areas {
+        for (id, parent, name) in areas {
+            catalogue.area_names.insert(id.clone(), name);
             catalogue
                 .areas
                 .entry(id.clone())
@@ -75,6 +82,11 @@ impl Catalogue {
             .into_iter()
             .collect();
         Ok(catalogue)
+    }
+
+    /// Every service area's (and group's) name, by id.
+    pub fn service_area_names(&self) -> &HashMap<String, String> {
+        &self.area_names
     }
 
     /// The slugs of the boroughs `asked` names (slugs, or GSS codes in any case), or None when

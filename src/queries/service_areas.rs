@@ -133,3 +133,15 @@ pub fn delete(conn: &mut PgConnection, id: &str) -> QueryResult<()> {
     diesel::delete(service_areas::table.find(id)).execute(conn)?;
     Ok(())
 }
+
+/// Every service area's (and group's) name, by id: from the reference cache when the pool has
+/// one (no statement), else read.
+pub fn names(conn: &mut PgConnection) -> QueryResult<std::collections::HashMap<String, String>> {
+    if let Some(catalogue) = crate::db::reference::catalogue(conn)? {
+        return Ok(catalogue.service_area_names().clone());
+    }
+    service_areas::table
+        .select((service_areas::id, service_areas::name))
+        .load::<(String, String)>(conn)
+        .map(|rows| rows.into_iter().collect())
+}

@@ -120,7 +120,30 @@ pub fn money(value: Option<bigdecimal::BigDecimal>) -> Option<String> {
     })
 }
 
+/// A contract as a CSV row: its fields, and the names of its service areas beside their ids.
+#[derive(Debug, Serialize)]
+pub struct ContractRow {
+    #[serde(flatten)]
+    pub contract: Contract,
+    /// In the order of `service_area_ids`.
+    pub service_area_names: Vec<String>,
+}
+
 impl Contract {
+    /// The contract as a CSV row, its service areas named from `names` (an id without a name
+    /// stands for itself).
+    pub fn row(self, names: &std::collections::HashMap<String, String>) -> ContractRow {
+        let service_area_names = self
+            .service_area_ids
+            .iter()
+            .map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone()))
+            .collect();
+        ContractRow {
+            contract: self,
+            service_area_names,
+        }
+    }
+
     /// The contract as a caller sees it: assessment fields only for callers with a key.
     pub fn view(record: ContractRecord, sees_assessments: bool) -> Contract {
         let c = record.contract;
@@ -173,6 +196,7 @@ impl Contract {
             "system_id",
             "system_name",
             "service_area_ids",
+            "service_area_names",
             "title",
             "start_date",
             "end_date",

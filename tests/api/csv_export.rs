@@ -42,6 +42,30 @@ async fn csv_holds_every_matching_row_and_agrees_with_json() {
     assert_eq!(csv_ids, json_ids, "same rows, same order");
     let first = &json["items"][0];
     for (index, column) in header.iter().enumerate() {
+        if column == "service_area_names" {
+            // Beside the ids, the areas' names (the JSON has the ids only).
+            let areas = app.get("/api/v1/service-areas?per_page=500").await.json();
+            let name = |id: &str| {
+                areas["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|a| a["id"] == id)
+                    .unwrap()["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            };
+            let names: Vec<String> = first["service_area_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| name(id.as_str().unwrap()))
+                .collect();
+            assert_eq!(header.get(index - 1), Some("service_area_ids"));
+            assert_eq!(rows[0][index], names.join("|"), "column {column}");
+            continue;
+        }
         let expected = match &first[column] {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.clone(),
