@@ -178,7 +178,9 @@ pub async fn serve(settings: &Settings, database: &Database) -> std::io::Result<
         // On SIGTERM or Ctrl-C, requests in flight get this long to finish.
         .shutdown_timeout(30);
     for addr in server.addrs() {
-        log::info!("City Tools API listening on http://{addr} (docs at http://{addr}/docs/)");
+        log::info!(
+            "City Tools API listening on http://{addr}: the page at http://{addr}/, the API docs at http://{addr}/docs/"
+        );
     }
     // Ctrl-C and SIGTERM stop the server gracefully; the private cluster stops after it.
     let served = server.run().await;
