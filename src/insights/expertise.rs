@@ -120,31 +120,32 @@ mod tests {
             confidence("barnet", "academy", Some(1), None),
         ];
         let asked = ["openrevenues".to_string(), "academy".to_string()];
-        let keyed = system_users(rows.clone(), &asked, true);
-        let order: Vec<(&str, &str)> = keyed
-            .iter()
-            .map(|u| (u.system_id.as_str(), u.borough_id.as_str()))
-            .collect();
+        let order = |users: Vec<SystemUser>| -> Vec<(String, String)> {
+            users
+                .into_iter()
+                .map(|u| (u.system_id, u.borough_id))
+                .collect()
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(s, b)| (s.to_string(), b.to_string()))
+                .collect()
+        };
         assert_eq!(
-            order,
-            [
+            order(system_users(rows.clone(), &asked, true)),
+            pairs(&[
                 ("openrevenues", "camden"),
                 ("academy", "lambeth"),
                 ("academy", "barnet")
-            ]
+            ])
         );
-        let anonymous = system_users(rows, &asked, false);
-        let order: Vec<(&str, &str)> = anonymous
-            .iter()
-            .map(|u| (u.system_id.as_str(), u.borough_id.as_str()))
-            .collect();
         assert_eq!(
-            order,
-            [
+            order(system_users(rows, &asked, false)),
+            pairs(&[
                 ("openrevenues", "camden"),
                 ("academy", "barnet"),
                 ("academy", "lambeth")
-            ]
+            ])
         );
     }
 

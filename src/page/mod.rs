@@ -5,6 +5,9 @@
 //! page shows on reload without a rebuild.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
@@ -37,26 +40,33 @@ const ASSETS: &[Asset] = assets![
     ("favicon.svg", "image/svg+xml"),
 ];
 
-/// The contents of `asset`: from the source tree in a debug build, else as compiled in.
-fn contents(asset: &Asset) -> Vec<u8> {
+/// The contents of `asset` and their ETag: from the source tree in a debug build (read at each
+/// request, so a change shows on reload), else as compiled in, hashed once.
+fn contents(asset: &'static Asset) -> (Cow<'static, [u8]>, String) {
     if cfg!(debug_assertions) {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/page/assets/");
         if let Ok(bytes) = std::fs::read(format!("{path}{}", asset.name)) {
-            return bytes;
+            let etag = etag_of(&bytes);
+            return (Cow::Owned(bytes), etag);
         }
     }
-    asset.compiled.to_vec()
+    static ETAGS: OnceLock<Vec<String>> = OnceLock::new();
+    let etags = ETAGS.get_or_init(|| ASSETS.iter().map(|a| etag_of(a.compiled)).collect());
+    let at = ASSETS
+        .iter()
+        .position(|a| a.name == asset.name)
+        .unwrap_or_default();
+    (Cow::Borrowed(asset.compiled), etags[at].clone())
 }
 
-/// A version of the page's files, for their URLs' validators: changes with any file.
+/// A validator for the page's files: changes with their contents.
 fn etag_of(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..12]))
 }
 
-fn answer(req: &HttpRequest, asset: &Asset) -> HttpResponse {
-    let bytes = contents(asset);
-    let etag = etag_of(&bytes);
+fn answer(req: &HttpRequest, asset: &'static Asset) -> HttpResponse {
+    let (bytes, etag) = contents(asset);
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -76,10 +86,10 @@ fn answer(req: &HttpRequest, asset: &Asset) -> HttpResponse {
         ))
         .insert_header((header::ETAG, etag))
         .insert_header(CacheControl(vec![CacheDirective::NoCache]));
-    if fresh {
-        response.finish()
-    } else {
-        response.body(bytes)
+    match (fresh, bytes) {
+        (true, _) => response.finish(),
+        (false, Cow::Borrowed(compiled)) => response.body(compiled),
+        (false, Cow::Owned(read)) => response.body(read),
     }
 }
 

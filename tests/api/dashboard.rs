@@ -663,3 +663,36 @@ async fn the_estate_pages_its_authorities() {
     assert_clean(&browser, &site, "the estate's pages").await;
     browser.close().await;
 }
+
+#[actix_web::test]
+async fn the_page_and_its_files_are_served_with_a_strict_policy_and_validators() {
+    let app = crate::helpers::TestApp::new();
+    let page = app.get("/").await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("connect-src 'self'"), "{policy}");
+    let html = page.text();
+    assert!(html.contains("<html lang=\"en\""), "lang is set");
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(html.contains("/assets/app.js"), "the page loads its script");
+    let mut weight = page.body.len();
+    for file in ["app.js", "app.css", "charts.js", "tiles.js", "favicon.svg"] {
+        let path = format!("/assets/{file}");
+        let response = app.get(&path).await;
+        assert_eq!(response.status.as_u16(), 200, "{path}");
+        weight += response.body.len();
+        let etag = response.header("etag").expect("a validator");
+        let again = app.get_with(&path, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status.as_u16(), 304, "{path} unchanged");
+    }
+    assert!(
+        weight < 1_000_000,
+        "the page and its files weigh {weight} bytes"
+    );
+}
