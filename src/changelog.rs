@@ -96,6 +96,21 @@ impl std::str::FromStr for Resource {
     }
 }
 
+/// What a change did, from whether there was a record before and after it.
+fn action(before: Option<&Value>, after: Option<&Value>) -> &'static str {
+    match (before, after) {
+        (None, Some(_)) => "create",
+        (Some(_), Some(_)) => "update",
+        _ => "delete",
+    }
+}
+
+/// Takes the change log's lock for the rest of the transaction (again is no harm).
+fn lock(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHANGE_LOG_LOCK})")).execute(conn)?;
+    Ok(())
+}
+
 /// Appends one change; call inside the write's transaction.
 pub fn record(
     conn: &mut PgConnection,
@@ -105,12 +120,7 @@ pub fn record(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> QueryResult<i64> {
-    let action = match (before, after) {
-        (None, Some(_)) => "create",
-        (Some(_), Some(_)) => "update",
-        _ => "delete",
-    };
-    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHANGE_LOG_LOCK})")).execute(conn)?;
+    lock(conn)?;
     diesel::insert_into(changes::table)
         .values((
             changes::actor_kind.eq(actor.kind),
@@ -118,10 +128,53 @@ pub fn record(
             changes::actor_name.eq(&actor.name),
             changes::resource.eq(resource.as_str()),
             changes::resource_id.eq(resource_id),
-            changes::action.eq(action),
+            changes::action.eq(action(before, after)),
             changes::before.eq(before),
             changes::after.eq(after),
         ))
         .returning(changes::id)
         .get_result(conn)
+}
+
+/// One change of a batch for [`record_many`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub resource: Resource,
+    pub resource_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Changes per multi-row statement: eight parameters each, far below PostgreSQL's 65,535.
+const BATCH: usize = 500;
+
+/// Appends many changes by one actor, in their order, a multi-row statement per [`BATCH`];
+/// call inside the write's transaction, as late in it as can be (the change log's lock is held
+/// from here to commit, and every other logged write waits for it).
+pub fn record_many(conn: &mut PgConnection, actor: &Actor, entries: &[Entry]) -> QueryResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    lock(conn)?;
+    for batch in entries.chunks(BATCH) {
+        let rows: Vec<_> = batch
+            .iter()
+            .map(|entry| {
+                (
+                    changes::actor_kind.eq(actor.kind),
+                    changes::actor_key_id.eq(actor.key_id),
+                    changes::actor_name.eq(&actor.name),
+                    changes::resource.eq(entry.resource.as_str()),
+                    changes::resource_id.eq(&entry.resource_id),
+                    changes::action.eq(action(entry.before.as_ref(), entry.after.as_ref())),
+                    changes::before.eq(entry.before.as_ref()),
+                    changes::after.eq(entry.after.as_ref()),
+                )
+            })
+            .collect();
+        diesel::insert_into(changes::table)
+            .values(rows)
+            .execute(conn)?;
+    }
+    Ok(())
 }

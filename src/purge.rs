@@ -100,24 +100,22 @@ pub fn purge(
         // Read in batches and deleted in one statement: a query or two per thousand contracts,
         // not three per contract.
         let mut records = queries::contracts::find_many(conn, &ids)?;
-        let mut changes_logged = 0;
-        for id in &ids {
-            // Locked above, so the contract is still there to be read; were it not, there would
-            // be nothing to delete or to log.
-            let Some(record) = records.remove(id) else {
-                continue;
-            };
-            let before = representations::to_json(&Contract::view(record, true));
-            changelog::record(
-                conn,
-                &actor,
-                Resource::Contracts,
-                &id.to_string(),
-                Some(&before),
-                None,
-            )?;
-            changes_logged += 1;
-        }
+        // Locked above, so each contract is still there to be read; were one not, there would
+        // be nothing to delete or to log.
+        let entries: Vec<changelog::Entry> = ids
+            .iter()
+            .filter_map(|id| {
+                let record = records.remove(id)?;
+                Some(changelog::Entry {
+                    resource: Resource::Contracts,
+                    resource_id: id.to_string(),
+                    before: Some(representations::to_json(&Contract::view(record, true))),
+                    after: None,
+                })
+            })
+            .collect();
+        changelog::record_many(conn, &actor, &entries)?;
+        let changes_logged = entries.len();
         diesel::delete(contracts::table.filter(contracts::id.eq_any(&ids))).execute(conn)?;
         Ok(PurgeReport {
             source,

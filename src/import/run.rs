@@ -313,17 +313,16 @@ fn write_tenders(conn: &mut PgConnection, plans: &[TenderPlan], actor: &Actor) -
             logged.push((*id, Some(before)));
         }
     }
+    let mut entries = Vec::with_capacity(logged.len());
     for (id, before) in logged {
-        let after = tender_representation(conn, id)?;
-        changelog::record(
-            conn,
-            actor,
-            Resource::Tenders,
-            &id.to_string(),
-            before.as_ref(),
-            Some(&after),
-        )?;
+        entries.push(changelog::Entry {
+            resource: Resource::Tenders,
+            resource_id: id.to_string(),
+            before,
+            after: Some(tender_representation(conn, id)?),
+        });
     }
+    changelog::record_many(conn, actor, &entries)?;
     Ok(())
 }
 
@@ -563,48 +562,56 @@ fn write(
         "logging changes",
         ctx.suppliers.new.len() + created.len() + changed.len(),
     );
+    let mut suppliers = Vec::with_capacity(ctx.suppliers.new.len());
     for supplier in &ctx.suppliers.new {
         let after = wire::supplier::current(conn, &supplier.id)?
             .ok_or_else(|| vanished("supplier", &supplier.id))?;
-        changelog::record(
-            conn,
-            actor,
-            Resource::Suppliers,
-            &supplier.id,
-            None,
-            Some(&after),
-        )?;
-        progress.advance(1);
+        suppliers.push(changelog::Entry {
+            resource: Resource::Suppliers,
+            resource_id: supplier.id.clone(),
+            before: None,
+            after: Some(after),
+        });
     }
-    let mut records = contract_queries::find_many(conn, &created)?;
-    for id in &created {
-        let record = records
-            .remove(id)
-            .ok_or_else(|| vanished("contract", &id.to_string()))?;
-        let after = wire::to_json(&Contract::view(record, true));
-        changelog::record(
-            conn,
-            actor,
-            Resource::Contracts,
-            &id.to_string(),
-            None,
-            Some(&after),
-        )?;
-        progress.advance(1);
+    changelog::record_many(conn, actor, &suppliers)?;
+    progress.advance(suppliers.len());
+    // The new contracts read back and logged a batch at a time, so that memory holds one
+    // batch's representations, not the file's.
+    for batch in created.chunks(LOG_BATCH) {
+        let mut records = contract_queries::find_many(conn, batch)?;
+        let entries = batch
+            .iter()
+            .map(|id| {
+                let record = records
+                    .remove(id)
+                    .ok_or_else(|| vanished("contract", &id.to_string()))?;
+                Ok(changelog::Entry {
+                    resource: Resource::Contracts,
+                    resource_id: id.to_string(),
+                    before: None,
+                    after: Some(wire::to_json(&Contract::view(record, true))),
+                })
+            })
+            .collect::<Result<Vec<_>, ImportError>>()?;
+        changelog::record_many(conn, actor, &entries)?;
+        progress.advance(batch.len());
     }
-    for (id, before, after) in &changed {
-        changelog::record(
-            conn,
-            actor,
-            Resource::Contracts,
-            &id.to_string(),
-            Some(before),
-            Some(after),
-        )?;
-        progress.advance(1);
-    }
+    let updated: Vec<changelog::Entry> = changed
+        .into_iter()
+        .map(|(id, before, after)| changelog::Entry {
+            resource: Resource::Contracts,
+            resource_id: id.to_string(),
+            before: Some(before),
+            after: Some(after),
+        })
+        .collect();
+    changelog::record_many(conn, actor, &updated)?;
+    progress.advance(updated.len());
     Ok(ids)
 }
+
+/// Contracts read back and logged per statement pair.
+const LOG_BATCH: usize = 1000;
 
 /// The current representation of a contract the import holds locked.
 fn contract_representation(conn: &mut PgConnection, id: i64) -> Result<Value, ImportError> {

@@ -847,3 +847,42 @@ async fn a_contract_id_with_leading_zeros_names_the_same_contract_for_reads_and_
         404
     );
 }
+
+/// Many changes logged at once (an import's) keep their order across the statements that write
+/// them, each with its action, under consecutive ids.
+#[actix_web::test]
+async fn a_batch_of_changes_is_logged_in_order() {
+    use citytools::changelog::{record_many, Actor, Entry, Resource};
+    use diesel::Connection;
+    let app = TestApp::new();
+    let before = app.column("SELECT coalesce(max(id), 0) AS value FROM changes")[0]
+        .parse::<i64>()
+        .unwrap();
+    let entries: Vec<Entry> = (0..1_234)
+        .map(|i| Entry {
+            resource: Resource::Contracts,
+            resource_id: format!("{}", 900_000 + i),
+            before: (i % 3 != 0).then(|| json!({"n": i})),
+            after: (i % 3 != 2).then(|| json!({"n": i + 1})),
+        })
+        .collect();
+    let actor = Actor {
+        kind: "import",
+        key_id: None,
+        name: "a batch".into(),
+    };
+    let mut conn = app.conn();
+    conn.transaction(|conn| record_many(conn, &actor, &entries))
+        .unwrap();
+    let logged = app.column(&format!(
+        "SELECT concat_ws('|', id - {before}, resource_id, action, actor_name) AS value \
+         FROM changes WHERE id > {before} ORDER BY id"
+    ));
+    let expected: Vec<String> = (0..1_234)
+        .map(|i| {
+            let action = ["create", "update", "delete"][i % 3];
+            format!("{}|{}|{action}|a batch", i + 1, 900_000 + i)
+        })
+        .collect();
+    assert_eq!(logged, expected);
+}
