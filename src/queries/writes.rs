@@ -9,14 +9,27 @@ struct Count {
     count: i64,
 }
 
-/// Locks the row of `table` with text id `id` until the transaction ends; false if there is none.
-/// `table` is one of this crate's table names, never caller input.
+/// The tables whose ids are numbers (the others' are text).
+const NUMBERED: &[&str] = &["contracts", "tenders", "api_keys", "watches", "sync_runs"];
+
+/// Locks the row of `table` with id `id` until the transaction ends; false if there is none.
+/// `table` is one of this crate's table names, never caller input. A numbered table's row is
+/// found through its key's index (comparing `id::text` would read the whole table: 180 to
+/// 300 ms a write at a million contracts).
 pub fn lock_row(conn: &mut PgConnection, table: &'static str, id: &str) -> QueryResult<bool> {
-    let locked: Vec<Count> = diesel::sql_query(format!(
-        "SELECT 1::bigint AS count FROM {table} WHERE id::text = $1 FOR UPDATE"
-    ))
-    .bind::<Text, _>(id)
-    .load(conn)?;
+    let query = |condition: &str| {
+        diesel::sql_query(format!(
+            "SELECT 1::bigint AS count FROM {table} WHERE {condition} FOR UPDATE"
+        ))
+    };
+    let locked: Vec<Count> = if NUMBERED.contains(&table) {
+        match id.parse::<i64>() {
+            Ok(number) => query("id = $1").bind::<BigInt, _>(number).load(conn)?,
+            Err(_) => Vec::new(),
+        }
+    } else {
+        query("id = $1").bind::<Text, _>(id).load(conn)?
+    };
     Ok(!locked.is_empty())
 }
 
