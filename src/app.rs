@@ -199,6 +199,9 @@ pub struct AppOptions {
     /// The statement timeout of an anonymous heavy read; None for
     /// [`guard::ANONYMOUS_HEAVY_TIMEOUT`].
     pub anonymous_heavy_timeout: Option<std::time::Duration>,
+    /// Anonymous insight answers kept until the data changes, shared by every worker; None to
+    /// compute every answer.
+    pub answers: Option<Arc<api::answers::Answers>>,
 }
 
 impl AppOptions {
@@ -216,6 +219,7 @@ impl AppOptions {
             public_url: settings.public_url.clone(),
             body_idle: None,
             anonymous_heavy_timeout: None,
+            answers: Some(api::answers::Answers::new()),
         }
     }
 }
@@ -239,6 +243,7 @@ pub fn build_app(
     let route_table = api::RouteTable::new(&document);
     let limiter = options.write_limiter.clone();
     let heavy_reads = options.heavy_reads.clone();
+    let answers = options.answers.clone();
     let body_idle = options.body_idle.unwrap_or(guard::BODY_IDLE);
     let anonymous_heavy_ms = options
         .anonymous_heavy_timeout
@@ -318,13 +323,14 @@ pub fn build_app(
                     req.headers().get(header::ACCEPT),
                 )
             });
-            let place = match heavy.map(|limit| (limit.start(), limit)) {
-                Some((None, limit)) => Err(limit.refusal()),
+            // An anonymous heavy read's statements get a shorter timeout than a keyed one's,
+            // and it may not take the places kept for callers with a key.
+            let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
+            let place = match heavy.map(|limit| (limit.start(anonymous), limit)) {
+                Some((None, limit)) => Err(limit.refusal(anonymous)),
                 Some((Some(place), _)) => Ok(Some(place)),
                 None => Ok(None),
             };
-            // An anonymous heavy read's statements get a shorter timeout than a keyed one's.
-            let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
             let response = match place {
                 Err(refusal) => Either::Left(std::future::ready(Ok(req
                     .into_response(refusal)
@@ -354,6 +360,8 @@ pub fn build_app(
                 }
             }
         })
+        // Outside the bound on heavy reads: a kept answer takes no place among them.
+        .wrap(api::answers::KeepAnswers(answers))
         .wrap_fn(|req, service| {
             // `/api/v1/contracts/` is `/api/v1/contracts`: a trailing slash is redirected
             // (308 keeps the method and body) rather than answered with a 405 or 404.

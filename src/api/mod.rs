@@ -1,5 +1,6 @@
 //! HTTP handlers and wire types, one file per resource.
 
+pub mod answers;
 pub mod boroughs;
 pub mod changes;
 pub mod contracts;

@@ -248,6 +248,9 @@ pub struct TestApp {
     pub database: String,
     pub url: String,
     pub pool: DbPool,
+    /// Anonymous insight answers kept across this app's requests, as a served instance keeps
+    /// them: every test that writes and then reads an insight checks that none is stale.
+    pub answers: std::sync::Arc<citytools::api::answers::Answers>,
 }
 
 impl TestApp {
@@ -284,6 +287,7 @@ impl TestApp {
             database,
             url,
             pool,
+            answers: citytools::api::answers::Answers::new(),
         }
     }
 
@@ -361,8 +365,14 @@ impl TestApp {
     }
 
     pub async fn call(&self, request: actix_test::TestRequest) -> TestResponse {
-        self.call_with(citytools::app::AppOptions::default(), request)
-            .await
+        self.call_with(
+            citytools::app::AppOptions {
+                answers: Some(self.answers.clone()),
+                ..Default::default()
+            },
+            request,
+        )
+        .await
     }
 
     /// Sends `request` to the application built with `options`.

@@ -866,3 +866,47 @@ async fn estate_is_the_borough_by_service_area_matrix() {
         "{problem}"
     );
 }
+
+/// An anonymous insight's answer is kept until a write changes the data: the second request is
+/// answered from memory with the same body, a write through the API (its change logged) lets it
+/// go, and keyed requests and CSV are always computed.
+#[actix_web::test]
+async fn an_anonymous_answer_is_kept_until_a_write() {
+    let app = TestApp::new();
+    let admin = app.key("admin", None);
+    let path = "/api/v1/insights/summary?borough=camden";
+    let status = |r: &crate::helpers::TestResponse| r.header("cache-status").unwrap_or_default();
+    let first = app.get(path).await;
+    assert_eq!(status(&first), "citytools; fwd=miss; stored");
+    let again = app.get(path).await;
+    assert_eq!(status(&again), "citytools; hit");
+    assert_eq!(again.json(), first.json());
+    assert_eq!(
+        again.header("content-type").as_deref(),
+        Some("application/json")
+    );
+
+    let keyed = app.send("GET", path, Some(&admin), None, &[]).await;
+    assert_eq!(keyed.status, 200, "{}", keyed.text());
+    assert_eq!(keyed.header("cache-status"), None);
+    let csv = app
+        .get("/api/v1/insights/market-share?borough=camden&format=csv")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("cache-status"), None, "a download is never kept");
+
+    let body = json!({
+        "borough_id": "camden", "supplier_id": "civica", "title": "Kept answers",
+        "service_area_ids": ["council-tax"], "end_date": "2030-03-31"
+    });
+    let created = app
+        .send("POST", "/api/v1/contracts", Some(&admin), Some(&body), &[])
+        .await;
+    assert_eq!(created.status, 201);
+    let after = app.get(path).await;
+    assert_eq!(status(&after), "citytools; fwd=miss; stored");
+    assert_eq!(
+        after.json()["contracts"].as_i64().unwrap(),
+        first.json()["contracts"].as_i64().unwrap() + 1
+    );
+}
