@@ -156,19 +156,37 @@ fn wait_secs(until: governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
 
 /// Bounds the heavy reads (insights and whole-table downloads: CSV, OCDS, calendars) running at
 /// once, so that they can never hold every database connection: the rest stay for cheap reads
-/// and writes. A heavy read beyond the bound is a 503 with `Retry-After`, at once.
+/// and writes. Heavy reads without a key may take all but [`KEPT_FOR_KEYS`] of the places, so
+/// that anonymous callers can never crowd out those with a key. A heavy read beyond its bound
+/// is a 503 with `Retry-After`, at once.
 pub struct HeavyReads {
     permits: Arc<tokio::sync::Semaphore>,
+    anonymous: Arc<tokio::sync::Semaphore>,
     at_once: usize,
+    anonymous_at_once: usize,
+}
+
+/// The places of heavy reads that only callers with a key may take (fewer when there are
+/// fewer places: anonymous callers keep at least one).
+pub const KEPT_FOR_KEYS: usize = 2;
+
+/// A heavy read's place (and, without a key, its place among the anonymous ones), held until
+/// its response has been sent.
+pub struct Place {
+    _place: tokio::sync::OwnedSemaphorePermit,
+    _anonymous: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl HeavyReads {
     /// At most `at_once` heavy reads at a time (at least one).
     pub fn new(at_once: usize) -> Arc<HeavyReads> {
         let at_once = at_once.max(1);
+        let anonymous_at_once = at_once.saturating_sub(KEPT_FOR_KEYS).max(1);
         Arc::new(HeavyReads {
             permits: Arc::new(tokio::sync::Semaphore::new(at_once)),
+            anonymous: Arc::new(tokio::sync::Semaphore::new(anonymous_at_once)),
             at_once,
+            anonymous_at_once,
         })
     }
 
@@ -177,21 +195,37 @@ impl HeavyReads {
         HeavyReads::new(pool_size as usize / 2)
     }
 
-    /// A place for one heavy read, held until its response has been sent; None when all are
-    /// taken.
-    pub fn start(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        self.permits.clone().try_acquire_owned().ok()
+    /// A place for one heavy read (of a caller without a key when `anonymous`), held until its
+    /// response has been sent; None when all are taken.
+    pub fn start(&self, anonymous: bool) -> Option<Place> {
+        let anonymous = match anonymous {
+            true => Some(self.anonymous.clone().try_acquire_owned().ok()?),
+            false => None,
+        };
+        Some(Place {
+            _place: self.permits.clone().try_acquire_owned().ok()?,
+            _anonymous: anonymous,
+        })
     }
 
-    /// The 503 of a heavy read beyond the bound.
-    pub fn refusal(&self) -> HttpResponse {
-        crate::error::problem_response(crate::error::Problem::new(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            format!(
+    /// The 503 of a heavy read beyond the bound (of a caller without a key when `anonymous`).
+    pub fn refusal(&self, anonymous: bool) -> HttpResponse {
+        let detail = match anonymous {
+            true => format!(
+                "{} insights and downloads without a key are running, the most this instance \
+                 runs at once ({} in all, the rest kept for callers with a key); retry in a few \
+                 seconds, or narrow the request",
+                self.anonymous_at_once, self.at_once
+            ),
+            false => format!(
                 "{} insights and downloads are running, the most this instance runs at once; \
                  retry in a few seconds, or narrow the request",
                 self.at_once
             ),
+        };
+        crate::error::problem_response(crate::error::Problem::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            detail,
         ))
     }
 }
@@ -218,7 +252,7 @@ pub fn is_heavy(path: &str, query: &str, accept: Option<&HeaderValue>) -> bool {
 /// keeps its connection while it streams).
 pub struct Holding {
     pub body: actix_web::body::BoxBody,
-    pub place: tokio::sync::OwnedSemaphorePermit,
+    pub place: Place,
 }
 
 impl actix_web::body::MessageBody for Holding {

@@ -93,6 +93,7 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     match run(cli.command.unwrap_or(Command::Serve)) {
@@ -101,6 +102,19 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc gives a thread that allocates while the others hold their arenas an arena of its own,
+/// and keeps what is freed there for that arena: with a blocking thread per import or export,
+/// the service's memory grew by a request's peak for each thread that had served one (twelve
+/// refused 20,001-row imports in a row: 43 to 155 MiB). Two arenas, one per core of the
+/// machines it is sized for, keep freed memory for whichever thread asks next.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

@@ -163,7 +163,12 @@ fn import(
         }
     };
     clean_texts(&mut parsed, &ctx.suppliers.new);
-    hold_to_limits(&mut parsed, &ctx.suppliers.new, options.limits);
+    if !hold_to_limits(&mut parsed, &ctx.suppliers.new, options.limits) {
+        // Past the caller's bound on records nothing more is worth doing: no look-ups, no plan.
+        report_reading(report, &mut parsed, &ctx);
+        report.outcome = Outcome::Failed;
+        return Err(Stop::Failed);
+    }
     let drafts = unique(&mut parsed);
     let source = options.format.source();
     // References are unique within a borough: another borough's contract never answers for one.
@@ -208,17 +213,7 @@ fn import(
         }
     }
 
-    report.read = parsed.read;
-    report.records = parsed.records;
-    report.columns = parsed.columns.clone();
-    report.failed = parsed.failed;
-    report.skip_counts(&parsed.skipped);
-    report.truncated = parsed.errors.len() > MAX_LISTED || parsed.warnings.len() > MAX_LISTED;
-    parsed.errors.truncate(MAX_LISTED);
-    parsed.warnings.truncate(MAX_LISTED);
-    report.errors = std::mem::take(&mut parsed.errors);
-    report.warnings = std::mem::take(&mut parsed.warnings);
-    report.new_suppliers = ctx.suppliers.new.clone();
+    report_reading(report, &mut parsed, &ctx);
     for plan in &plans {
         match plan {
             Plan::Create => report.created += 1,
@@ -383,14 +378,32 @@ fn clean_texts(parsed: &mut Parsed, new_suppliers: &[super::suppliers::NewSuppli
     }
 }
 
+/// What reading the file found, in the report.
+fn report_reading(report: &mut ImportReport, parsed: &mut Parsed, ctx: &Context) {
+    report.read = parsed.read;
+    report.records = parsed.records;
+    report.columns = parsed.columns.clone();
+    report.failed = parsed.failed;
+    report.skip_counts(&parsed.skipped);
+    report.truncated = parsed.errors.len() > MAX_LISTED || parsed.warnings.len() > MAX_LISTED;
+    parsed.errors.truncate(MAX_LISTED);
+    parsed.warnings.truncate(MAX_LISTED);
+    report.errors = std::mem::take(&mut parsed.errors);
+    report.warnings = std::mem::take(&mut parsed.warnings);
+    report.new_suppliers = ctx.suppliers.new.clone();
+}
+
 /// Records beyond the caller's limits fail the file: too many records read, or too many
-/// suppliers new to the shared catalogue.
+/// suppliers new to the shared catalogue. False when there are more records than the caller
+/// may import.
 fn hold_to_limits(
     parsed: &mut Parsed,
     new_suppliers: &[super::suppliers::NewSupplier],
     limits: super::Limits,
-) {
+) -> bool {
+    let mut within = true;
     if let Some(max) = limits.max_records.filter(|max| parsed.records > *max) {
+        within = false;
         parsed.failed += 1;
         parsed.errors.push(RowIssue {
             row: None,
@@ -420,6 +433,7 @@ fn hold_to_limits(
             ),
         });
     }
+    within
 }
 
 /// Drafts with a reference seen before are dropped: skipped when they repeat the earlier row,

@@ -344,6 +344,37 @@ async fn readyz_answers_while_slow_requests_hold_every_connection_of_the_pool() 
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
 
+/// A borough key's file of more records than it may import is refused as soon as it has been
+/// read: nothing is looked up or planned, so the answer lists no contracts and counts none as
+/// created, and nothing is written.
+#[actix_web::test]
+async fn a_borough_keys_file_of_too_many_records_is_refused_before_any_plan() {
+    let app = TestApp::new();
+    let camden = app.key("borough", Some("camden"));
+    let mut register = String::from("reference,title,supplier,start_date,end_date,annual_value\n");
+    for n in 0..20_001 {
+        register.push_str(&format!(
+            "BIG-{n},Case management software,Civica,2024-04-01,2029-03-31,1000\n"
+        ));
+    }
+    let report = import_register(&app, &camden, &register).await;
+    assert_eq!(report["outcome"], "failed", "{report}");
+    assert_eq!(report["records"], 20_001);
+    assert_eq!(report["errors"][0]["field"], "file");
+    assert!(report["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 20000"));
+    assert_eq!(
+        (&report["created"], &report["contracts"]),
+        (&json!(0), &json!([]))
+    );
+    assert_eq!(
+        app.column("SELECT count(*) AS value FROM contracts WHERE source_reference LIKE '%BIG-%'"),
+        ["0"]
+    );
+}
+
 #[actix_web::test]
 async fn a_borough_key_imports_one_file_at_a_time_and_adds_few_suppliers() {
     use diesel::connection::SimpleConnection;
@@ -446,6 +477,42 @@ async fn insights_and_downloads_take_a_bounded_share_of_the_connections() {
     // Once the download has been sent, its place is free.
     let body = read_body(download).await;
     assert!(body.starts_with(b"id,"));
+    assert_eq!(
+        call_service(&app, get("/api/v1/insights/summary"))
+            .await
+            .status(),
+        200
+    );
+}
+
+/// Heavy reads without a key cannot take the places kept for callers with a key: with three
+/// places, one anonymous download holds the one anonymous place, another anonymous heavy read
+/// is refused, and a keyed insight still answers.
+#[actix_web::test]
+async fn anonymous_heavy_reads_leave_places_for_callers_with_a_key() {
+    use actix_web::test::{call_service, init_service, read_body};
+    let test_app = TestApp::new();
+    let reader = test_app.key("reader", None);
+    let options = citytools::app::AppOptions {
+        heavy_reads: Some(citytools::guard::HeavyReads::new(3)),
+        ..citytools::app::AppOptions::default()
+    };
+    let app = init_service(citytools::app::build_app(test_app.pool.clone(), options)).await;
+    let get = |uri: &str| TestRequest::get().uri(uri).to_request();
+    let download = call_service(&app, get("/api/v1/contracts?format=csv")).await;
+    assert_eq!(download.status(), 200);
+    let busy = call_service(&app, get("/api/v1/insights/summary")).await;
+    assert_eq!(busy.status(), 503);
+    let detail = String::from_utf8(read_body(busy).await.to_vec()).unwrap();
+    assert!(detail.contains("without a key"), "{detail}");
+    for _ in 0..2 {
+        let keyed = TestRequest::get()
+            .uri("/api/v1/insights/summary")
+            .insert_header(("authorization", format!("Bearer {reader}")))
+            .to_request();
+        assert_eq!(call_service(&app, keyed).await.status(), 200);
+    }
+    drop(read_body(download).await);
     assert_eq!(
         call_service(&app, get("/api/v1/insights/summary"))
             .await
