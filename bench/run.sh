@@ -300,6 +300,9 @@ for name in "${LISTS[@]}"; do
 done
 
 # --- 5. The service under load -----------------------------------------------------------------------
+# A reader key: an insight asked with a key is computed every time (one without is answered from
+# memory until the data changes), so the insights are measured both ways.
+READER_KEY=$(DATABASE_URL=$DB_URL RUST_LOG=warn "$BIN" keys create --role reader --name "bench reader" | tail -n 1)
 PORT=$(free_port)
 log "citytools serve on 127.0.0.1:$PORT"
 DATABASE_URL=$DB_URL CITYTOOLS_BIND=127.0.0.1:$PORT CITYTOOLS_WRITE_RATE=0 RUST_LOG=warn \
@@ -316,12 +319,13 @@ for name in "${LISTS[@]}"; do
 done
 B record check totals "${totals[@]}" >> "$RESULTS_JSONL"
 
-wrk_run() { # TARGET NAME BASE PATH THREADS CONNECTIONS DURATION [ID_PATH]
-  # With ID_PATH (a format such as /api/v1/contracts/%d), each request asks for a random id.
-  local target=$1 name=$2 base=$3 path=$4 t=$5 c=$6 d=$7 id_path=${8:-}
+wrk_run() { # TARGET NAME BASE PATH THREADS CONNECTIONS DURATION [ID_PATH [AUTHORIZATION]]
+  # With ID_PATH (a format such as /api/v1/contracts/%d), each request asks for a random id;
+  # with AUTHORIZATION, each request sends it.
+  local target=$1 name=$2 base=$3 path=$4 t=$5 c=$6 d=$7 id_path=${8:-} authorization=${9:-}
   local out=$WORK/wrk-$target-$name.txt url=$base$path
   [ -z "$id_path" ] || url=$base/
-  WRK_ID_PATH=$id_path WRK_ID_MIN=$ID_MIN WRK_ID_MAX=$ID_MAX \
+  WRK_ID_PATH=$id_path WRK_ID_MIN=$ID_MIN WRK_ID_MAX=$ID_MAX WRK_AUTHORIZATION=$authorization \
     timeout $((d + 120)) wrk -t"$t" -c"$c" -d"${d}s" --timeout 60s --latency \
     -s "$ROOT/bench/lib/wrk.lua" "$url" > "$out" 2>&1 || true
   B record-wrk "$target" "$name" "$path" "$t" "$c" "$d" "$out" | tee -a "$RESULTS_JSONL" |
@@ -421,6 +425,7 @@ for entry in "${INSIGHTS[@]}"; do
   seconds=$(python3 -c "import json, math, sys; c = json.load(open(sys.argv[1]))[sys.argv[2]]; print(min(120, max(int(sys.argv[3]), math.ceil(3.5 * c['total_ms'] / 1000) + 2)))" \
     "$WORK/captures.json" "$name" "$INSIGHT_DURATION")
   wrk_run citytools "$name" "$US" "${entry#*|}" 1 1 "$seconds"
+  wrk_run citytools "computed-$name" "$US" "${entry#*|}" 1 1 "$seconds" "" "Bearer $READER_KEY"
 done
 
 # --- 6. Memory -------------------------------------------------------------------------------------

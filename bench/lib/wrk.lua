@@ -11,6 +11,12 @@ local id_min = tonumber(os.getenv("WRK_ID_MIN") or "1")
 local id_max = tonumber(os.getenv("WRK_ID_MAX") or "1")
 local threads = 0
 
+-- WRK_AUTHORIZATION, when set, goes with every request (an API key: "Bearer ct_...").
+local authorization = os.getenv("WRK_AUTHORIZATION")
+if authorization and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
+
 setup = function(thread)
   threads = threads + 1
   thread:set("thread_number", threads)

@@ -36,6 +36,8 @@ HOST = "127.0.0.1"  # never anything else: the service is started here, by this 
 MAX_WORKERS = 32
 MAX_DURATION = 6 * 3600
 REQUEST_TIMEOUT = 60.0
+# The service closes a keep-alive connection idle for 30 s; a client opens a new one after this.
+IDLE_RECONNECT = 20.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,7 +83,14 @@ class Service:
         """Migrates and seeds the database and makes an admin key, before the service starts
         (the running service holds the cluster; another citytools process would start its own)."""
         self.command("seed")
-        return self.command("keys", "create", "--role", "admin", "--name", "soak").strip().splitlines()[-1]
+        return self.create_key("admin", None, "soak")
+
+    def create_key(self, role: str, borough: str | None, name: str) -> str:
+        """A new API key (the last line of `citytools keys create`), before the service starts."""
+        args = ["keys", "create", "--role", role, "--name", name]
+        if borough:
+            args += ["--borough", borough]
+        return self.command(*args).strip().splitlines()[-1]
 
     def start(self) -> None:
         env = dict(self.env, CITYTOOLS_BIND=f"{HOST}:{self.port}")
@@ -238,25 +247,36 @@ class Ledger:
 
 
 class Client:
-    """One keep-alive connection to the service, recording every request."""
+    """One keep-alive connection to the service, recording every request. `source`: the local
+    address to send from (another 127.x.y.z address has a write budget of its own)."""
 
-    def __init__(self, port: int, key: str, stats: Stats):
+    def __init__(self, port: int, key: str | None, stats: Stats, source: str | None = None):
         self.port = port
         self.key = key
         self.stats = stats
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+        self.source = (source, 0) if source else None
+        self.conn = self.connect()
+        self.last_used = time.monotonic()
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT, source_address=self.source)
 
     def request(self, kind: str, method: str, path: str, expected: tuple, body=None,
-                headers: dict | None = None, keyed: bool = True):
-        """(status, headers, body bytes), or None when the connection failed."""
+                headers: dict | None = None, keyed: bool = True, judge=None):
+        """(status, headers, body bytes), or None when the connection failed. `judge`, when
+        given, decides instead of `expected`: judge(status, headers, body) -> (expected?, label)."""
         sent = dict(headers or {})
-        if keyed:
+        if keyed and self.key:
             sent["Authorization"] = f"Bearer {self.key}"
         data = None
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
             sent.setdefault("Content-Type", "application/json")
         started = time.monotonic()
+        if started - self.last_used > IDLE_RECONNECT:
+            # Not a race with the server's keep-alive timeout: a fresh connection.
+            self.conn.close()
+            self.conn = self.connect()
         try:
             self.conn.request(method, path, body=data, headers=sent)
             response = self.conn.getresponse()
@@ -265,12 +285,15 @@ class Client:
             self.stats.record(kind, f"connection error ({type(error).__name__})",
                               time.monotonic() - started, False, f"{method} {path}: {error}")
             self.conn.close()
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
+            self.conn = self.connect()
             return None
-        seconds = time.monotonic() - started
-        ok = response.status in expected
-        detail = f"{method} {path}: {payload[:300].decode(errors='replace')}"
-        self.stats.record(kind, response.status, seconds, ok, detail)
+        self.last_used = time.monotonic()
+        seconds = self.last_used - started
+        ok, label = response.status in expected, response.status
+        if judge is not None:
+            ok, label = judge(response.status, response.headers, payload)
+        detail = f"{method} {path[:200]}: {payload[:300].decode(errors='replace')}"
+        self.stats.record(kind, label, seconds, ok, detail)
         return response.status, response.headers, payload
 
 
@@ -660,6 +683,527 @@ class Sampler(threading.Thread):
 
 
 # ---------------------------------------------------------------------------------------------
+# Attacks, mixed in with the honest load
+
+
+# Attack traffic is sent from other loopback addresses than the honest load's 127.0.0.1, so that
+# each has a write budget (CITYTOOLS_WRITE_RATE, per address) of its own: the attacks do not
+# spend the honest workers' budget, and a 429 on the camden key's own writes (from
+# VICTIM_SOURCE, which nothing else uses) can only come from that key's budget.
+ATTACK_SOURCE = "127.0.0.2"
+VICTIM_SOURCE = "127.0.0.3"
+FORGED_SOURCES = tuple(f"127.0.1.{n}" for n in range(1, 33))  # forged keys, from many addresses
+MAX_ATTACKERS = 8
+STALL_SECONDS = 20  # a stalled CSV download reads nothing for this long
+STALLED_AT_ONCE = 2  # stalled downloads at a time, over every attacker
+OVERSIZED_TITLE = 200_000  # characters; the service takes at most 10,000
+BOROUGH_MAX_RECORDS = 20_000  # records a borough key may import at once
+REGISTER_COLUMNS = (
+    "Contract Reference", "Title of Agreement", "Department", "Supplier Name", "Commencement Date",
+    "Expiry Date", "Expiry Date Including Extensions", "Annual Value", "Total Contract Value (£)",
+    "Procurement Route", "CPV Code", "SME Status",
+)
+REGISTER_TITLE = "Revenues and benefits system support"  # a technology title: the row is kept
+CONFUSABLE_SUPPLIERS = ("Civ\u0456ca UK Limited", "\u202eacivic", "=cmd|' /C calc'!A0")
+FORWARDED = {"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example",
+             "Forwarded": "proto=javascript;host=evil.example"}
+HEAVY_ABANDONED = ("/api/v1/insights/expiry-timeline?q=a", "/api/v1/insights/data-access?min_annual_value=1")
+KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+# Each attack and how often it is picked.
+ATTACKS = (
+    ("oversized-title", 1.0), ("anonymous-big-pages", 1.0), ("abandoned-heavy", 1.0),
+    ("stalled-csv", 1.0), ("deep-offset", 1.0), ("import-flood", 1.0), ("too-many-records", 0.5),
+    ("confusable-supplier", 1.0), ("forged-prefix", 1.5), ("foreign-reference", 1.0),
+    ("no-if-match", 1.0), ("forwarded", 1.0), ("year-zero", 1.0),
+)
+
+
+def register_csv(rows: list) -> bytes:
+    """A contract register (the headers councils publish) with `rows`:
+    (reference, title, supplier name)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REGISTER_COLUMNS)
+    for reference, title, supplier in rows:
+        writer.writerow([reference, title, "ICT", supplier, "01/04/2024", "31/03/2027", "31/03/2029",
+                         "120000", "360000", "Open tender", "48000000-8", "No"])
+    return out.getvalue().encode()
+
+
+def usable_source(address: str) -> str | None:
+    """`address` when this machine can send from it (any 127.x.y.z on Linux), else None."""
+    try:
+        with socket.socket() as s:
+            s.bind((address, 0))
+        return address
+    except OSError:
+        return None
+
+
+def supplier_names(client: Client, kind: str) -> dict | None:
+    """Every supplier's name by id, paged through /api/v1/suppliers; None when a page fails."""
+    names, page = {}, 1
+    while True:
+        answer = client.request(kind, "GET", f"/api/v1/suppliers?per_page=500&page={page}", (200,))
+        if not answer or answer[0] != 200:
+            return None
+        items = json.loads(answer[2])["items"]
+        names.update((s["id"], s["name"]) for s in items)
+        if len(items) < 500:
+            return names
+        page += 1
+
+
+def suspicious_chars(name: str) -> list:
+    """The control, format (bidirectional, zero-width, BOM) and unassigned characters of a name."""
+    import unicodedata
+    return [f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf", "Cn")]
+
+
+@dataclass
+class AttackShared:
+    """What the attackers share: keys, locks, and the camden key's own writes."""
+
+    keys: dict  # camden, hackney, victim
+    write_rate: int
+    supplier_id: str  # a seeded software supplier, named in registers by its plain name
+    supplier_name: str
+    areas: list  # service areas for contracts the attackers create
+    names_at_start: dict  # supplier names by id before the load
+    sources: dict  # "attack", "victim": local address or None; "forged": list of addresses
+    # One import at a time per key, as the service wants (except the flood, which overlaps two).
+    import_locks: dict = field(default_factory=lambda: collections.defaultdict(threading.Lock))
+    stalled: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(STALLED_AT_ONCE))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    too_many: bytes | None = None
+    # The camden key's own writes (the key whose prefix the forgers use), paced far below the rate.
+    victim_next: float = 0.0
+    victim_writes: int = 0
+    victim_refused: int = 0  # 429s on them
+
+    @property
+    def victim_interval(self) -> float:
+        return max(1.0, 240.0 / self.write_rate) if self.write_rate else 1.0
+
+    def too_many_records(self) -> bytes:
+        """A register of BOROUGH_MAX_RECORDS + 1 valid rows, made once."""
+        with self.lock:
+            if self.too_many is None:
+                self.too_many = register_csv([(f"ATK-{RUN}-MANY-{i}", REGISTER_TITLE, self.supplier_name)
+                                              for i in range(BOROUGH_MAX_RECORDS + 1)])
+            return self.too_many
+
+
+class Attacker(threading.Thread):
+    """Runs the attacks of the hardening issue, one picked at random each time, until the
+    deadline. Records under `attack:<name>` in its own Stats."""
+
+    def __init__(self, number: int, port: int, shared: AttackShared, stats: Stats, deadline: float, seed: int):
+        super().__init__(name=f"attacker-{number}", daemon=True)
+        self.number, self.port, self.shared, self.stats, self.deadline = number, port, shared, stats, deadline
+        self.rng = random.Random(seed * 1000 + 500 + number)
+        source = shared.sources["attack"]
+        self.anonymous = Client(port, None, stats, source)
+        self.camden = Client(port, shared.keys["camden"], stats, source)
+        self.camden_too = Client(port, shared.keys["camden"], stats, source)  # the flood's second
+        self.hackney = Client(port, shared.keys["hackney"], stats, source)
+        self.victim = Client(port, shared.keys["victim"], stats, shared.sources["victim"])
+        self.rate_limited = bool(shared.write_rate)
+        self.n = 0
+        self.own: dict | None = None  # a contract of the camden key's (for no-if-match)
+        self.victim_contract: dict | None = None  # the victim key's own contract: id, etag
+
+    # -- judging -------------------------------------------------------------------------------
+
+    def judge(self, expected: tuple, flood: bool = False):
+        """Expected statuses; a 429 is labelled by its cause: another import by the same key
+        running (expected only in the flood: the soak sends every other import alone) or the
+        write rate (expected when a rate is set)."""
+        def judged(status, headers, payload):
+            if status != 429:
+                return status in expected, status
+            if b"another import" in payload:
+                return flood, "429 (import running)"
+            return self.rate_limited, "429 (rate)"
+        return judged
+
+    def record(self, kind: str, label, seconds: float, ok: bool, detail: str = "") -> None:
+        self.stats.record(f"attack:{kind}", label, seconds, ok, detail)
+
+    def tag(self) -> str:
+        self.n += 1
+        return f"{RUN}-{self.number}-{self.n}"
+
+    def register_import(self, client: Client, kind: str, body: bytes, expected: tuple, flood=False, judge=None):
+        return client.request(f"attack:{kind}", "POST", "/api/v1/imports?format=contracts-register",
+                              expected, body, headers={"Content-Type": "text/csv"},
+                              judge=judge or self.judge(expected, flood))
+
+    def contract_body(self, title: str, reference: str, **extra) -> dict:
+        body = {"borough_id": "camden", "supplier_id": self.shared.supplier_id,
+                "service_area_ids": self.shared.areas, "title": title, "start_date": "2024-04-01",
+                "end_date": "2028-03-31", "source": "manual", "source_reference": reference}
+        body.update(extra)
+        return body
+
+    # -- the attacks ---------------------------------------------------------------------------
+
+    def oversized_title(self) -> None:
+        """A register row whose title is far over 10,000 characters: 422, nothing written."""
+        title = f"{REGISTER_TITLE} " + "x" * OVERSIZED_TITLE
+        body = register_csv([(f"ATK-{self.tag()}-LONG", title, self.shared.supplier_name)])
+        with self.shared.import_locks["camden"]:
+            self.register_import(self.camden, "oversized-title", body, (422,))
+
+    def anonymous_big_pages(self) -> None:
+        """The largest pages (per_page=500 is the most allowed) of contracts and of the change
+        feed, which is public: 200."""
+        self.anonymous.request("attack:anonymous-big-pages", "GET", "/api/v1/contracts?borough=camden&per_page=500", (200,))
+        self.anonymous.request("attack:anonymous-big-pages", "GET", "/api/v1/changes?per_page=500", (200,))
+
+    def raw_socket(self, receive_buffer: int | None = None) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        if self.shared.sources["attack"]:
+            s.bind((self.shared.sources["attack"], 0))
+        s.settimeout(10)
+        s.connect((HOST, self.port))
+        return s
+
+    def abandoned_heavy(self) -> None:
+        """Two insights asked anonymously and dropped after 1 s unread: no status to judge; what
+        counts is that /readyz and the honest load stay fine."""
+        started = time.monotonic()
+        sockets = []
+        for path in HEAVY_ABANDONED:
+            try:
+                s = self.raw_socket()
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n\r\n".encode())
+                sockets.append(s)
+            except OSError as error:
+                self.record("abandoned-heavy", f"connection error ({type(error).__name__})",
+                            time.monotonic() - started, False, f"GET {path}: {error}")
+        time.sleep(1.0)
+        for s in sockets:
+            s.close()
+            self.record("abandoned-heavy", "abandoned", time.monotonic() - started, True)
+
+    def stalled_csv(self) -> bool:
+        """Every contract as CSV, anonymously, on a connection with a 4 KiB receive buffer that
+        reads nothing for 20 s; then the status line is read. False when not started (two
+        already stalled, or too little time left)."""
+        if self.deadline - time.monotonic() < STALL_SECONDS + 1:
+            return False
+        if not self.shared.stalled.acquire(blocking=False):
+            return False
+        started = time.monotonic()
+        try:
+            s = self.raw_socket(receive_buffer=4096)
+            try:
+                s.sendall(f"GET /api/v1/contracts?format=csv HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n\r\n".encode())
+                time.sleep(STALL_SECONDS)
+                s.settimeout(5)
+                head = s.recv(64)
+            finally:
+                s.close()
+        except OSError as error:
+            self.record("stalled-csv", f"connection error ({type(error).__name__})",
+                        time.monotonic() - started, False, str(error))
+            return True
+        finally:
+            self.shared.stalled.release()
+        match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+        if not head:
+            label = "closed"
+        elif match:
+            label = int(match.group(1))
+        else:
+            label = "garbled"
+        # 200, or 503 when the heavy reads' places are all taken (by design).
+        ok = label in (200, 503, "closed")
+        self.record("stalled-csv", label, time.monotonic() - started, ok, head.decode(errors="replace"))
+        return True
+
+    def deep_offset(self) -> None:
+        """A numbered page far beyond the 10,000 rows numbered pages reach: 400."""
+        self.anonymous.request("attack:deep-offset", "GET", "/api/v1/contracts?page=1000000&sort=-annual_value_gbp", (400,))
+
+    def import_flood(self) -> None:
+        """Two small valid registers at once with one borough key: 200 and/or 429 (one import
+        at a time per key); 422 if rows are refused. They create contracts (open data, with
+        references ATK-...), which the honest ledger does not track and its checks leave out."""
+        tag = self.tag()
+        bodies = [register_csv([(f"ATK-{tag}-FLOOD-{i}-{row}", REGISTER_TITLE, self.shared.supplier_name)
+                                for row in range(self.rng.randint(1, 3))]) for i in range(2)]
+        barrier = threading.Barrier(2)
+
+        def send(client: Client, body: bytes) -> None:
+            try:
+                barrier.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                pass
+            self.register_import(client, "import-flood", body, (200, 422), flood=True)
+
+        with self.shared.import_locks["camden"]:
+            other = threading.Thread(target=send, args=(self.camden_too, bodies[1]), daemon=True)
+            other.start()
+            send(self.camden, bodies[0])
+            other.join(REQUEST_TIMEOUT + 15)
+
+    def too_many_records(self) -> None:
+        """A register of 20,001 rows with a borough key (which imports at most 20,000): 422."""
+        body = self.shared.too_many_records()
+        with self.shared.import_locks["camden"]:
+            self.register_import(self.camden, "too-many-records", body, (422,))
+
+    def confusable_supplier(self) -> None:
+        """A supplier that looks like Civica (Cyrillic і), one with a right-to-left override,
+        or one that a spreadsheet would run as a formula: 200 or 422. The names the service
+        then holds are checked after the load."""
+        name = self.rng.choice(CONFUSABLE_SUPPLIERS)
+        body = register_csv([(f"ATK-{self.tag()}-CONF", REGISTER_TITLE, name)])
+        with self.shared.import_locks["camden"]:
+            self.register_import(self.camden, "confusable-supplier", body, (200, 422))
+
+    def forged_prefix(self) -> None:
+        """Writes with the camden key's real prefix and made-up secrets, from many addresses:
+        401 (429 once an address is over the rate). Then the camden key's own write, which
+        must never be refused for the rate because of them."""
+        prefix = self.shared.keys["victim"].rsplit("_", 1)[0]
+        burst = max(5, self.shared.write_rate // 20)
+        for _ in range(burst):
+            secret = "".join(self.rng.choice(KEY_ALPHABET) for _ in range(40))
+            forger = Client(self.port, f"{prefix}_{secret}", self.stats, self.rng.choice(self.shared.sources["forged"]))
+            forger.request("attack:forged-prefix", "POST", "/api/v1/contracts", (401,), "{}",
+                           judge=self.judge((401,)))
+            forger.conn.close()
+        self.victim_write()
+
+    def victim_write(self) -> None:
+        """The camden key's own write (its contract's PATCH with the current ETag), paced far
+        below the write rate: a 429 means forged keys spent its budget."""
+        now = time.monotonic()
+        with self.shared.lock:
+            if now < self.shared.victim_next:
+                return
+            self.shared.victim_next = now + self.shared.victim_interval
+        kind = "attack:forged-prefix victim write"
+
+        def judged(expected):
+            def judge(status, headers, payload):
+                if status == 429:
+                    with self.shared.lock:
+                        self.shared.victim_refused += 1
+                    return not self.rate_limited, "429 (camden key refused)"
+                return status in expected, status
+            return judge
+
+        with self.shared.lock:
+            self.shared.victim_writes += 1
+        if self.victim_contract is None:
+            body = self.contract_body(f"Soak {RUN} attacker {self.number} camden contract",
+                                      f"atk-{RUN}-victim-{self.number}")
+            answer = self.victim.request(kind, "POST", "/api/v1/contracts", (201,), body, judge=judged((201,)))
+            if answer and answer[0] == 201:
+                self.victim_contract = {"id": json.loads(answer[2])["id"]}
+            return
+        path = f"/api/v1/contracts/{self.victim_contract['id']}"
+        answer = self.victim.request(kind, "GET", path, (200,))
+        if not answer or answer[0] != 200:
+            return
+        self.victim.request(kind, "PATCH", path, (200,), {"annual_value_gbp": f"{self.rng.randint(1000, 90000)}.00"},
+                            headers={"If-Match": answer[1].get("ETag", ""),
+                                     "Content-Type": "application/merge-patch+json"},
+                            judge=judged((200,)))
+
+    def foreign_reference(self) -> None:
+        """The camden key creates a contract whose source_reference is the one hackney's register
+        import gives its row R-200-...; hackney's import of that register must still create its
+        own contract (200, created 1), and leave camden's alone."""
+        tag = self.tag()
+        reference = f"R-200-{tag}"
+        slug = re.sub(r"[^a-z0-9]+", "-", self.shared.supplier_name.lower()).strip("-")
+        body = self.contract_body(f"Soak {RUN} attack foreign reference {tag}",
+                                  f"register:hackney:{reference}:{slug}", source="open_data")
+        answer = self.camden.request("attack:foreign-reference", "POST", "/api/v1/contracts", (201,), body,
+                                     judge=self.judge((201,)))
+        if not answer or answer[0] != 201:
+            return
+        squatter = json.loads(answer[2])
+
+        def judge(status, headers, payload):
+            if status == 200:
+                created = json.loads(payload).get("created")
+                return (created == 1, 200) if created == 1 else (False, f"200 (created {created}, not 1)")
+            return self.judge((200,))(status, headers, payload)
+
+        with self.shared.import_locks["hackney"]:
+            answer = self.register_import(self.hackney, "foreign-reference",
+                                          register_csv([(reference, REGISTER_TITLE, self.shared.supplier_name)]),
+                                          (200,), judge=judge)
+        if not answer or answer[0] != 200:
+            return
+        after = self.anonymous.request("attack:foreign-reference", "GET", f"/api/v1/contracts/{squatter['id']}", (200,))
+        if after and after[0] == 200:
+            now = json.loads(after[2])
+            if (now["borough_id"], now["version"]) != ("camden", squatter["version"]):
+                self.record("foreign-reference", "camden's contract changed by hackney's import", 0.0, False,
+                            json.dumps({"before": squatter, "after": now})[:300])
+
+    def own_contract(self) -> dict | None:
+        """A contract of the camden key's, made once."""
+        if self.own is None:
+            body = self.contract_body(f"Soak {RUN} attacker {self.number} own contract", f"atk-{RUN}-own-{self.number}")
+            answer = self.camden.request("attack:setup", "POST", "/api/v1/contracts", (201,), body,
+                                         judge=self.judge((201,)))
+            if answer and answer[0] == 201:
+                self.own = json.loads(answer[2])
+        return self.own
+
+    def no_if_match(self) -> None:
+        """A PATCH without If-Match: 428."""
+        own = self.own_contract()
+        if own:
+            self.camden.request("attack:no-if-match", "PATCH", f"/api/v1/contracts/{own['id']}", (428,),
+                                {"title": "this must never be stored"},
+                                headers={"Content-Type": "application/merge-patch+json"}, judge=self.judge((428,)))
+
+    def forwarded(self) -> None:
+        """OCDS and iCalendar (absolute links) with X-Forwarded-Proto: javascript and
+        X-Forwarded-Host: evil.example: 200, neither in the answer (503 when the heavy reads'
+        places are all taken)."""
+        path = self.rng.choice(("/api/v1/contracts?borough=camden&format=ocds",
+                                "/api/v1/boroughs/camden/contracts?format=ocds",
+                                "/api/v1/contracts/calendar.ics?borough=camden"))
+
+        def judge(status, headers, payload):
+            if status == 200:
+                echoed = b"javascript:" in payload or b"evil.example" in payload or any(
+                    "javascript" in v or "evil.example" in v for _, v in headers.items())
+                return (False, "200 (forwarded headers echoed)") if echoed else (True, 200)
+            return status == 503, status
+
+        self.anonymous.request("attack:forwarded", "GET", path, (200,), headers=FORWARDED, judge=judge)
+
+    def year_zero(self) -> None:
+        """A contract ending on 0000-01-01: 422."""
+        tag = self.tag()
+        body = self.contract_body(f"Soak {RUN} attack year zero {tag}", f"atk-{tag}-y0", end_date="0000-01-01")
+        self.camden.request("attack:year-zero", "POST", "/api/v1/contracts", (422,), body, judge=self.judge((422,)))
+
+    def run(self) -> None:
+        names = [name for name, _ in ATTACKS]
+        weights = [w for _, w in ATTACKS]
+        while time.monotonic() < self.deadline:
+            name = self.rng.choices(names, weights)[0]
+            try:
+                done = getattr(self, name.replace("-", "_"))()
+                if done is False:  # not started: pick another
+                    continue
+            except Exception as error:  # a bug of the soak's, not an answer: shown, and fails the run
+                self.record(name, f"soak error ({type(error).__name__})", 0.0, False, repr(error))
+            time.sleep(self.rng.uniform(0.05, 0.3))
+
+
+class ReadyProber(threading.Thread):
+    """GET /readyz every 0.5 s on a new connection, 5 s timeout, as an orchestrator would."""
+
+    def __init__(self, port: int, stop: threading.Event, every: float = 0.5, timeout: float = 5.0):
+        super().__init__(name="readyz", daemon=True)
+        self.port, self.stop, self.every, self.timeout = port, stop, every, timeout
+        self.statuses: collections.Counter = collections.Counter()
+        self.latencies: list = []
+        self.samples: list = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+            try:
+                conn.request("GET", "/readyz")
+                response = conn.getresponse()
+                body = response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                status, body = f"connection error ({type(error).__name__})", str(error).encode()
+            finally:
+                conn.close()
+            seconds = time.monotonic() - started
+            self.statuses[status] += 1
+            self.latencies.append(seconds)
+            if (status != 200 or seconds > self.timeout) and len(self.samples) < 10:
+                self.samples.append(f"{status} after {seconds:.2f} s: {body[:200].decode(errors='replace')}")
+            self.stop.wait(max(0.0, self.every - seconds))
+
+    def report(self) -> dict:
+        n = len(self.latencies)
+        return {"probes": n, "non_200": n - self.statuses.get(200, 0),
+                "by_status": {str(k): v for k, v in self.statuses.items()},
+                "over_timeout": sum(1 for s in self.latencies if s > self.timeout),
+                "p50_ms": round(percentile(self.latencies, 50) * 1000, 1),
+                "p99_ms": round(percentile(self.latencies, 99) * 1000, 1),
+                "max_ms": round(max(self.latencies, default=0) * 1000, 1), "samples": self.samples}
+
+
+def verify_attacks(service: Service, client: Client, shared: AttackShared) -> dict:
+    """After the load: what the attacks must not have left behind."""
+    result: dict = {}
+    problems: list = []
+    names = supplier_names(client, "verify")
+    if names is None:
+        problems.append("could not read /api/v1/suppliers")
+    else:
+        controls = {i: suspicious_chars(n) for i, n in names.items() if suspicious_chars(n)}
+        new = {i: n for i, n in names.items() if i not in shared.names_at_start}
+        cyrillic = {i: n for i, n in new.items() if any("\u0400" <= c <= "\u04ff" for c in n)}
+        result.update(suppliers=len(names), new_suppliers=sorted(new.values()),
+                      names_with_control_or_bidi=controls, new_cyrillic_lookalikes=cyrillic)
+        if controls:
+            problems.append(f"supplier names with control/bidi characters: {controls}")
+        if cyrillic:
+            problems.append(f"new supplier names with Cyrillic letters (confusables of existing ones): {cyrillic}")
+    answer = client.request("verify", "GET", "/api/v1/suppliers?format=csv", (200,))
+    if answer and answer[0] == 200:
+        rows = list(csv.DictReader(io.StringIO(answer[2].decode("utf-8-sig", errors="replace"))))
+        live = [r.get("name", "") for r in rows if r.get("name", "")[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        result["csv_formula_names"] = live
+        if live:
+            problems.append(f"supplier names a spreadsheet would run as formulas in the CSV: {live}")
+    else:
+        problems.append("could not read /api/v1/suppliers?format=csv")
+
+    def count(sql: str) -> int | None:
+        rows = service.psql(sql)
+        return None if rows is None else int(rows[0][0])
+
+    stored = {
+        "titles_over_10000_chars": count("SELECT count(*) FROM contracts WHERE char_length(title) > 10000"),
+        "too_many_records_rows": count(
+            f"SELECT count(*) FROM contracts WHERE source_reference LIKE 'register:camden:ATK-{RUN}-MANY-%'"),
+        "dates_outside_1900_2199": count(
+            "SELECT count(*) FROM contracts WHERE least(start_date, end_date, max_end_date) < '1900-01-01' "
+            "OR greatest(start_date, end_date, max_end_date) > '2199-12-31'"),
+        "refused_patches_stored": count("SELECT count(*) FROM contracts WHERE title = 'this must never be stored'"),
+    }
+    if any(v is None for v in stored.values()):
+        result["database"] = "not checked (psql or the cluster's socket not found)"
+    else:
+        result["database"] = stored
+        problems += [f"{k}: {v}" for k, v in stored.items() if v]
+    result["victim_writes"] = shared.victim_writes
+    result["victim_refused_429"] = shared.victim_refused
+    if not shared.write_rate:
+        result["victim_429_check"] = "skipped: no write rate (--write-rate 0), so no 429 can happen"
+    elif shared.sources["victim"] is None:
+        result["victim_429_check"] = "shared address: a 429 may be the address's budget"
+    else:
+        result["victim_429_check"] = "checked"
+    result["problems"] = problems
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
 # Checks and report
 
 
@@ -774,12 +1318,18 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, log)")
     parser.add_argument("--log", default="warn,citytools::db::cluster=info",
                         help="RUST_LOG for the service (default: warnings, and where the cluster runs)")
+    parser.add_argument("--attackers", type=int, default=2,
+                        help=f"attack threads mixed in with the load (default 2, at most {MAX_ATTACKERS}; 0: none)")
+    parser.add_argument("--max-rss-mib", type=float, default=200,
+                        help="the verdict fails when the service's peak RSS exceeds this (default 200 MiB)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     args = parser.parse_args()
     if not 1 <= args.workers <= MAX_WORKERS:
         parser.error(f"--workers must be from 1 to {MAX_WORKERS}")
     if not 1 <= args.duration <= MAX_DURATION:
         parser.error(f"--duration must be from 1 to {MAX_DURATION} seconds")
+    if not 0 <= args.attackers <= MAX_ATTACKERS:
+        parser.error(f"--attackers must be from 0 to {MAX_ATTACKERS}")
 
     if not args.no_build:
         print("building: cargo build --release", flush=True)
@@ -789,9 +1339,20 @@ def main() -> int:
 
     service = Service(args.binary.resolve(), args.write_rate, args.keep, args.log)
     stop = threading.Event()
+    probe_stop = threading.Event()
+    attack_stats = Stats()
+    shared: AttackShared | None = None
+    attack_checks: dict = {}
     try:
         print(f"preparing a private database in {service.work}", flush=True)
         key = service.prepare()
+        attack_keys = {}
+        if args.attackers:
+            # Two camden keys: one for the attacks' imports and writes, and one whose prefix the
+            # forgers use, which writes only its own paced writes (so a 429 on them is the forgers').
+            attack_keys = {"camden": service.create_key("borough", "camden", "soak-camden"),
+                           "hackney": service.create_key("borough", "hackney", "soak-hackney"),
+                           "victim": service.create_key("borough", "camden", "soak-camden-victim")}
         service.start()
         print(f"service pid {service.pid} on http://{HOST}:{service.port}", flush=True)
         stats = Stats()
@@ -807,22 +1368,42 @@ def main() -> int:
             imports_note = "left out (--no-imports)"
         else:
             imports_note = "not in the mix: POST /api/v1/imports does not exist yet (hook: survey_import_request)"
+        if args.attackers:
+            names = supplier_names(setup, "setup")
+            if names is None:
+                raise SystemExit("could not read /api/v1/suppliers")
+            software = "civica" if "civica" in names else sorted(catalogue.suppliers)[0]
+            camden_areas = next((c["service_area_ids"] for c in catalogue.contracts if c["borough_id"] == "camden"),
+                                catalogue.areas[:1])
+            forged = [a for a in FORGED_SOURCES if usable_source(a)] or [None]
+            shared = AttackShared(
+                keys=attack_keys, write_rate=args.write_rate, supplier_id=software,
+                supplier_name=names[software], areas=camden_areas, names_at_start=names,
+                sources={"attack": usable_source(ATTACK_SOURCE), "victim": usable_source(VICTIM_SOURCE),
+                         "forged": forged})
 
         started = time.monotonic()
         rss_idle = rss_kib(service.pid)
         sampler = Sampler(service.pid, args.sample_every, stop, started)
         sampler.start()
+        prober = ReadyProber(service.port, probe_stop)
+        prober.start()
         ledger = Ledger()
         deadline = started + args.duration
         workers = [Worker(i, service.port, key, catalogue, stats, ledger, deadline, args.write_share, args.seed)
                    for i in range(args.workers)]
-        print(f"driving {args.workers} workers for {args.duration:.0f} s ...", flush=True)
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT + 30)
+        attackers = [Attacker(i, service.port, shared, attack_stats, deadline, args.seed)
+                     for i in range(args.attackers)] if shared else []
+        print(f"driving {args.workers} workers and {len(attackers)} attackers for {args.duration:.0f} s ...",
+              flush=True)
+        for thread in workers + attackers:
+            thread.start()
+        for thread in workers + attackers:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT + 30)
         elapsed = time.monotonic() - started
-        hung = [w.name for w in workers if w.is_alive()]
+        hung = [t.name for t in workers + attackers if t.is_alive()]
+        probe_stop.set()
+        prober.join(timeout=10)
         stop.set()
         sampler.join(timeout=args.sample_every + 5)
         sampler.sample()
@@ -831,10 +1412,13 @@ def main() -> int:
         rss_after = rss_kib(service.pid)
 
         checks = verify(service, Client(service.port, key, Stats()), ledger)
+        if shared:
+            attack_checks = verify_attacks(service, Client(service.port, key, Stats()), shared)
         alive = service.process.poll() is None
         exit_code = service.stop()
     finally:
         stop.set()
+        probe_stop.set()
         service.stop()
         log_tail = service.log_tail(15)
         service.cleanup()
@@ -848,6 +1432,27 @@ def main() -> int:
     rss_values = [k for _, k in under_load]
     second_half = [s for s in under_load if s[0] >= elapsed / 2]
     acked = ledger.creates + ledger.updates + ledger.deletes
+    rss_everything = [k for k in [rss_idle, rss_after, *rss_values] if k is not None]
+    rss_peak = max(rss_everything) if rss_everything else None
+    rss_over = rss_peak is not None and rss_peak > args.max_rss_mib * 1024
+    ready = prober.report()
+    ready_failed = bool(ready["non_200"] or ready["over_timeout"])
+    attacks = {"attackers": len(attackers)}
+    if shared:
+        by_kind: dict = collections.defaultdict(dict)
+        for (kind, status), n in sorted(attack_stats.statuses.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+            by_kind[kind][str(status)] = n
+        attacks.update(
+            requests=attack_stats.requests, unexpected=sum(attack_stats.unexpected.values()),
+            by_kind=by_kind,
+            unexpected_by_kind={f"{k} {s}": n for (k, s), n in attack_stats.unexpected.items()},
+            unexpected_samples=attack_stats.samples,
+            latency_ms={kind: {"n": len(v), "p50": round(percentile(v, 50) * 1000, 1),
+                               "p99": round(percentile(v, 99) * 1000, 1), "max": round(max(v) * 1000, 1)}
+                        for kind, v in sorted(attack_stats.latencies.items())},
+            sources={"attacks": shared.sources["attack"] or HOST, "camden_key_writes": shared.sources["victim"] or HOST,
+                     "forged_keys": f"{len([a for a in shared.sources['forged'] if a])} addresses" if shared.sources["forged"][0] else HOST},
+            checks=attack_checks)
     report = {
         "duration_s": round(elapsed, 1), "workers": args.workers, "requests": stats.requests,
         "rate_per_s": round(stats.requests / elapsed, 1) if elapsed else 0,
@@ -869,13 +1474,14 @@ def main() -> int:
                    "imported_created": ledger.imported_created, "acknowledged": acked + ledger.imports,
                    "unknown_outcome": ledger.unknown},
         "checks": checks, "imports": imports_note, "hung_workers": hung,
+        "attacks": attacks, "readyz": ready,
+        "max_rss_mib": args.max_rss_mib, "peak_rss_mib": round(rss_peak / 1024, 1) if rss_peak else None,
+        "rss_over_limit": rss_over,
         "service_alive_at_end": alive, "service_exit_code": exit_code,
     }
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=str))
-
     print()
     print(f"Soak report: {args.workers} workers for {elapsed:.0f} s against {args.binary}")
+    print(f"  honest        {args.workers} workers, admin key")
     print(f"  requests      {stats.requests} ({report['rate_per_s']}/s); expected answers {expected_total}, "
           f"unexpected {report['unexpected']}")
     print("  by status     " + ", ".join(f"{k}: {v}" for k, v in report["by_status"].items()))
@@ -912,6 +1518,37 @@ def main() -> int:
     print(f"  API check     {c['api_mismatches']} acknowledged states the API does not answer"
           + (f": {', '.join(c['api_mismatch_samples'])}" if c["api_mismatches"] else ""))
     print(f"  import hook   {imports_note}")
+    if shared:
+        a = attacks
+        print(f"  attacks       {a['attackers']} attackers, {a['requests']} requests; unexpected {a['unexpected']} "
+              f"(sent from {a['sources']['attacks']}; the camden key's own writes from "
+              f"{a['sources']['camden_key_writes']}; forged keys from {a['sources']['forged_keys']})")
+        for kind, statuses in a["by_kind"].items():
+            l = a["latency_ms"][kind]
+            marked = ", ".join(f"{status}{' UNEXPECTED' if (kind, status) in {(k, str(s)) for k, s in attack_stats.unexpected} else ''}: {n}"
+                               for status, n in statuses.items())
+            print(f"                {kind}: {marked}  (ms p50 {l['p50']}, max {l['max']})")
+        for sample in attack_stats.samples[:10]:
+            print(f"                unexpected: {sample}")
+        ac = attack_checks
+        database = ac.get("database")
+        print(f"  after attacks suppliers {ac.get('suppliers', '?')} (new: {', '.join(repr(n) for n in ac.get('new_suppliers', [])) or 'none'}); "
+              f"names with control/bidi characters {len(ac.get('names_with_control_or_bidi', {}))}; "
+              f"new Cyrillic lookalikes {len(ac.get('new_cyrillic_lookalikes', {}))}; "
+              f"CSV names a spreadsheet would run {len(ac.get('csv_formula_names', []))}")
+        print("                database: " + (", ".join(f"{k} {v}" for k, v in database.items())
+                                              if isinstance(database, dict) else str(database)))
+        print(f"                the camden key's own writes {ac.get('victim_writes')}, refused with 429 "
+              f"{ac.get('victim_refused_429')} ({ac.get('victim_429_check')})")
+        for problem in ac.get("problems", []):
+            print(f"                PROBLEM: {problem}")
+    print(f"  /readyz       {ready['probes']} probes, non-200 {ready['non_200']}"
+          + (f" ({', '.join(f'{k}: {v}' for k, v in ready['by_status'].items() if k != '200')})" if ready["non_200"] else "")
+          + f", over 5 s {ready['over_timeout']}; latency ms p50 {ready['p50_ms']}, p99 {ready['p99_ms']}, max {ready['max_ms']}")
+    for sample in ready["samples"][:5]:
+        print(f"                {sample}")
+    print(f"  memory limit  peak {mib(rss_peak)} against --max-rss-mib {args.max_rss_mib:g}"
+          + (" EXCEEDED" if rss_over else ""))
     if hung:
         print(f"  HUNG workers  {', '.join(hung)}")
     if not alive:
@@ -926,9 +1563,20 @@ def main() -> int:
     wanted = {"create": len(tracked), "update": sum(a.updates for a in tracked),
               "delete": sum(a.deleted for a in tracked)}
     change_log_ok = "change_log" not in c or all(c["change_log"].get(a, 0) == n for a, n in wanted.items())
-    failed = report["unexpected"] or lost or hung or not alive or not change_log_ok
-    print(f"  verdict       {'FAILED' if failed else 'passed'}")
-    return 1 if failed else 0
+    reasons = [reason for reason, bad in (
+        ("unexpected answers to the honest load", report["unexpected"]),
+        ("acknowledged writes missing, different or resurrected", lost), ("hung threads", hung),
+        ("the service died", not alive), ("the change log does not match", not change_log_ok),
+        ("unexpected answers to attacks", attacks.get("unexpected")),
+        ("attack checks", attack_checks.get("problems")),
+        ("/readyz not 200 or slower than 5 s", ready_failed),
+        (f"peak RSS over {args.max_rss_mib:g} MiB", rss_over)) if bad]
+    report["verdict"] = "FAILED" if reasons else "passed"
+    report["failed_because"] = reasons
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"  verdict       {report['verdict']}" + (f": {'; '.join(reasons)}" if reasons else ""))
+    return 1 if reasons else 0
 
 
 if __name__ == "__main__":
