@@ -44,6 +44,7 @@ use crate::insights::summary::{self as headline, Summary};
 use crate::insights::vendor_satisfaction::{self as satisfaction, VendorSatisfaction};
 use crate::queries::contracts::{ContractCriteria, ContractFilter, ContractSortKey, Within};
 use crate::queries::insights as query;
+use crate::queries::rollups::Shortcut;
 use crate::representations::Contract;
 
 /// The matching contracts counted by source, which every insight answers with.
@@ -311,17 +312,53 @@ pub async fn joint_procurement(
     let asked = req.query_string().to_owned();
     let (groups, sources) = db::run(&pool, move |conn| {
         let filter = criteria.resolve(conn)?;
-        let mut grouper = Grouper::new(window_months, min_boroughs as usize);
-        let by_supplier = group_by == GroupBy::Supplier;
-        query::area_contracts(conn, &filter, by_supplier, |row| {
-            grouper.push_row(&row, group_by);
-            true
-        })?;
-        let mut groups = grouper.finish();
+        // By service area over nothing but areas, boroughs and end dates, the groups are found
+        // by index probes of the service-area rows, and only those answered are read whole;
+        // otherwise every matching (area, contract) pair is read in order.
+        let spans = match group_by {
+            GroupBy::ServiceArea => Shortcut::AreaEndDates.narrowing(&filter),
+            GroupBy::Supplier => None,
+        };
+        let mut groups = match &spans {
+            Some(narrowing) => {
+                let mut groups: Vec<Group> =
+                    query::group_spans(conn, narrowing, window_months, min_boroughs)?
+                        .into_iter()
+                        .map(Group::spanning)
+                        .collect();
+                groups.sort_by(|a, b| a.position().cmp(&b.position()));
+                groups
+            }
+            None => {
+                let mut grouper = Grouper::new(window_months, min_boroughs as usize);
+                let by_supplier = group_by == GroupBy::Supplier;
+                query::area_contracts(conn, &filter, by_supplier, |row| {
+                    grouper.push_row(&row, group_by);
+                    true
+                })?;
+                grouper.finish()
+            }
+        };
         if !with_ended {
             groups.retain(|group| group.last_end_date >= today);
         }
+        let fill = |conn: &mut PgConnection, groups: &mut [Group]| -> QueryResult<()> {
+            let Some(narrowing) = &spans else {
+                return Ok(());
+            };
+            let read: Vec<_> = groups.iter().map(Group::span).collect();
+            for totals in query::span_totals(conn, narrowing, &read)? {
+                if let Some(group) = usize::try_from(totals.ord - 1)
+                    .ok()
+                    .and_then(|i| groups.get_mut(i))
+                {
+                    group.fill(totals);
+                }
+            }
+            Ok(())
+        };
         if csv {
+            fill(conn, &mut groups)?;
             let answers: Vec<JointProcurementGroup> = groups
                 .into_iter()
                 .map(|group| {
@@ -346,6 +383,7 @@ pub async fn joint_procurement(
             .collect();
         let more = page.len() > per_page as usize;
         page.truncate(per_page as usize);
+        fill(conn, &mut page)?;
         let next_cursor = more.then(|| group_cursor(group_by, page.last().expect("a full page")));
         let items = page
             .into_iter()

@@ -13,7 +13,7 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::queries::insights::{AreaContract, GroupMember};
+use crate::queries::insights::{AreaContract, GroupMember, GroupSpan, SpanTotals};
 use crate::representations::money;
 
 /// How joint-procurement groups are keyed.
@@ -129,6 +129,35 @@ impl Group {
             &self.service_area_id,
             self.supplier_id.as_deref(),
         )
+    }
+
+    /// A group known so far only by where it lies; [`Group::fill`] gives it its figures.
+    pub fn spanning(span: GroupSpan) -> Group {
+        Group {
+            service_area_id: span.service_area_id,
+            supplier_id: None,
+            first_end_date: span.first_end_date,
+            last_end_date: span.last_end_date,
+            borough_ids: Vec::new(),
+            contract_count: 0,
+            total_annual_value: BigDecimal::from(0),
+        }
+    }
+
+    /// Where the group lies, to read its figures with.
+    pub fn span(&self) -> GroupSpan {
+        GroupSpan {
+            service_area_id: self.service_area_id.clone(),
+            first_end_date: self.first_end_date,
+            last_end_date: self.last_end_date,
+        }
+    }
+
+    /// Takes the figures read for its span.
+    pub fn fill(&mut self, totals: SpanTotals) {
+        self.borough_ids = totals.borough_ids;
+        self.contract_count = totals.contracts;
+        self.total_annual_value = totals.annual_value_gbp;
     }
 
     /// The group as the answer lists it.

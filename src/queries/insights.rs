@@ -415,6 +415,85 @@ pub fn area_contracts(
     super::for_each_row(conn, query, each)
 }
 
+/// Where a joint-procurement group by service area lies: read by index probes of the
+/// service-area rows, without its other figures (see [`span_totals`]).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct GroupSpan {
+    #[diesel(sql_type = Text)]
+    pub service_area_id: String,
+    #[diesel(sql_type = Date)]
+    pub first_end_date: NaiveDate,
+    #[diesel(sql_type = Date)]
+    pub last_end_date: NaiveDate,
+}
+
+/// Every joint-procurement group by service area (ended ones too) of the service-area rows `n`
+/// narrows to, by area; for [`Shortcut::AreaEndDates`] narrowings. The migration
+/// `joint_procurement_spans` says how.
+pub fn group_spans(
+    conn: &mut PgConnection,
+    n: &Narrowing,
+    window_months: u32,
+    min_boroughs: u32,
+) -> QueryResult<Vec<GroupSpan>> {
+    diesel::sql_query(
+        "SELECT service_area_id, first_end_date, last_end_date \
+         FROM joint_procurement_spans($1, $2, $3, $4, $5, $6)",
+    )
+    .bind::<Nullable<Array<Text>>, _>(n.dimensions.service_areas.clone())
+    .bind::<Nullable<Array<Text>>, _>(n.dimensions.boroughs.clone())
+    .bind::<Nullable<Date>, _>(n.ends_after)
+    .bind::<Nullable<Date>, _>(n.ends_before)
+    .bind::<diesel::sql_types::Integer, _>(i32::try_from(window_months).unwrap_or(i32::MAX))
+    .bind::<diesel::sql_types::Integer, _>(i32::try_from(min_boroughs).unwrap_or(i32::MAX))
+    .load(conn)
+}
+
+/// A group's figures besides its span.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct SpanTotals {
+    /// Which span, counting from 1.
+    #[diesel(sql_type = BigInt)]
+    pub ord: i64,
+    #[diesel(sql_type = BigInt)]
+    pub contracts: i64,
+    #[diesel(sql_type = Numeric)]
+    pub annual_value_gbp: BigDecimal,
+    /// Sorted.
+    #[diesel(sql_type = Array<Text>)]
+    pub borough_ids: Vec<String>,
+}
+
+/// The contracts, known annual value and boroughs of each of `spans` (by `ord`, the span's
+/// place in `spans` from 1), from the service-area rows `n` narrows to: a range of the (area,
+/// end date) index each.
+pub fn span_totals(
+    conn: &mut PgConnection,
+    n: &Narrowing,
+    spans: &[GroupSpan],
+) -> QueryResult<Vec<SpanTotals>> {
+    let areas: Vec<&str> = spans.iter().map(|s| s.service_area_id.as_str()).collect();
+    let firsts: Vec<NaiveDate> = spans.iter().map(|s| s.first_end_date).collect();
+    let lasts: Vec<NaiveDate> = spans.iter().map(|s| s.last_end_date).collect();
+    // Per (group, borough) first, so that each group's boroughs come out distinct and sorted.
+    diesel::sql_query(
+        "SELECT ord, sum(n)::int8 AS contracts, coalesce(sum(v), 0) AS annual_value_gbp, \
+         array_agg(borough_id ORDER BY borough_id) AS borough_ids \
+         FROM (SELECT g.ord, c.borough_id, count(*) AS n, sum(c.annual_value_gbp) AS v \
+               FROM unnest($1::text[], $2::date[], $3::date[]) WITH ORDINALITY g(area, first, last, ord) \
+               JOIN contract_service_areas c ON c.service_area_id = g.area \
+                AND c.end_date BETWEEN g.first AND g.last \
+               WHERE $4::text[] IS NULL OR c.borough_id = ANY($4) \
+               GROUP BY 1, 2) t \
+         GROUP BY ord ORDER BY ord",
+    )
+    .bind::<Array<Text>, _>(areas)
+    .bind::<Array<Date>, _>(firsts)
+    .bind::<Array<Date>, _>(lasts)
+    .bind::<Nullable<Array<Text>>, _>(n.dimensions.boroughs.clone())
+    .load(conn)
+}
+
 /// A contract of a joint-procurement group, as the group lists it.
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct GroupMember {
