@@ -24,10 +24,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::{NaiveDate, Utc};
-use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
-use crate::db::schema::changes;
 use crate::db::{self, DbPool};
 use crate::error::ApiError;
 
@@ -136,17 +134,11 @@ fn key_of(req: &ServiceRequest) -> Option<String> {
 async fn current_version(pool: &web::Data<DbPool>) -> Option<Version> {
     let day = Utc::now().date_naive();
     let change = db::run(pool, |conn| {
-        changes::table
-            .select(diesel::dsl::max(changes::id))
-            .first::<Option<i64>>(conn)
-            .map_err(ApiError::from)
+        crate::queries::watches::latest_change_id(conn).map_err(ApiError::from)
     })
     .await
     .ok()?;
-    Some(Version {
-        change: change.unwrap_or(0),
-        day,
-    })
+    Some(Version { change, day })
 }
 
 /// The middleware that answers from the kept answers (None: computes every answer).
